@@ -1,0 +1,221 @@
+"""The ``textcls`` command line (typer).
+
+Exit codes: 0 on success, 2 for usage and configuration errors, 1 for failures while running.
+User errors print one clear message; ``--debug`` shows the traceback as well.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from textcls_core import TextclsError, __version__, get_plugins, load_config, pipeline_json_schema
+
+app = typer.Typer(
+    name="textcls",
+    help="Text classification pipelines: ingest, pretrain, fine-tune, distill, quantize, evaluate.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+plugins_app = typer.Typer(help="Inspect the loaded plugins and their components.",
+                          no_args_is_help=True)
+config_app = typer.Typer(help="Validate pipeline files and print their schema.",
+                         no_args_is_help=True)
+app.add_typer(plugins_app, name="plugins")
+app.add_typer(config_app, name="config")
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+_state = {"debug": False}
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option("--set", "-s", help="Override a config value: dotted.key=value (repeatable)"),
+]
+
+
+def reports_errors(func: F) -> F:
+    """Turn TextclsError into one message on stderr and its exit code (traceback with --debug)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except TextclsError as exc:
+            if _state["debug"]:
+                raise
+            err.print(f"[bold red]error:[/] {exc}", markup=True)
+            raise typer.Exit(exc.exit_code) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"textcls {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False,
+) -> None:
+    """textcls: one YAML file, one command, from raw text to a small, fast, registered model."""
+    _state["debug"] = debug
+
+
+def _warn_load_failures() -> None:
+    for failure in get_plugins().load_failures:
+        err.print(f"[yellow]warning:[/] {failure}", markup=True)
+
+
+# -- plugins --------------------------------------------------------------------------------
+
+
+@plugins_app.command("list")
+@reports_errors
+def plugins_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List loaded plugins: name, version, hooks implemented, components by kind."""
+    host = get_plugins()
+    infos = host.plugin_infos()
+    if as_json:
+        payload = {
+            "plugins": [
+                {"name": i.name, "distribution": i.distribution, "version": i.version,
+                 "builtin": i.builtin, "hooks": i.hooks, "components": i.components}
+                for i in infos
+            ],
+            "failures": [
+                {"distribution": f.distribution, "entry_point": f.entry_point, "error": f.error}
+                for f in host.load_failures
+            ],
+        }
+        out.print_json(json.dumps(payload))
+        return
+    _warn_load_failures()
+    table = Table(title="textcls plugins")
+    for column in ("plugin", "distribution", "version", "hooks", "components"):
+        table.add_column(column, overflow="fold")
+    for info in infos:
+        components = "\n".join(f"{kind}: {', '.join(names)}"
+                               for kind, names in sorted(info.components.items()))
+        table.add_row(info.name, info.distribution, info.version,
+                      "\n".join(h.removeprefix("textcls_") for h in info.hooks), components)
+    out.print(table)
+
+
+@plugins_app.command("show")
+@reports_errors
+def plugins_show(name: Annotated[str, typer.Argument(help="Component name, e.g. csv")]) -> None:
+    """Describe a component: kind, plugin, description and params with types and defaults."""
+    host = get_plugins()
+    components = host.find_components(name)
+    if not components:
+        from textcls_core import UnknownComponentError
+        from textcls_core.components import ComponentRegistry
+
+        everything = ComponentRegistry("component")
+        for registry in host.registries.values():
+            for component in registry:
+                if component.name not in everything:
+                    everything.add(component)
+        raise UnknownComponentError(everything.unknown_message(name))
+    for component in components:
+        out.print(f"[bold]{component.name}[/] ({component.kind}, plugin {component.plugin})",
+                  markup=True)
+        if component.description:
+            out.print(f"  {component.description}")
+        fields = component.params.model_fields
+        if not fields:
+            out.print("  params: none")
+            continue
+        table = Table(show_header=True, box=None, pad_edge=False)
+        for column in ("param", "type", "default", "description"):
+            table.add_column(column)
+        for field_name, info in fields.items():
+            default = "required" if info.is_required() else repr(info.get_default(
+                call_default_factory=True))
+            table.add_row(field_name, _type_name(info.annotation), default,
+                          info.description or "")
+        out.print(table)
+
+
+def _type_name(annotation: Any) -> str:
+    text = getattr(annotation, "__name__", None) if isinstance(annotation, type) else None
+    return text or str(annotation).replace("typing.", "")
+
+
+# -- config ---------------------------------------------------------------------------------
+
+
+@config_app.command("validate")
+@reports_errors
+def config_validate(
+    file: Annotated[Path, typer.Argument(help="Pipeline YAML file")],
+    overrides: SetOption = None,
+) -> None:
+    """Check a pipeline file (and its plugins' params) without running anything."""
+    _warn_load_failures()
+    config = load_config(file, overrides or [])
+    stages = [s for s in ("pretrain", "teacher", "student") if getattr(config, s) is not None]
+    if config.quantize:
+        stages.append("quantize")
+    out.print(f"{file}: valid pipeline {config.name!r} (sections: data, "
+              f"{', '.join(stages) or 'no model stages'})")
+
+
+@config_app.command("schema")
+@reports_errors
+def config_schema() -> None:
+    """Print the JSON Schema of pipeline files (for editor validation)."""
+    out.print_json(json.dumps(pipeline_json_schema()))
+
+
+# -- stages run directly (no orchestration) -------------------------------------------------
+
+
+@app.command("ingest")
+@reports_errors
+def ingest_command(
+    file: Annotated[Path, typer.Argument(help="Pipeline YAML file")],
+    output: Annotated[Path | None, typer.Option(help="Folder to write data/ into "
+                                                     "(default: <output>/<name>/data)")] = None,
+    overrides: SetOption = None,
+) -> None:
+    """Run only the ingest stage and print the data report."""
+    from textcls_core.stages.ingest import ingest
+
+    _warn_load_failures()
+    config = load_config(file, overrides or [])
+    target = output or Path(config.output) / config.name / "data"
+    ref = ingest(config, target)
+    out.print((Path(ref.path) / "data_report.md").read_text(encoding="utf-8"))
+    out.print(f"data: {ref.path}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,487 @@
+"""The pipeline file: a pydantic v2 schema, YAML loading, overrides and error locations.
+
+``load_config(path, overrides)`` reads YAML, applies ``--set dotted.key=value`` overrides,
+validates the whole file, then validates every component's ``params`` against the params model
+its plugin registered. Every error names the file, the line when it has one, and the dotted path,
+for example ``pipeline.yaml:14: student.model.params.hidden_size: Input should be greater than 0``.
+Relative paths resolve against the folder of the config file.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Annotated, Any, ClassVar, Literal
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
+
+from textcls_core.errors import ConfigError, UnknownComponentError
+
+
+def _resolve_path(value: str | None, info: ValidationInfo) -> str | None:
+    """Make a relative path absolute against the config file's folder (when one is known)."""
+    if value is None:
+        return None
+    base = (info.context or {}).get("base_dir")
+    path = Path(value).expanduser()
+    if not path.is_absolute() and base is not None:
+        path = Path(base) / path
+    return str(path)
+
+
+#: A filesystem path; relative values resolve against the config file's folder.
+ConfigPath = Annotated[str, AfterValidator(_resolve_path)]
+
+
+class _Strict(BaseModel):
+    """Base for config sections: unknown keys are errors, so typos never pass silently."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ComponentRef(_Strict):
+    """A reference to a plugin component: ``{name: ..., params: {...}}`` or just ``name``."""
+
+    kind: ClassVar[str] = ""
+    name: str = Field(min_length=1, description="Registered component name")
+    params: dict[str, Any] = Field(default_factory=dict, description="The component's params")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _name_shorthand(cls, value: Any) -> Any:
+        return {"name": value} if isinstance(value, str) else value
+
+
+class DataSourceRef(ComponentRef):
+    kind: ClassVar[str] = "data_source"
+    name: str = Field("csv", min_length=1, description="Registered data source name")
+
+
+class TokenizerRef(ComponentRef):
+    kind: ClassVar[str] = "tokenizer"
+
+
+class ModelRef(ComponentRef):
+    kind: ClassVar[str] = "model"
+
+
+class DistillerRef(ComponentRef):
+    kind: ClassVar[str] = "distiller"
+
+
+SplitFiles = str | list[str]
+
+
+class CleaningConfig(_Strict):
+    """Text cleaning applied at ingest, each step switchable."""
+
+    unicode_normalization: Literal["NFC", "NFKC", "NFD", "NFKD"] | None = "NFKC"
+    collapse_whitespace: bool = True
+    unescape_html: bool = True
+    lowercase: bool = False
+    min_chars: int = Field(1, ge=0, description="Drop rows whose cleaned text is shorter")
+    max_chars: int | None = Field(None, gt=0, description="Drop rows whose text is longer")
+
+
+class DataConfig(_Strict):
+    """Where the labelled data comes from and how ingest treats it."""
+
+    source: DataSourceRef = Field(default_factory=lambda: DataSourceRef(name="csv"))
+    train: SplitFiles = Field(description="File, glob or list of files (or an id for hub sources)")
+    validation: SplitFiles | None = None
+    test: SplitFiles | None = None
+    text_column: str | list[str] = "text"
+    text_separator: str = " "
+    label_column: str = "label"
+    label_names: list[str] | None = Field(
+        None, description="Names for integer labels, in id order"
+    )
+    max_train_examples: int | None = Field(None, gt=0)
+    validation_fraction: float = Field(0.1, gt=0, lt=1)
+    test_fraction: float = Field(0.1, gt=0, lt=1)
+    cleaning: CleaningConfig = Field(default_factory=CleaningConfig)
+    bad_rows: Literal["error", "skip"] = Field(
+        "error", description="Malformed or empty rows: stop with an error, or skip and report"
+    )
+    leakage: Literal["warn", "drop", "error"] = Field(
+        "warn", description="Texts shared by train and validation/test"
+    )
+    drop_duplicates: bool = Field(True, description="Drop exact duplicate rows within a split")
+    long_text_chars: int = Field(
+        5000, gt=0, description="Texts longer than this are counted in the data report"
+    )
+
+
+class TrainConfig(_Strict):
+    """Training hyper-parameters shared by pretraining, fine-tuning and distillation."""
+
+    epochs: float = Field(1.0, gt=0)
+    max_steps: int | None = Field(None, gt=0)
+    batch_size: int = Field(32, gt=0)
+    learning_rate: float = Field(5e-5, gt=0)
+    lr_scheduler: str = "linear"
+    warmup_ratio: float = Field(0.0, ge=0, lt=1)
+    gradient_accumulation_steps: int = Field(1, gt=0)
+    weight_decay: float = Field(0.0, ge=0)
+    max_length: int = Field(128, gt=0)
+    early_stopping_patience: int | None = Field(None, gt=0)
+    metric_for_best_model: str = "accuracy"
+    class_weights: bool = False
+    processes: int = Field(1, gt=0, description="Processes to launch (torchrun) for training")
+
+
+class PretrainConfig(_Strict):
+    """Optional unsupervised pretraining."""
+
+    objective: Literal["mlm", "clm", "word2vec"]
+    target: Literal["teacher", "student"] = "student"
+    corpus: SplitFiles | None = Field(None, description="Unlabelled text; default: train texts")
+    train: TrainConfig = Field(default_factory=TrainConfig)
+
+
+class TeacherConfig(_Strict):
+    model: ModelRef
+    tokenizer: TokenizerRef | None = None
+    train: TrainConfig = Field(default_factory=TrainConfig)
+
+
+class StudentConfig(_Strict):
+    model: ModelRef
+    tokenizer: TokenizerRef | None = None
+    distill: DistillerRef | None = None
+    init: Literal["scratch", "pretrain", "teacher-layers"] = "scratch"
+    train: TrainConfig = Field(default_factory=TrainConfig)
+
+
+class QuantizeStep(ComponentRef):
+    """One quantization recipe, applied to each of ``targets``."""
+
+    kind: ClassVar[str] = "quantizer"
+    targets: list[Literal["teacher", "student"]] = Field(default_factory=lambda: ["student"])
+    max_accuracy_drop: float = Field(1.0, ge=0, description="Points of accuracy the gate allows")
+
+
+class EvaluateConfig(_Strict):
+    split: Literal["test", "validation"] = "test"
+    baselines: list[str] = Field(default_factory=list)
+
+
+class RegistryConfig(_Strict):
+    path: ConfigPath = "registry"
+    metric: str = "accuracy"
+    min_improvement: float = Field(0.0, ge=0)
+
+
+class PipelineConfig(_Strict):
+    """A whole pipeline file."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=100)
+    seed: int = 13
+    output: ConfigPath = Field("runs", description="Folder that holds runs/<name>/<run_id>")
+    data: DataConfig
+    pretrain: PretrainConfig | None = None
+    teacher: TeacherConfig | None = None
+    student: StudentConfig | None = None
+    quantize: list[QuantizeStep] = Field(default_factory=list)
+    evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig)
+    registry: RegistryConfig | None = None
+
+    _source: str | None = PrivateAttr(None)
+    _base_dir: str | None = PrivateAttr(None)
+
+    @property
+    def source(self) -> str | None:
+        """The file this config was loaded from, if any."""
+        return self._source
+
+    @property
+    def base_dir(self) -> Path:
+        """The folder relative paths resolve against."""
+        return Path(self._base_dir) if self._base_dir else Path.cwd()
+
+    def section_hash(self, section: str) -> str:
+        """A stable hash of one top-level section, for cache keys."""
+        value = self.model_dump(mode="json").get(section)
+        return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()
+
+
+# --------------------------------------------------------------------------------------------
+# Loading
+
+
+def load_config(
+    path: str | Path,
+    overrides: Sequence[str] = (),
+    *,
+    plugins: Any = None,
+    validate_plugins: bool = True,
+) -> PipelineConfig:
+    """Load, override and validate a pipeline file; raise ConfigError saying where and why."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(
+            f"{path}: pipeline file not found. Pass the path of a YAML pipeline file "
+            "(see examples/demo/pipeline.yaml)."
+        )
+    text = path.read_text(encoding="utf-8")
+    raw = parse_yaml(text, str(path))
+    return config_from_dict(
+        raw,
+        source=str(path),
+        base_dir=path.resolve().parent,
+        overrides=overrides,
+        lines=yaml_line_index(text),
+        plugins=plugins,
+        validate_plugins=validate_plugins,
+    )
+
+
+def parse_yaml(text: str, source: str) -> dict[str, Any]:
+    """Parse YAML text that must hold one mapping."""
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}" if mark is not None else source
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{where}: invalid YAML: {problem}") from None
+    if raw is None:
+        raise ConfigError(f"{source}: the pipeline file is empty; it needs at least name and data")
+    if not isinstance(raw, dict):
+        raise ConfigError(
+            f"{source}: the pipeline file must be a mapping of sections (name, data, ...), "
+            f"not a {type(raw).__name__}"
+        )
+    return raw
+
+
+def config_from_dict(
+    raw: Mapping[str, Any],
+    *,
+    source: str = "<config>",
+    base_dir: str | Path | None = None,
+    overrides: Sequence[str] = (),
+    lines: Mapping[tuple[Any, ...], int] | None = None,
+    plugins: Any = None,
+    validate_plugins: bool = True,
+) -> PipelineConfig:
+    """Validate a config mapping (already parsed) the same way ``load_config`` does."""
+    data = copy.deepcopy(dict(raw))
+    overridden: set[tuple[Any, ...]] = set()
+    for override in overrides:
+        overridden.add(apply_override(data, override))
+    locate = _Locator(source, lines or {}, overridden)
+    try:
+        config = PipelineConfig.model_validate(data, context={"base_dir": base_dir})
+    except ValidationError as exc:
+        raise ConfigError(_format_validation_error(exc, locate)) from None
+    config._source = source
+    config._base_dir = str(base_dir) if base_dir is not None else None
+    if validate_plugins:
+        if plugins is None:
+            from textcls_core.plugin_manager import get_plugins
+
+            plugins = get_plugins()
+        validate_components(config, plugins, locate)
+    return config
+
+
+def apply_override(data: dict[str, Any], override: str) -> tuple[Any, ...]:
+    """Apply one ``dotted.key=value`` override in place; the value is parsed as YAML."""
+    key, sep, value_text = override.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(
+            f"--set {override!r}: expected dotted.key=value, e.g. --set teacher.train.epochs=2"
+        )
+    try:
+        value = yaml.safe_load(value_text) if value_text.strip() else ""
+    except yaml.YAMLError:
+        value = value_text
+    parts: list[Any] = key.strip().split(".")
+    node: Any = data
+    for i, part in enumerate(parts[:-1]):
+        if isinstance(node, list):
+            index = _list_index(node, part, override)
+            parts[i] = index
+            node = node[index]
+            continue
+        if node.get(part) is None:
+            node[part] = {}
+        node = node[part]
+        if not isinstance(node, (dict, list)):
+            raise ConfigError(
+                f"--set {override!r}: {'.'.join(map(str, parts[: i + 1]))} is a "
+                f"{type(node).__name__}, not a section"
+            )
+    last = parts[-1]
+    if isinstance(node, list):
+        index = _list_index(node, last, override)
+        parts[-1] = index
+        node[index] = value
+    else:
+        node[last] = value
+    return tuple(parts)
+
+
+def _list_index(node: list[Any], part: str, override: str) -> int:
+    try:
+        index = int(part)
+        node[index]
+    except (ValueError, IndexError):
+        raise ConfigError(
+            f"--set {override!r}: {part!r} is not an index of a list of {len(node)} items"
+        ) from None
+    return index
+
+
+def validate_components(config: PipelineConfig, plugins: Any, locate: _Locator | None = None) -> None:
+    """Check every component reference against the loaded plugins and validate its params.
+
+    The validated params (with defaults filled in) replace the raw ones, so the resolved config
+    recorded in a run's manifest is complete. Data sources that read local files get their split
+    paths resolved against the config file's folder.
+    """
+    locate = locate or _Locator(config.source or "<config>", {}, set())
+    problems: list[str] = []
+    for loc, ref in iter_component_refs(config):
+        try:
+            component = plugins.component(ref.kind, ref.name)
+        except UnknownComponentError as exc:
+            problems.append(f"{locate(loc + ('name',))}: {exc}")
+            continue
+        try:
+            validated = component.validate_params(ref.params)
+        except ValidationError as exc:
+            for error in exc.errors():
+                problems.append(
+                    f"{locate(loc + ('params',) + tuple(error['loc']))}: {error['msg']}"
+                )
+            continue
+        ref.params = validated.model_dump(mode="json")
+        if ref.kind == "data_source" and component.metadata.get("local_files", False):
+            _resolve_split_paths(config)
+    if problems:
+        raise ConfigError("\n".join(problems))
+
+
+def _resolve_split_paths(config: PipelineConfig) -> None:
+    base = config.base_dir
+    data = config.data
+
+    def resolve(value: SplitFiles | None) -> SplitFiles | None:
+        if value is None:
+            return None
+        if isinstance(value, list):
+            return [str(base / Path(v).expanduser()) for v in value]
+        return str(base / Path(value).expanduser())
+
+    data.train = resolve(data.train)  # type: ignore[assignment]
+    data.validation = resolve(data.validation)
+    data.test = resolve(data.test)
+
+
+def iter_component_refs(model: BaseModel, loc: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], ComponentRef]]:
+    """Yield ``(location, ref)`` for every component reference in a config tree."""
+    if isinstance(model, ComponentRef) and model.kind:
+        yield loc, model
+    for field_name in type(model).model_fields:
+        value = getattr(model, field_name)
+        if isinstance(value, BaseModel):
+            yield from iter_component_refs(value, loc + (field_name,))
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                if isinstance(item, BaseModel):
+                    yield from iter_component_refs(item, loc + (field_name, i))
+
+
+# --------------------------------------------------------------------------------------------
+# Error locations
+
+
+def yaml_line_index(text: str) -> dict[tuple[Any, ...], int]:
+    """Map each dotted location in a YAML document to its 1-based line number."""
+    index: dict[tuple[Any, ...], int] = {}
+    try:
+        root = yaml.compose(text)
+    except yaml.YAMLError:
+        return index
+
+    def walk(node: Any, loc: tuple[Any, ...]) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                key = getattr(key_node, "value", None)
+                child = loc + (key,)
+                index[child] = key_node.start_mark.line + 1
+                walk(value_node, child)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                index[loc + (i,)] = item.start_mark.line + 1
+                walk(item, loc + (i,))
+
+    if root is not None:
+        walk(root, ())
+    return index
+
+
+class _Locator:
+    """Turns a location tuple into ``file:line: dotted.path``."""
+
+    def __init__(
+        self, source: str, lines: Mapping[tuple[Any, ...], int], overridden: Iterable[tuple[Any, ...]]
+    ) -> None:
+        self.source = source
+        self.lines = lines
+        self.overridden = {tuple(str(p) for p in o) for o in overridden}
+
+    def __call__(self, loc: Sequence[Any]) -> str:
+        dotted = ".".join(str(p) for p in loc) or "(top level)"
+        for end in range(len(loc), -1, -1):
+            prefix = tuple(str(p) for p in loc[:end])
+            if prefix in self.overridden:
+                return f"{self.source} (--set {'.'.join(prefix)}): {dotted}"
+            line = self.lines.get(tuple(loc[:end]))
+            if line is not None:
+                return f"{self.source}:{line}: {dotted}"
+        return f"{self.source}: {dotted}"
+
+
+def _format_validation_error(exc: ValidationError, locate: _Locator) -> str:
+    messages = []
+    for error in exc.errors():
+        loc = _clean_loc(error["loc"])
+        message = error["msg"]
+        if error["type"] == "extra_forbidden":
+            message = "unknown field; check its spelling against `textcls config schema`"
+        messages.append(f"{locate(loc)}: {message}")
+    return "\n".join(messages)
+
+
+def _clean_loc(loc: Sequence[Any]) -> tuple[Any, ...]:
+    # pydantic adds union-member tags ("str", "list[str]", "function-before[...]") to locations.
+    cleaned = []
+    for part in loc:
+        if isinstance(part, str) and ("[" in part or part in {"str", "int", "float", "bool"}):
+            continue
+        cleaned.append(part)
+    return tuple(cleaned)
+
+
+def pipeline_json_schema() -> dict[str, Any]:
+    """The JSON Schema of a pipeline file, for editors."""
+    schema = PipelineConfig.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "textcls pipeline"
+    return schema

@@ -1,0 +1,1 @@
+"""Data handling for the ingest stage: reading requests, cleaning, quality checks, splits."""

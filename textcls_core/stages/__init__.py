@@ -1,0 +1,1 @@
+"""The pipeline stages, as plain functions that read and write artifact directories."""

@@ -1,0 +1,430 @@
+"""The ingest stage: sources -> cleaned, checked, split ``DatasetDict`` with a data report.
+
+Output directory (written atomically)::
+
+    data/
+      dataset_dict.json, train/, validation/, test/   datasets.DatasetDict (Arrow)
+      labels.json         ordered label names; ids stay stable across retrains
+      data_report.json    rows, labels, lengths, duplicates, leakage, conflicts, drops
+      data_report.md      the same, for people
+      fingerprint.json    content hash of the cleaned data plus source file stats
+
+Rows stay in Arrow throughout. Every problem that stops the stage names ``file:line``; problems
+the config allows (``bad_rows: skip``, ``leakage: drop``, duplicates) are counted and reported,
+never dropped silently.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from textcls_core.artifacts import ArtifactRef, atomic_dir, quiet_datasets, write_json_atomic
+from textcls_core.config import DataConfig, PipelineConfig
+from textcls_core.data.clean import clean_texts, normalised_key
+from textcls_core.data.fingerprint import content_fingerprint, source_stats
+from textcls_core.data.labels import label_vocabulary
+from textcls_core.data.quality import label_conflicts, leaked_mask, length_percentiles, repeated_mask
+from textcls_core.data.report import render_data_report
+from textcls_core.data.splits import stratified_take
+from textcls_core.data.table import FILE, LABEL, ROW, TEXT, LoadedSplit, SplitRequest
+from textcls_core.errors import DataError
+
+log = logging.getLogger("textcls.ingest")
+
+SPLITS = ("train", "validation", "test")
+EVAL_SPLITS = ("validation", "test")
+REPORT_SCHEMA_VERSION = 1
+_EXAMPLES = 20  # how many skipped rows / examples a report lists by location
+
+
+@dataclass
+class _Split:
+    """One split while ingest works on it: rows plus where they came from."""
+
+    name: str
+    table: pa.Table
+    origin: LoadedSplit
+    provenance: str
+
+    def locate(self, index: int) -> str:
+        return self.origin.locate(self.table.column(FILE)[index].as_py(),
+                                  self.table.column(ROW)[index].as_py())
+
+    def take(self, indices: np.ndarray) -> pa.Table:
+        return self.table.take(pa.array(indices, pa.int64()))
+
+
+@dataclass
+class _Report:
+    splits: dict[str, Any] = field(default_factory=dict)
+    dropped: dict[str, dict[str, int]] = field(default_factory=dict)
+    duplicates: dict[str, dict[str, int]] = field(default_factory=dict)
+    conflicts: dict[str, Any] = field(default_factory=dict)
+    leakage: dict[str, Any] = field(default_factory=dict)
+    long_texts: dict[str, Any] = field(default_factory=dict)
+    skipped_rows: list[dict[str, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def drop(self, split: str, reason: str, count: int) -> None:
+        if count:
+            bucket = self.dropped.setdefault(split, {})
+            bucket[reason] = bucket.get(reason, 0) + int(count)
+
+    def warn(self, message: str) -> None:
+        log.warning(message)
+        self.warnings.append(message)
+
+    def skip(self, where: str, reason: str) -> None:
+        if len(self.skipped_rows) < _EXAMPLES:
+            self.skipped_rows.append({"where": where, "reason": reason})
+
+
+def ingest(
+    config: PipelineConfig,
+    out_dir: str | Path,
+    *,
+    plugins: Any = None,
+    previous_labels: list[str] | None = None,
+) -> ArtifactRef:
+    """Run the ingest stage for ``config`` and write its artifact to ``out_dir``.
+
+    ``previous_labels`` is the label order of the pipeline's previous run: ids stay stable and
+    new labels are appended (and reported) when a pipeline retrains on new data.
+    """
+    if plugins is None:
+        from textcls_core.plugin_manager import get_plugins
+
+        plugins = get_plugins()
+    data = config.data
+    source = plugins.component("data_source", data.source.name).create(data.source.params)
+    report = _Report()
+
+    splits: dict[str, _Split] = {}
+    for name in SPLITS:
+        inputs = getattr(data, name)
+        if inputs is None:
+            continue
+        request = SplitRequest(
+            split=name,
+            inputs=[inputs] if isinstance(inputs, str) else list(inputs),
+            field=f"data.{name}",
+            text_columns=[data.text_column] if isinstance(data.text_column, str)
+            else list(data.text_column),
+            text_separator=data.text_separator,
+            label_column=data.label_column,
+            bad_rows=data.bad_rows,
+        )
+        loaded = source.load(request)
+        splits[name] = _prepare_split(name, loaded, data, report)
+
+    _check_train(splits["train"])
+    _carve_missing_splits(splits, data, config.seed, report)
+    _limit_train(splits, data, config.seed, report)
+    _check_eval_labels(splits)
+    _handle_leakage(splits, data, report)
+
+    names, new_labels = label_vocabulary(
+        (str(v) for v in pc.unique(splits["train"].table.column(LABEL)).to_pylist()),
+        previous=previous_labels,
+        declared=data.label_names,
+    )
+    if new_labels:
+        report.warn(f"new labels since the previous run, appended with new ids: {new_labels}")
+
+    for name, split in splits.items():
+        lengths = pc.utf8_length(split.table.column(TEXT)).to_numpy()
+        labels = split.table.column(LABEL)
+        counts = pc.value_counts(labels).to_pylist()
+        report.splits[name] = {
+            "rows": split.table.num_rows,
+            "provenance": split.provenance,
+            "files": split.origin.files,
+            "labels": {c["values"]: c["counts"] for c in sorted(counts, key=lambda c: c["values"])},
+            "text_chars": length_percentiles(lengths),
+        }
+    return _write(out_dir, splits, names, new_labels, report, source_stats(splits_files(splits)))
+
+
+def splits_files(splits: dict[str, _Split]) -> list[str]:
+    files: list[str] = []
+    for split in splits.values():
+        files.extend(f for f in split.origin.files if f not in files)
+    return files
+
+
+def _prepare_split(name: str, loaded: LoadedSplit, data: DataConfig, report: _Report) -> _Split:
+    for row in loaded.skipped:
+        report.skip(row.where, row.reason)
+    report.drop(name, "malformed row", len(loaded.skipped))
+    table = loaded.table
+    if table.num_rows == 0:
+        raise DataError(f"data.{name}: {', '.join(loaded.files)}: no data rows (only a header, "
+                        "or every row skipped). A split needs at least one example.")
+    split = _Split(name, table, loaded, "given")
+
+    labels = pc.utf8_trim_whitespace(table.column(LABEL).combine_chunks())
+    if data.label_names is not None:
+        labels = _map_label_ids(split, labels, data.label_names)
+    raw = table.column(TEXT).combine_chunks()
+    cleaned = clean_texts(raw, data.cleaning)
+
+    # Rows a classifier cannot learn from: null or empty text, null or empty label.
+    empty_text = pc.fill_null(pc.equal(pc.utf8_length(cleaned), 0), True)
+    empty_label = pc.fill_null(pc.equal(pc.utf8_length(labels), 0), True)
+    bad = pc.or_(empty_text, empty_label)
+    if pc.any(bad).as_py():
+        bad_idx = np.flatnonzero(bad.to_numpy(zero_copy_only=False))
+        empty_text_np = empty_text.to_numpy(zero_copy_only=False)
+        if data.bad_rows == "error":
+            first = int(bad_idx[0])
+            what = "empty or missing text" if empty_text_np[first] else "empty or missing label"
+            column = data.text_column if empty_text_np[first] else data.label_column
+            more = f" ({len(bad_idx) - 1} more such rows)" if len(bad_idx) > 1 else ""
+            raise DataError(
+                f"{split.locate(first)}: {what} in column {column!r}{more}. Fill it in, remove "
+                "the row, or set data.bad_rows: skip to skip and report such rows."
+            )
+        for i in bad_idx[:_EXAMPLES]:
+            reason = "empty text" if empty_text_np[i] else "empty label"
+            report.skip(split.locate(int(i)), reason)
+        n_text = int(empty_text_np[bad_idx].sum())
+        report.drop(name, "empty text", n_text)
+        report.drop(name, "empty label", len(bad_idx) - n_text)
+
+    keep = pc.invert(bad)
+    lengths = pc.utf8_length(cleaned)
+    if data.cleaning.min_chars > 1:
+        short = pc.fill_null(pc.less(lengths, data.cleaning.min_chars), False)
+        report.drop(name, f"shorter than {data.cleaning.min_chars} chars",
+                    pc.sum(pc.and_(short, keep)).as_py() or 0)
+        keep = pc.and_(keep, pc.invert(short))
+    if data.cleaning.max_chars is not None:
+        long_ = pc.fill_null(pc.greater(lengths, data.cleaning.max_chars), False)
+        report.drop(name, f"longer than {data.cleaning.max_chars} chars",
+                    pc.sum(pc.and_(long_, keep)).as_py() or 0)
+        keep = pc.and_(keep, pc.invert(long_))
+
+    table = pa.table({TEXT: cleaned, LABEL: labels, FILE: table.column(FILE),
+                      ROW: table.column(ROW), "_raw": raw}).filter(keep)
+    split.table = table
+
+    very_long = np.flatnonzero(pc.utf8_length(table.column(TEXT)).to_numpy() > data.long_text_chars)
+    if len(very_long):
+        first_long = split.locate(int(very_long[0]))
+        report.long_texts[name] = {"count": int(len(very_long)), "threshold": data.long_text_chars,
+                                   "first": first_long}
+        report.warn(f"{name}: {len(very_long)} texts longer than {data.long_text_chars} chars "
+                    f"(first at {first_long}); models truncate them to max_length tokens")
+
+    text, label = table.column(TEXT).combine_chunks(), table.column(LABEL).combine_chunks()
+    exact = repeated_mask(table.column("_raw").combine_chunks(), label)
+    cleaned_dup = repeated_mask(text, label)
+    normalised = repeated_mask(normalised_key(text), label)
+    report.duplicates[name] = {
+        "exact": int(exact.sum()),
+        "after_cleaning": int(cleaned_dup.sum()),
+        "normalised": int(normalised.sum()),
+    }
+    if data.drop_duplicates and cleaned_dup.any():
+        report.drop(name, "duplicate", int(cleaned_dup.sum()))
+        table = table.filter(pa.array(~cleaned_dup))
+    n_conflicts, examples = label_conflicts(table.column(TEXT).combine_chunks(),
+                                            table.column(LABEL).combine_chunks())
+    if n_conflicts:
+        report.conflicts[name] = {"texts": n_conflicts, "examples": examples}
+        report.warn(f"{name}: {n_conflicts} texts appear with more than one label "
+                    f"(e.g. {examples[0]['text'][:60]!r}: {examples[0]['labels']})")
+    split.table = table.drop_columns(["_raw"])
+    return split
+
+
+def _map_label_ids(split: _Split, labels: pa.Array, names: list[str]) -> pa.Array:
+    """Integer labels become names from ``data.label_names``; names pass through."""
+    values = labels.to_pylist()
+    mapped: list[str | None] = []
+    known = set(names)
+    for i, value in enumerate(values):
+        if value is None or value == "" or value in known:
+            mapped.append(value)
+        elif value.lstrip("-").isdigit() and 0 <= int(value) < len(names):
+            mapped.append(names[int(value)])
+        else:
+            raise DataError(
+                f"{split.locate(i)}: label {value!r} is neither a name in data.label_names nor "
+                f"an id from 0 to {len(names) - 1}. Fix the row or extend data.label_names."
+            )
+    return pa.array(mapped, pa.string())
+
+
+def _check_train(train: _Split) -> None:
+    classes = pc.unique(train.table.column(LABEL)).to_pylist()
+    if len(classes) < 2:
+        raise DataError(
+            f"data.train: every training row has the label {classes[0]!r} "
+            f"({', '.join(train.origin.files)}). A classifier needs at least two classes: check "
+            "data.label_column, or add examples of the other classes."
+        )
+
+
+def _carve_missing_splits(
+    splits: dict[str, _Split], data: DataConfig, seed: int, report: _Report
+) -> None:
+    """Carve test, then validation, from train where the config gives none."""
+    train = splits["train"]
+    total = train.table.num_rows
+    for name, fraction in (("test", data.test_fraction), ("validation", data.validation_fraction)):
+        if name in splits:
+            continue
+        count = max(1, round(total * fraction))
+        if count >= train.table.num_rows:
+            raise DataError(f"data.train has {train.table.num_rows} rows: too few to carve a "
+                            f"{name} split of {count}. Give data.{name} or more data.")
+        labels = train.table.column(LABEL).to_numpy(zero_copy_only=False)
+        rest, taken, warning = stratified_take(labels, count, seed)
+        if warning:
+            report.warn(f"carving {name} from train: {warning}")
+        splits[name] = _Split(name, train.take(taken), train.origin,
+                              f"carved from train ({count} rows, stratified, seed {seed})")
+        train.table = train.take(rest)
+
+
+def _limit_train(splits: dict[str, _Split], data: DataConfig, seed: int, report: _Report) -> None:
+    train = splits["train"]
+    limit = data.max_train_examples
+    if limit is None or train.table.num_rows <= limit:
+        return
+    labels = train.table.column(LABEL).to_numpy(zero_copy_only=False)
+    _, kept, warning = stratified_take(labels, limit, seed)
+    if warning:
+        report.warn(f"limiting train to {limit}: {warning}")
+    report.drop("train", "over max_train_examples", train.table.num_rows - limit)
+    train.table = train.take(kept)
+
+
+def _check_eval_labels(splits: dict[str, _Split]) -> None:
+    known = set(pc.unique(splits["train"].table.column(LABEL)).to_pylist())
+    for name in EVAL_SPLITS:
+        split = splits[name]
+        labels = split.table.column(LABEL).to_pylist()
+        unseen = sorted({v for v in labels if v not in known})
+        if unseen:
+            first = next(i for i, v in enumerate(labels) if v not in known)
+            count = sum(1 for v in labels if v not in known)
+            raise DataError(
+                f"{split.locate(first)}: {name} has labels that train never saw: "
+                f"{', '.join(map(repr, unseen))} ({count} rows). A model cannot predict them; "
+                f"fix the labels, or add training examples of them."
+            )
+
+
+def _handle_leakage(splits: dict[str, _Split], data: DataConfig, report: _Report) -> None:
+    train_texts = splits["train"].table.column(TEXT).combine_chunks()
+    for name in EVAL_SPLITS:
+        split = splits[name]
+        mask = leaked_mask(split.table.column(TEXT).combine_chunks(), train_texts)
+        count = int(mask.sum())
+        if not count:
+            continue
+        first = split.locate(int(np.flatnonzero(mask)[0]))
+        report.leakage[name] = {"texts": count, "policy": data.leakage, "first": first}
+        message = (f"{name}: {count} of {split.table.num_rows} texts also appear in train "
+                   f"(first at {first})")
+        if data.leakage == "error":
+            raise DataError(f"{first}: {message}. Remove them, or set data.leakage: drop (drop "
+                            "them from the evaluation split) or warn.")
+        if data.leakage == "drop":
+            report.drop(name, "also in train", count)
+            split.table = split.table.filter(pa.array(~mask))
+            report.warn(message + "; dropped from " + name)
+        else:
+            report.warn(message + "; scores on it are optimistic (data.leakage: drop removes them)")
+
+
+def _write(
+    out_dir: str | Path,
+    splits: dict[str, _Split],
+    names: list[str],
+    new_labels: list[str],
+    report: _Report,
+    sources: list[dict[str, Any]],
+) -> ArtifactRef:
+    import datasets
+
+    features = datasets.Features(
+        {"text": datasets.Value("string"), "label": datasets.ClassLabel(names=names)}
+    )
+    tables = {}
+    for name in SPLITS:
+        table = splits[name].table
+        ids = pc.index_in(table.column(LABEL), value_set=pa.array(names, pa.string()))
+        tables[name] = pa.table({"text": table.column(TEXT), "label": pc.cast(ids, pa.int64())})
+    fingerprint = content_fingerprint(tables, names)
+    dataset = datasets.DatasetDict({
+        name: datasets.Dataset(table.cast(features.arrow_schema),
+                               info=datasets.DatasetInfo(features=features))
+        for name, table in tables.items()
+    })
+    data_report = {
+        "schema_version": REPORT_SCHEMA_VERSION,
+        "labels": names,
+        "new_labels": new_labels,
+        "splits": report.splits,
+        "dropped": report.dropped,
+        "duplicates": report.duplicates,
+        "conflicts": report.conflicts,
+        "leakage": report.leakage,
+        "long_texts": report.long_texts,
+        "skipped_rows": report.skipped_rows,
+        "warnings": report.warnings,
+        "fingerprint": fingerprint,
+    }
+    with atomic_dir(out_dir) as tmp, quiet_datasets():
+        dataset.save_to_disk(str(tmp))
+        write_json_atomic(tmp / "labels.json", names)
+        write_json_atomic(tmp / "data_report.json", data_report)
+        write_json_atomic(tmp / "fingerprint.json", {"content_sha256": fingerprint,
+                                                      "sources": sources})
+        (tmp / "data_report.md").write_text(render_data_report(data_report), encoding="utf-8")
+    return ArtifactRef(stage="ingest", path=str(Path(out_dir).resolve()), sha256=fingerprint)
+
+
+def load_unlabeled_texts(
+    config: PipelineConfig, inputs: str | list[str], field: str, *, plugins: Any = None
+) -> pa.Array:
+    """Read unlabelled text (a pretraining corpus) through the pipeline's data source.
+
+    The same cleaning applies; empty lines are skipped (not an error for unlabelled text).
+    """
+    if plugins is None:
+        from textcls_core.plugin_manager import get_plugins
+
+        plugins = get_plugins()
+    data = config.data
+    source = plugins.component("data_source", data.source.name).create(data.source.params)
+    request = SplitRequest(
+        split="unlabeled",
+        inputs=[inputs] if isinstance(inputs, str) else list(inputs),
+        field=field,
+        text_columns=[data.text_column] if isinstance(data.text_column, str)
+        else list(data.text_column),
+        text_separator=data.text_separator,
+        label_column=None,
+        bad_rows=data.bad_rows,
+    )
+    loaded = source.load(request)
+    cleaned = clean_texts(loaded.table.column(TEXT).combine_chunks(), data.cleaning)
+    return cleaned.filter(pc.fill_null(pc.greater(pc.utf8_length(cleaned), 0), False))
+
+
+def read_labels(data_dir: str | Path) -> list[str]:
+    """The ordered label names an ingest artifact holds."""
+    import json
+
+    return json.loads((Path(data_dir) / "labels.json").read_text(encoding="utf-8"))

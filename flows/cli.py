@@ -26,10 +26,12 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-plugins_app = typer.Typer(help="Inspect the loaded plugins and their components.",
-                          no_args_is_help=True)
-config_app = typer.Typer(help="Validate pipeline files and print their schema.",
-                         no_args_is_help=True)
+plugins_app = typer.Typer(
+    help="Inspect the loaded plugins and their components.", no_args_is_help=True
+)
+config_app = typer.Typer(
+    help="Validate pipeline files and print their schema.", no_args_is_help=True
+)
 app.add_typer(plugins_app, name="plugins")
 app.add_typer(config_app, name="config")
 
@@ -69,8 +71,12 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main_options(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                          help="Print the version and exit.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False,
 ) -> None:
     """textcls: one YAML file, one command, from raw text to a small, fast, registered model."""
@@ -96,8 +102,14 @@ def plugins_list(
     if as_json:
         payload = {
             "plugins": [
-                {"name": i.name, "distribution": i.distribution, "version": i.version,
-                 "builtin": i.builtin, "hooks": i.hooks, "components": i.components}
+                {
+                    "name": i.name,
+                    "distribution": i.distribution,
+                    "version": i.version,
+                    "builtin": i.builtin,
+                    "hooks": i.hooks,
+                    "components": i.components,
+                }
                 for i in infos
             ],
             "failures": [
@@ -112,10 +124,16 @@ def plugins_list(
     for column in ("plugin", "distribution", "version", "hooks", "components"):
         table.add_column(column, overflow="fold")
     for info in infos:
-        components = "\n".join(f"{kind}: {', '.join(names)}"
-                               for kind, names in sorted(info.components.items()))
-        table.add_row(info.name, info.distribution, info.version,
-                      "\n".join(h.removeprefix("textcls_") for h in info.hooks), components)
+        components = "\n".join(
+            f"{kind}: {', '.join(names)}" for kind, names in sorted(info.components.items())
+        )
+        table.add_row(
+            info.name,
+            info.distribution,
+            info.version,
+            "\n".join(h.removeprefix("textcls_") for h in info.hooks),
+            components,
+        )
     out.print(table)
 
 
@@ -136,8 +154,9 @@ def plugins_show(name: Annotated[str, typer.Argument(help="Component name, e.g. 
                     everything.add(component)
         raise UnknownComponentError(everything.unknown_message(name))
     for component in components:
-        out.print(f"[bold]{component.name}[/] ({component.kind}, plugin {component.plugin})",
-                  markup=True)
+        out.print(
+            f"[bold]{component.name}[/] ({component.kind}, plugin {component.plugin})", markup=True
+        )
         if component.description:
             out.print(f"  {component.description}")
         fields = component.params.model_fields
@@ -148,10 +167,12 @@ def plugins_show(name: Annotated[str, typer.Argument(help="Component name, e.g. 
         for column in ("param", "type", "default", "description"):
             table.add_column(column)
         for field_name, info in fields.items():
-            default = "required" if info.is_required() else repr(info.get_default(
-                call_default_factory=True))
-            table.add_row(field_name, _type_name(info.annotation), default,
-                          info.description or "")
+            default = (
+                "required"
+                if info.is_required()
+                else repr(info.get_default(call_default_factory=True))
+            )
+            table.add_row(field_name, _type_name(info.annotation), default, info.description or "")
         out.print(table)
 
 
@@ -175,8 +196,10 @@ def config_validate(
     stages = [s for s in ("pretrain", "teacher", "student") if getattr(config, s) is not None]
     if config.quantize:
         stages.append("quantize")
-    out.print(f"{file}: valid pipeline {config.name!r} (sections: data, "
-              f"{', '.join(stages) or 'no model stages'})")
+    out.print(
+        f"{file}: valid pipeline {config.name!r} (sections: data, "
+        f"{', '.join(stages) or 'no model stages'})"
+    )
 
 
 @config_app.command("schema")
@@ -193,8 +216,9 @@ def config_schema() -> None:
 @reports_errors
 def ingest_command(
     file: Annotated[Path, typer.Argument(help="Pipeline YAML file")],
-    output: Annotated[Path | None, typer.Option(help="Folder to write data/ into "
-                                                     "(default: <output>/<name>/data)")] = None,
+    output: Annotated[
+        Path | None, typer.Option(help="Folder to write data/ into (default: <output>/<name>/data)")
+    ] = None,
     overrides: SetOption = None,
 ) -> None:
     """Run only the ingest stage and print the data report."""

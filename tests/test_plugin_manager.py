@@ -47,7 +47,7 @@ def installed(tmp_path, monkeypatch):
         sys.modules.pop(path.stem, None)
 
 
-GOOD_PLUGIN = '''
+GOOD_PLUGIN = """
 from pydantic import BaseModel
 from textcls_core import hookimpl
 
@@ -57,7 +57,7 @@ class Params(BaseModel):
 @hookimpl
 def textcls_register_models(register):
     register("extra-model", lambda params: params, params=Params, description="An extra model")
-'''
+"""
 
 
 def test_builtins_load_through_entry_points():
@@ -92,8 +92,11 @@ def test_installed_plugins_are_ignored_in_builtin_only_mode(installed):
 
 
 def test_broken_plugin_is_reported_by_distribution_and_entry_point(installed):
-    installed("textcls-broken", {"broken_plugin": "raise RuntimeError('boom at import')"},
-              {"broken": "broken_plugin"})
+    installed(
+        "textcls-broken",
+        {"broken_plugin": "raise RuntimeError('boom at import')"},
+        {"broken": "broken_plugin"},
+    )
     installed("textcls-extra", {"extra_plugin": GOOD_PLUGIN}, {"extra": "extra_plugin"})
     host = PluginHost()
     host.load_entry_points(only_builtins=False)

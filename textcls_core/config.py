@@ -106,9 +106,7 @@ class DataConfig(_Strict):
     text_column: str | list[str] = "text"
     text_separator: str = " "
     label_column: str = "label"
-    label_names: list[str] | None = Field(
-        None, description="Names for integer labels, in id order"
-    )
+    label_names: list[str] | None = Field(None, description="Names for integer labels, in id order")
     max_train_examples: int | None = Field(None, gt=0)
     validation_fraction: float = Field(0.1, gt=0, lt=1)
     test_fraction: float = Field(0.1, gt=0, lt=1)
@@ -166,11 +164,15 @@ class StudentConfig(_Strict):
     train: TrainConfig = Field(default_factory=TrainConfig)
 
 
+def _student_only() -> list[Literal["teacher", "student"]]:
+    return ["student"]
+
+
 class QuantizeStep(ComponentRef):
     """One quantization recipe, applied to each of ``targets``."""
 
     kind: ClassVar[str] = "quantizer"
-    targets: list[Literal["teacher", "student"]] = Field(default_factory=lambda: ["student"])
+    targets: list[Literal["teacher", "student"]] = Field(default_factory=_student_only)
     max_accuracy_drop: float = Field(1.0, ge=0, description="Points of accuracy the gate allows")
 
 
@@ -180,7 +182,7 @@ class EvaluateConfig(_Strict):
 
 
 class RegistryConfig(_Strict):
-    path: ConfigPath = "registry"
+    path: ConfigPath = Field("registry", validate_default=True)
     metric: str = "accuracy"
     min_improvement: float = Field(0.0, ge=0)
 
@@ -190,7 +192,9 @@ class PipelineConfig(_Strict):
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=100)
     seed: int = 13
-    output: ConfigPath = Field("runs", description="Folder that holds runs/<name>/<run_id>")
+    output: ConfigPath = Field(
+        "runs", validate_default=True, description="Folder that holds <name>/<run_id> run folders"
+    )
     data: DataConfig
     pretrain: PretrainConfig | None = None
     teacher: TeacherConfig | None = None
@@ -347,7 +351,9 @@ def _list_index(node: list[Any], part: str, override: str) -> int:
     return index
 
 
-def validate_components(config: PipelineConfig, plugins: Any, locate: _Locator | None = None) -> None:
+def validate_components(
+    config: PipelineConfig, plugins: Any, locate: _Locator | None = None
+) -> None:
     """Check every component reference against the loaded plugins and validate its params.
 
     The validated params (with defaults filled in) replace the raw ones, so the resolved config
@@ -393,7 +399,9 @@ def _resolve_split_paths(config: PipelineConfig) -> None:
     data.test = resolve(data.test)
 
 
-def iter_component_refs(model: BaseModel, loc: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], ComponentRef]]:
+def iter_component_refs(
+    model: BaseModel, loc: tuple[Any, ...] = ()
+) -> Iterator[tuple[tuple[Any, ...], ComponentRef]]:
     """Yield ``(location, ref)`` for every component reference in a config tree."""
     if isinstance(model, ComponentRef) and model.kind:
         yield loc, model
@@ -440,7 +448,10 @@ class _Locator:
     """Turns a location tuple into ``file:line: dotted.path``."""
 
     def __init__(
-        self, source: str, lines: Mapping[tuple[Any, ...], int], overridden: Iterable[tuple[Any, ...]]
+        self,
+        source: str,
+        lines: Mapping[tuple[Any, ...], int],
+        overridden: Iterable[tuple[Any, ...]],
     ) -> None:
         self.source = source
         self.lines = lines

@@ -13,6 +13,7 @@ entry-point group, exactly as a third party declares theirs, and are loaded by t
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.metadata
 import os
@@ -118,8 +119,14 @@ class PluginHost:
             self._load_one(ep.name, ep.value, ep.load, dist_name, version, builtin)
         if not found_builtin:
             for name, module in DEFAULT_PLUGINS:
-                self._load_one(name, module, lambda t=module: _load_target(t),
-                               BUILTIN_DISTRIBUTION, _own_version(), True)
+                self._load_one(
+                    name,
+                    module,
+                    functools.partial(_load_target, module),
+                    BUILTIN_DISTRIBUTION,
+                    _own_version(),
+                    True,
+                )
 
     def _load_one(
         self,
@@ -139,8 +146,9 @@ class PluginHost:
                 LoadFailure(distribution, name, f"{type(exc).__name__}: {exc} (loading {target})")
             )
             return
-        self.register(plugin, name=name, distribution=distribution, version=version,
-                      builtin=builtin)
+        self.register(
+            plugin, name=name, distribution=distribution, version=version, builtin=builtin
+        )
 
     def register(
         self,
@@ -198,7 +206,9 @@ class PluginHost:
         try:
             return self.registries[kind]
         except KeyError:
-            raise PluginError(f"unknown component kind {kind!r}; kinds: {', '.join(KINDS)}")
+            raise PluginError(
+                f"unknown component kind {kind!r}; kinds: {', '.join(KINDS)}"
+            ) from None
 
     def component(self, kind: str, name: str) -> Component:
         """Look up one component; unknown names raise an error listing the choices."""
@@ -224,9 +234,7 @@ class PluginHost:
         infos: dict[str, PluginInfo] = {}
         for plugin_name, plugin in self.pm.list_name_plugin():
             distribution, version, builtin = self._origins.get(plugin_name, ("local", "", False))
-            hooks = sorted(
-                caller.name for caller in (self.pm.get_hookcallers(plugin) or [])
-            )
+            hooks = sorted(caller.name for caller in (self.pm.get_hookcallers(plugin) or []))
             infos[plugin_name] = PluginInfo(plugin_name, distribution, version, builtin, hooks)
         for kind, registry in self.registries.items():
             for component in registry:
@@ -236,9 +244,7 @@ class PluginHost:
         return sorted(infos.values(), key=lambda i: (not i.builtin, i.name))
 
 
-def _make_register(
-    registry: ComponentRegistry, kind: str, plugin_name: str
-) -> Callable[..., None]:
+def _make_register(registry: ComponentRegistry, kind: str, plugin_name: str) -> Callable[..., None]:
     def register(
         name: str,
         factory: Callable[..., Any],

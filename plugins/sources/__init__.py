@@ -14,17 +14,52 @@ from textcls_core import hookimpl
 
 @hookimpl
 def textcls_register_data_sources(register: Any) -> None:
-    register("csv", DelimitedSource, params=CsvParams, local_files=True,
-             description="Comma-separated files with a header line (globs and lists allowed)")
-    register("tsv", DelimitedSource, params=TsvParams, local_files=True,
-             description="Tab-separated files with a header line, unquoted by default")
-    register("jsonl", JsonlSource, params=JsonlParams, local_files=True,
-             description="JSON Lines: one object per line")
-    register("parquet", ParquetSource, params=ParquetParams, local_files=True,
-             description="Parquet files")
-    register("text-folder", TextFolderSource, params=TextFolderParams, local_files=True,
-             description="root/<label>/*.txt, one example per file")
-    register("hf-disk", HfDiskSource, params=HfDiskParams, local_files=True,
-             description="A datasets dataset saved with save_to_disk (PATH or PATH#split)")
-    register("hf-hub", HfHubSource, params=HfHubParams, local_files=False,
-             description="A Hugging Face Hub dataset id (ID or ID#split); needs network")
+    register(
+        "csv",
+        DelimitedSource,
+        params=CsvParams,
+        local_files=True,
+        description="Comma-separated files with a header line (globs and lists allowed)",
+    )
+    register(
+        "tsv",
+        DelimitedSource,
+        params=TsvParams,
+        local_files=True,
+        description="Tab-separated files with a header line, unquoted by default",
+    )
+    register(
+        "jsonl",
+        JsonlSource,
+        params=JsonlParams,
+        local_files=True,
+        description="JSON Lines: one object per line",
+    )
+    register(
+        "parquet",
+        ParquetSource,
+        params=ParquetParams,
+        local_files=True,
+        description="Parquet files",
+    )
+    register(
+        "text-folder",
+        TextFolderSource,
+        params=TextFolderParams,
+        local_files=True,
+        description="root/<label>/*.txt, one example per file",
+    )
+    register(
+        "hf-disk",
+        HfDiskSource,
+        params=HfDiskParams,
+        local_files=True,
+        description="A datasets dataset saved with save_to_disk (PATH or PATH#split)",
+    )
+    register(
+        "hf-hub",
+        HfHubSource,
+        params=HfHubParams,
+        local_files=False,
+        description="A Hugging Face Hub dataset id (ID or ID#split); needs network",
+    )

@@ -88,8 +88,10 @@ class DelimitedSource:
         except UnicodeDecodeError:
             raise DataError(find_undecodable_line(path, self.params.encoding) or path) from None
         if not header:
-            raise DataError(f"{path}:1: the header line is empty; the first line must name the "
-                            "columns (for example text,label).")
+            raise DataError(
+                f"{path}:1: the header line is empty; the first line must name the "
+                "columns (for example text,label)."
+            )
         return header
 
     def load(self, request: SplitRequest) -> LoadedSplit:
@@ -122,7 +124,9 @@ class DelimitedSource:
 
         return LoadedSplit(combined, files, skipped, locate)
 
-    def _load_file(self, path: str, request: SplitRequest) -> tuple[pa.Table, list[tuple[int, str]]]:
+    def _load_file(
+        self, path: str, request: SplitRequest
+    ) -> tuple[pa.Table, list[tuple[int, str]]]:
         check_file_start(path, self.params.encoding)
         header = self._read_header(path)
         needed = list(request.text_columns)
@@ -172,8 +176,9 @@ class DelimitedSource:
                 where = find_undecodable_line(path, p.encoding)
                 raise DataError(where or f"{path}: not valid {p.encoding}: {exc}") from None
             raise DataError(f"{path}: cannot parse as delimited text: {exc}") from None
-        columns = {TEXT_COLUMN: join_text_columns(raw, request.text_columns,
-                                                  request.text_separator)}
+        columns = {
+            TEXT_COLUMN: join_text_columns(raw, request.text_columns, request.text_separator)
+        }
         if request.label_column is not None:
             columns[LABEL_COLUMN] = raw.column(request.label_column).combine_chunks()
         return pa.table(columns), bad_rows

@@ -40,14 +40,20 @@ class TextFolderSource:
         for root in roots:
             root_path = Path(root)
             if not root_path.is_dir():
-                raise DataError(f"{request.field}: {root} is not a folder; the text-folder source "
-                                "reads root/<label>/*.txt")
+                raise DataError(
+                    f"{request.field}: {root} is not a folder; the text-folder source "
+                    "reads root/<label>/*.txt"
+                )
             if request.labeled:
                 label_dirs = sorted(p for p in root_path.iterdir() if p.is_dir())
                 if not label_dirs:
-                    raise DataError(f"{root}: no label subfolders; put each class's "
-                                    f"{self.params.pattern} files in root/<label>/")
-                found = [(d.name, f) for d in label_dirs for f in sorted(d.glob(self.params.pattern))]
+                    raise DataError(
+                        f"{root}: no label subfolders; put each class's "
+                        f"{self.params.pattern} files in root/<label>/"
+                    )
+                found = [
+                    (d.name, f) for d in label_dirs for f in sorted(d.glob(self.params.pattern))
+                ]
             else:
                 found = [("", f) for f in sorted(root_path.rglob(self.params.pattern))]
             if not found:
@@ -64,6 +70,7 @@ class TextFolderSource:
                 labels.append(label)
         table = row_table(texts, labels if request.labeled else None, 0, [0] * len(texts))
         # Each example is its own file: _file points at it.
-        table = table.set_column(table.schema.get_field_index("_file"), "_file",
-                                 pa.array(range(len(files)), pa.int32()))
+        table = table.set_column(
+            table.schema.get_field_index("_file"), "_file", pa.array(range(len(files)), pa.int32())
+        )
         return LoadedSplit(table, files, locator=lambda f, r: files[f])

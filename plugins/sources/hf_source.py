@@ -53,11 +53,16 @@ def _to_split(dataset: Any, where: str, request: SplitRequest) -> pa.Table:
     needed = list(request.text_columns) + ([request.label_column] if request.label_column else [])
     missing = [c for c in needed if c not in names]
     if missing:
-        raise DataError(f"{where}: column {missing[0]!r} not found; columns found: "
-                        f"{', '.join(names)}. Set data.text_column / data.label_column.")
+        raise DataError(
+            f"{where}: column {missing[0]!r} not found; columns found: "
+            f"{', '.join(names)}. Set data.text_column / data.label_column."
+        )
     raw = dataset.select_columns(needed).data.table
-    columns = {TEXT_COLUMN: pc.cast(join_text_columns(raw, request.text_columns,
-                                                      request.text_separator), pa.string())}
+    columns = {
+        TEXT_COLUMN: pc.cast(
+            join_text_columns(raw, request.text_columns, request.text_separator), pa.string()
+        )
+    }
     if request.label_column is not None:
         labels = raw.column(request.label_column)
         feature = dataset.features[request.label_column]
@@ -85,16 +90,19 @@ class HfDiskSource:
         for value in request.inputs:
             path, split = _split_input(value, request.split)
             if not os.path.isdir(path):
-                raise DataError(f"{request.field}: {path} is not a folder written by "
-                                "datasets' save_to_disk")
+                raise DataError(
+                    f"{request.field}: {path} is not a folder written by datasets' save_to_disk"
+                )
             try:
                 loaded = datasets.load_from_disk(path)
             except FileNotFoundError as exc:
                 raise DataError(f"{path}: not a saved dataset ({exc})") from None
             if isinstance(loaded, datasets.DatasetDict):
                 if split not in loaded:
-                    raise DataError(f"{path}: no split {split!r}; splits found: "
-                                    f"{', '.join(loaded)}. Name one as {path}#SPLIT.")
+                    raise DataError(
+                        f"{path}: no split {split!r}; splits found: "
+                        f"{', '.join(loaded)}. Name one as {path}#SPLIT."
+                    )
                 loaded = loaded[split]
             tables.append(_to_split(loaded, path, request))
             files.append(f"{path}#{split}")
@@ -118,7 +126,9 @@ class HfHubSource:
             dataset_id, split = _split_input(value, request.split)
             try:
                 loaded = datasets.load_dataset(
-                    dataset_id, self.params.config_name, split=split,
+                    dataset_id,
+                    self.params.config_name,
+                    split=split,
                     revision=self.params.revision,
                 )
             except Exception as exc:  # datasets raises many types; the message is what matters
@@ -128,8 +138,9 @@ class HfHubSource:
                 ) from None
             tables.append(_to_split(loaded, f"hf://{dataset_id}#{split}", request))
             files.append(f"hf://{dataset_id}#{split}")
-        return LoadedSplit(pa.concat_tables(tables), files,
-                          locator=lambda f, r: f"{files[f]}, row {r + 1}")
+        return LoadedSplit(
+            pa.concat_tables(tables), files, locator=lambda f, r: f"{files[f]}, row {r + 1}"
+        )
 
     def _check_online(self, request: SplitRequest) -> None:
         """Fail at once, with a reason, where the Hub cannot be reached (never hang)."""

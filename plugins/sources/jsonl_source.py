@@ -60,16 +60,19 @@ class JsonlSource:
         any_line = False
 
         def flush() -> None:
-            tables.append(row_table(texts, labels if request.labeled else None, file_index, rows,
-                                    pa.string()))
+            tables.append(
+                row_table(texts, labels if request.labeled else None, file_index, rows, pa.string())
+            )
             texts.clear()
             labels.clear()
             rows.clear()
 
         def bad(line_number: int, reason: str) -> None:
             if request.bad_rows == "error":
-                raise DataError(f"{path}:{line_number}: {reason}. Fix the line, or set "
-                                "data.bad_rows: skip to skip and report such lines.")
+                raise DataError(
+                    f"{path}:{line_number}: {reason}. Fix the line, or set "
+                    "data.bad_rows: skip to skip and report such lines."
+                )
             skipped.append(SkippedRow(f"{path}:{line_number}", reason))
 
         try:

@@ -51,8 +51,12 @@ class ParquetSource:
                     "Set data.text_column / data.label_column."
                 )
             raw = parquet.read(columns=needed)
-            columns = {TEXT_COLUMN: pc.cast(join_text_columns(raw, request.text_columns,
-                                                              request.text_separator), pa.string())}
+            columns = {
+                TEXT_COLUMN: pc.cast(
+                    join_text_columns(raw, request.text_columns, request.text_separator),
+                    pa.string(),
+                )
+            }
             if request.label_column is not None:
                 columns[LABEL_COLUMN] = pc.cast(raw.column(request.label_column), pa.string())
             n = raw.num_rows

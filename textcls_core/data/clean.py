@@ -15,9 +15,9 @@ import pyarrow.compute as pc
 
 from textcls_core.config import CleaningConfig
 
-_ENTITY_HINT = r"&|#\d{2,5};|(?:^|[^\w&])(?:quot|amp|lt|gt|apos);"
+_ENTITY_HINT = r"&|#\d{2,5};|(?:^|\s)(?:quot|amp|lt|gt|apos);"
 _BARE_NUMERIC = re.compile(r"(?<!&)#(\d{2,5});")
-_BARE_NAMED = re.compile(r"(?:(?<=^)|(?<=[^\w&]))(quot|amp|lt|gt|apos);")
+_BARE_NAMED = re.compile(r"(?:(?<=^)|(?<=\s))(quot|amp|lt|gt|apos);")
 
 
 def unescape_entities(text: str) -> str:
@@ -36,8 +36,10 @@ def clean_texts(texts: pa.Array | pa.ChunkedArray, config: CleaningConfig) -> pa
             values = array.to_pylist()
             flags = mask.to_pylist()
             array = pa.array(
-                [unescape_entities(v) if flag and v is not None else v
-                 for v, flag in zip(values, flags, strict=True)],
+                [
+                    unescape_entities(v) if flag and v is not None else v
+                    for v, flag in zip(values, flags, strict=True)
+                ],
                 pa.string(),
             )
     if config.unicode_normalization:

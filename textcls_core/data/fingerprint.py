@@ -35,7 +35,7 @@ def content_fingerprint(tables: Mapping[str, pa.Table], label_names: Sequence[st
 
 def source_stats(files: Iterable[str]) -> list[dict[str, Any]]:
     """Path, size and mtime of each local input file (remote inputs are listed by name)."""
-    stats = []
+    stats: list[dict[str, Any]] = []
     for path in files:
         try:
             info = os.stat(path)

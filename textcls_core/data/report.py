@@ -14,8 +14,9 @@ def render_data_report(report: dict[str, Any]) -> str:
     for name, split in report["splits"].items():
         counts = " | ".join(str(split["labels"].get(label, 0)) for label in labels)
         median = split["text_chars"].get("p50", 0)
-        lines.append(f"| {name} | {split['rows']} | {counts} | {median:.0f} | "
-                     f"{split['provenance']} |")
+        lines.append(
+            f"| {name} | {split['rows']} | {counts} | {median:.0f} | {split['provenance']} |"
+        )
     lines.append("")
     if report["dropped"]:
         lines += ["Rows dropped:", ""]
@@ -25,7 +26,8 @@ def render_data_report(report: dict[str, Any]) -> str:
         lines.append("")
     dup_lines = [
         f"- {split}: {d['exact']} exact, {d['normalised']} after normalisation"
-        for split, d in report["duplicates"].items() if d["exact"] or d["normalised"]
+        for split, d in report["duplicates"].items()
+        if d["exact"] or d["normalised"]
     ]
     if dup_lines:
         lines += ["Duplicate rows found (same text and label):", "", *dup_lines, ""]

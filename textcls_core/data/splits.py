@@ -20,8 +20,7 @@ def stratified_take(
     indices = np.arange(len(labels))
     warning = None
     try:
-        rest, taken = train_test_split(indices, test_size=size, random_state=seed,
-                                       stratify=labels)
+        rest, taken = train_test_split(indices, test_size=size, random_state=seed, stratify=labels)
     except ValueError as exc:
         warning = f"could not stratify ({exc}); split at random instead"
         rest, taken = train_test_split(indices, test_size=size, random_state=seed)

@@ -30,7 +30,12 @@ from textcls_core.config import DataConfig, PipelineConfig
 from textcls_core.data.clean import clean_texts, normalised_key
 from textcls_core.data.fingerprint import content_fingerprint, source_stats
 from textcls_core.data.labels import label_vocabulary
-from textcls_core.data.quality import label_conflicts, leaked_mask, length_percentiles, repeated_mask
+from textcls_core.data.quality import (
+    label_conflicts,
+    leaked_mask,
+    length_percentiles,
+    repeated_mask,
+)
 from textcls_core.data.report import render_data_report
 from textcls_core.data.splits import stratified_take
 from textcls_core.data.table import FILE, LABEL, ROW, TEXT, LoadedSplit, SplitRequest
@@ -54,8 +59,9 @@ class _Split:
     provenance: str
 
     def locate(self, index: int) -> str:
-        return self.origin.locate(self.table.column(FILE)[index].as_py(),
-                                  self.table.column(ROW)[index].as_py())
+        return self.origin.locate(
+            self.table.column(FILE)[index].as_py(), self.table.column(ROW)[index].as_py()
+        )
 
     def take(self, indices: np.ndarray) -> pa.Table:
         return self.table.take(pa.array(indices, pa.int64()))
@@ -115,7 +121,8 @@ def ingest(
             split=name,
             inputs=[inputs] if isinstance(inputs, str) else list(inputs),
             field=f"data.{name}",
-            text_columns=[data.text_column] if isinstance(data.text_column, str)
+            text_columns=[data.text_column]
+            if isinstance(data.text_column, str)
             else list(data.text_column),
             text_separator=data.text_separator,
             label_column=data.label_column,
@@ -165,8 +172,10 @@ def _prepare_split(name: str, loaded: LoadedSplit, data: DataConfig, report: _Re
     report.drop(name, "malformed row", len(loaded.skipped))
     table = loaded.table
     if table.num_rows == 0:
-        raise DataError(f"data.{name}: {', '.join(loaded.files)}: no data rows (only a header, "
-                        "or every row skipped). A split needs at least one example.")
+        raise DataError(
+            f"data.{name}: {', '.join(loaded.files)}: no data rows (only a header, "
+            "or every row skipped). A split needs at least one example."
+        )
     split = _Split(name, table, loaded, "given")
 
     labels = pc.utf8_trim_whitespace(table.column(LABEL).combine_chunks())
@@ -202,26 +211,44 @@ def _prepare_split(name: str, loaded: LoadedSplit, data: DataConfig, report: _Re
     lengths = pc.utf8_length(cleaned)
     if data.cleaning.min_chars > 1:
         short = pc.fill_null(pc.less(lengths, data.cleaning.min_chars), False)
-        report.drop(name, f"shorter than {data.cleaning.min_chars} chars",
-                    pc.sum(pc.and_(short, keep)).as_py() or 0)
+        report.drop(
+            name,
+            f"shorter than {data.cleaning.min_chars} chars",
+            pc.sum(pc.and_(short, keep)).as_py() or 0,
+        )
         keep = pc.and_(keep, pc.invert(short))
     if data.cleaning.max_chars is not None:
         long_ = pc.fill_null(pc.greater(lengths, data.cleaning.max_chars), False)
-        report.drop(name, f"longer than {data.cleaning.max_chars} chars",
-                    pc.sum(pc.and_(long_, keep)).as_py() or 0)
+        report.drop(
+            name,
+            f"longer than {data.cleaning.max_chars} chars",
+            pc.sum(pc.and_(long_, keep)).as_py() or 0,
+        )
         keep = pc.and_(keep, pc.invert(long_))
 
-    table = pa.table({TEXT: cleaned, LABEL: labels, FILE: table.column(FILE),
-                      ROW: table.column(ROW), "_raw": raw}).filter(keep)
+    table = pa.table(
+        {
+            TEXT: cleaned,
+            LABEL: labels,
+            FILE: table.column(FILE),
+            ROW: table.column(ROW),
+            "_raw": raw,
+        }
+    ).filter(keep)
     split.table = table
 
     very_long = np.flatnonzero(pc.utf8_length(table.column(TEXT)).to_numpy() > data.long_text_chars)
     if len(very_long):
         first_long = split.locate(int(very_long[0]))
-        report.long_texts[name] = {"count": int(len(very_long)), "threshold": data.long_text_chars,
-                                   "first": first_long}
-        report.warn(f"{name}: {len(very_long)} texts longer than {data.long_text_chars} chars "
-                    f"(first at {first_long}); models truncate them to max_length tokens")
+        report.long_texts[name] = {
+            "count": int(len(very_long)),
+            "threshold": data.long_text_chars,
+            "first": first_long,
+        }
+        report.warn(
+            f"{name}: {len(very_long)} texts longer than {data.long_text_chars} chars "
+            f"(first at {first_long}); models truncate them to max_length tokens"
+        )
 
     text, label = table.column(TEXT).combine_chunks(), table.column(LABEL).combine_chunks()
     exact = repeated_mask(table.column("_raw").combine_chunks(), label)
@@ -235,12 +262,15 @@ def _prepare_split(name: str, loaded: LoadedSplit, data: DataConfig, report: _Re
     if data.drop_duplicates and cleaned_dup.any():
         report.drop(name, "duplicate", int(cleaned_dup.sum()))
         table = table.filter(pa.array(~cleaned_dup))
-    n_conflicts, examples = label_conflicts(table.column(TEXT).combine_chunks(),
-                                            table.column(LABEL).combine_chunks())
+    n_conflicts, examples = label_conflicts(
+        table.column(TEXT).combine_chunks(), table.column(LABEL).combine_chunks()
+    )
     if n_conflicts:
         report.conflicts[name] = {"texts": n_conflicts, "examples": examples}
-        report.warn(f"{name}: {n_conflicts} texts appear with more than one label "
-                    f"(e.g. {examples[0]['text'][:60]!r}: {examples[0]['labels']})")
+        report.warn(
+            f"{name}: {n_conflicts} texts appear with more than one label "
+            f"(e.g. {examples[0]['text'][:60]!r}: {examples[0]['labels']})"
+        )
     split.table = table.drop_columns(["_raw"])
     return split
 
@@ -284,14 +314,20 @@ def _carve_missing_splits(
             continue
         count = max(1, round(total * fraction))
         if count >= train.table.num_rows:
-            raise DataError(f"data.train has {train.table.num_rows} rows: too few to carve a "
-                            f"{name} split of {count}. Give data.{name} or more data.")
+            raise DataError(
+                f"data.train has {train.table.num_rows} rows: too few to carve a "
+                f"{name} split of {count}. Give data.{name} or more data."
+            )
         labels = train.table.column(LABEL).to_numpy(zero_copy_only=False)
         rest, taken, warning = stratified_take(labels, count, seed)
         if warning:
             report.warn(f"carving {name} from train: {warning}")
-        splits[name] = _Split(name, train.take(taken), train.origin,
-                              f"carved from train ({count} rows, stratified, seed {seed})")
+        splits[name] = _Split(
+            name,
+            train.take(taken),
+            train.origin,
+            f"carved from train ({count} rows, stratified, seed {seed})",
+        )
         train.table = train.take(rest)
 
 
@@ -333,12 +369,23 @@ def _handle_leakage(splits: dict[str, _Split], data: DataConfig, report: _Report
         if not count:
             continue
         first = split.locate(int(np.flatnonzero(mask)[0]))
-        report.leakage[name] = {"texts": count, "policy": data.leakage, "first": first}
-        message = (f"{name}: {count} of {split.table.num_rows} texts also appear in train "
-                   f"(first at {first})")
+        leaked = split.table.column(TEXT).filter(pa.array(mask))
+        distinct = len(pc.unique(leaked.combine_chunks()))
+        report.leakage[name] = {
+            "rows": count,
+            "distinct_texts": distinct,
+            "policy": data.leakage,
+            "first": first,
+        }
+        message = (
+            f"{name}: {count} of {split.table.num_rows} rows have a text that also "
+            f"appears in train (first at {first})"
+        )
         if data.leakage == "error":
-            raise DataError(f"{first}: {message}. Remove them, or set data.leakage: drop (drop "
-                            "them from the evaluation split) or warn.")
+            raise DataError(
+                f"{first}: {message}. Remove them, or set data.leakage: drop (drop "
+                "them from the evaluation split) or warn."
+            )
         if data.leakage == "drop":
             report.drop(name, "also in train", count)
             split.table = split.table.filter(pa.array(~mask))
@@ -366,11 +413,14 @@ def _write(
         ids = pc.index_in(table.column(LABEL), value_set=pa.array(names, pa.string()))
         tables[name] = pa.table({"text": table.column(TEXT), "label": pc.cast(ids, pa.int64())})
     fingerprint = content_fingerprint(tables, names)
-    dataset = datasets.DatasetDict({
-        name: datasets.Dataset(table.cast(features.arrow_schema),
-                               info=datasets.DatasetInfo(features=features))
-        for name, table in tables.items()
-    })
+    dataset = datasets.DatasetDict(
+        {
+            name: datasets.Dataset(
+                table.cast(features.arrow_schema), info=datasets.DatasetInfo(features=features)
+            )
+            for name, table in tables.items()
+        }
+    )
     data_report = {
         "schema_version": REPORT_SCHEMA_VERSION,
         "labels": names,
@@ -389,8 +439,9 @@ def _write(
         dataset.save_to_disk(str(tmp))
         write_json_atomic(tmp / "labels.json", names)
         write_json_atomic(tmp / "data_report.json", data_report)
-        write_json_atomic(tmp / "fingerprint.json", {"content_sha256": fingerprint,
-                                                      "sources": sources})
+        write_json_atomic(
+            tmp / "fingerprint.json", {"content_sha256": fingerprint, "sources": sources}
+        )
         (tmp / "data_report.md").write_text(render_data_report(data_report), encoding="utf-8")
     return ArtifactRef(stage="ingest", path=str(Path(out_dir).resolve()), sha256=fingerprint)
 
@@ -412,7 +463,8 @@ def load_unlabeled_texts(
         split="unlabeled",
         inputs=[inputs] if isinstance(inputs, str) else list(inputs),
         field=field,
-        text_columns=[data.text_column] if isinstance(data.text_column, str)
+        text_columns=[data.text_column]
+        if isinstance(data.text_column, str)
         else list(data.text_column),
         text_separator=data.text_separator,
         label_column=None,

@@ -222,12 +222,14 @@ def ingest_command(
     overrides: SetOption = None,
 ) -> None:
     """Run only the ingest stage and print the data report."""
+    from textcls_core.lifecycle import run_stage
     from textcls_core.stages.ingest import ingest
 
     _warn_load_failures()
     config = load_config(file, overrides or [])
     target = output or Path(config.output) / config.name / "data"
-    ref = ingest(config, target)
+    section = config.model_dump(mode="json")["data"]
+    ref = run_stage("ingest", str(target.parent), section, lambda: ingest(config, target))
     out.print((Path(ref.path) / "data_report.md").read_text(encoding="utf-8"))
     out.print(f"data: {ref.path}")
 

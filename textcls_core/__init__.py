@@ -35,6 +35,7 @@ from textcls_core.errors import (
     UnknownComponentError,
 )
 from textcls_core.hookspecs import hookimpl
+from textcls_core.plugin_api import Distiller, ModelContext
 from textcls_core.plugin_manager import PluginHost, get_plugins, reset_plugins
 from textcls_core.version import __version__
 
@@ -50,7 +51,9 @@ __all__ = [
     "ConfigError",
     "DataError",
     "DataSource",
+    "Distiller",
     "LoadedSplit",
+    "ModelContext",
     "NoParams",
     "PipelineConfig",
     "PluginError",

@@ -1,0 +1,47 @@
+"""What textcls passes to each kind of component factory, and what it expects back.
+
+A component factory is called as ``factory(params, **context)`` where ``params`` is the validated
+instance of the component's params model. Per kind:
+
+- data source: ``factory(params)`` returns an object with ``load(SplitRequest) -> LoadedSplit``
+  (see ``textcls_core.data.table``).
+- model: ``factory(params, context=ModelContext)`` returns a ``transformers.PreTrainedModel``
+  whose ``forward(input_ids, attention_mask=None, labels=None, output_hidden_states=False)``
+  returns an output with ``logits`` (and ``loss`` when labels are given), so Trainer,
+  ``save_pretrained`` and export treat every architecture alike.
+- distiller: ``factory(params)`` returns a ``Distiller``.
+
+``docs/plugins.md`` is the plugin author's guide to all of this.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class ModelContext:
+    """What a model factory knows about the task when it builds a model."""
+
+    num_labels: int
+    label_names: Sequence[str] = ()
+    vocab_size: int | None = None
+    pad_token_id: int | None = None
+    resolve_pretrained: Callable[[str], str] | None = field(default=None, compare=False)
+
+
+class Distiller(Protocol):
+    """A distillation strategy: a loss over student and teacher outputs.
+
+    ``needs`` names the teacher outputs the loss reads (``"logits"``, ``"hidden_states"``,
+    ``"attentions"``); strategies that need only logits get cached teacher logits and never run
+    the teacher inside the student's training loop.
+    """
+
+    needs: frozenset[str]
+
+    def loss(self, student: Any, teacher: Any, labels: Any) -> Any:
+        """Return a scalar loss tensor for one batch."""
+        ...

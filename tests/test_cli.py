@@ -8,10 +8,10 @@ import subprocess
 import sys
 
 import pytest
+from ingest_helpers import csv_text
 from typer.testing import CliRunner
 
 from flows.cli import app
-from ingest_helpers import csv_text
 from textcls_core import __version__
 
 runner = CliRunner()
@@ -114,10 +114,15 @@ def test_unknown_command_is_a_usage_error():
 
 
 def test_console_script_reports_without_traceback(tmp_path):
-    script = shutil.which("textcls") or str(__import__("pathlib").Path(sys.executable).with_name(
-        "textcls"))
-    result = subprocess.run([script, "config", "validate", str(tmp_path / "absent.yaml")],
-                            capture_output=True, text=True, timeout=120)
+    script = shutil.which("textcls") or str(
+        __import__("pathlib").Path(sys.executable).with_name("textcls")
+    )
+    result = subprocess.run(
+        [script, "config", "validate", str(tmp_path / "absent.yaml")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 2
     assert "pipeline file not found" in result.stderr
     assert "Traceback" not in result.stderr

@@ -20,15 +20,37 @@ def installed_example(tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("plugin-example")
     wheels = work / "wheels"
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(wheels), str(EXAMPLE)],
-        check=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(wheels),
+            str(EXAMPLE),
+        ],
+        check=True,
+        timeout=300,
     )
     site = work / "site"
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "-q",
-         "--target", str(site), *map(str, wheels.glob("*.whl"))],
-        check=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "--no-index",
+            "-q",
+            "--target",
+            str(site),
+            *map(str, wheels.glob("*.whl")),
+        ],
+        check=True,
+        timeout=300,
     )
     assert (site / "textcls_plugin_example-0.1.0.dist-info" / "entry_points.txt").is_file()
     return site
@@ -39,8 +61,14 @@ def run_cli(site: Path, *args: str, cwd: Path | None = None) -> subprocess.Compl
     env.pop("TEXTCLS_BUILTIN_PLUGINS_ONLY", None)
     env["TEXTCLS_PLUGINS"] = "textcls-plugin-example"
     env["PYTHONPATH"] = os.pathsep.join([str(site), str(ROOT)])
-    return subprocess.run([sys.executable, "-m", "flows.cli", *args], capture_output=True,
-                          text=True, env=env, cwd=cwd, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "flows.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=300,
+    )
 
 
 def test_example_plugin_is_listed(installed_example):
@@ -68,16 +96,26 @@ def test_example_components_are_usable_by_name_in_a_config(installed_example, tm
     )
     result = run_cli(installed_example, "config", "validate", str(config))
     assert result.returncode == 0, result.stderr
-    result = run_cli(installed_example, "config", "validate", str(config),
-                     "--set", "student.model.params.embedding_dim=0")
+    result = run_cli(
+        installed_example,
+        "config",
+        "validate",
+        str(config),
+        "--set",
+        "student.model.params.embedding_dim=0",
+    )
     assert result.returncode == 2
-    assert (f"{config} (--set student.model.params.embedding_dim): "
-            "student.model.params.embedding_dim: Input should be greater than 0") in result.stderr
+    assert (
+        f"{config} (--set student.model.params.embedding_dim): "
+        "student.model.params.embedding_dim: Input should be greater than 0"
+    ) in result.stderr
     config.write_text(config.read_text().replace("embedding_dim: 8", "embedding_dim: -1"))
     result = run_cli(installed_example, "config", "validate", str(config))
     assert result.returncode == 2
-    assert (f"{config}:5: student.model.params.embedding_dim: Input should be greater than 0"
-            in result.stderr)
+    assert (
+        f"{config}:5: student.model.params.embedding_dim: Input should be greater than 0"
+        in result.stderr
+    )
     result = run_cli(installed_example, "plugins", "show", "cosine-logits")
     assert result.returncode == 0 and "alpha" in result.stdout
 

@@ -143,6 +143,39 @@ def test_cleaning_steps_and_switches(tmp_path, write):
     assert list(ds["train"]["text"])[2] == "ｆｕｌｌ width"
 
 
+def test_vectorised_and_python_unescaping_agree():
+    import pyarrow as pa
+
+    from textcls_core.data.clean import _unescape_array
+
+    texts = [
+        "Tom&#39;s",
+        "AT&amp;T",
+        "&amp;lt;b&amp;gt;",
+        "caf&eacute; &lt;3",
+        "x #39;s",
+        "plain",
+        " quot;hi quot;",
+        "&#8364; 5",
+        "a&amp;b &copy;",
+        "Co#39;s",
+    ]
+    expected = [unescape_entities(t) for t in texts]
+    assert _unescape_array(pa.array(texts)).to_pylist() == expected
+    assert expected[2] == "&lt;b&gt;" and expected[3] == "café <3"
+
+
+def test_whitespace_collapse_matches_the_plain_regex():
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from textcls_core.data.clean import _collapse_whitespace
+
+    texts = [" a  b ", "a\tb", "a \n b", "plain text", "\u00a0x\u2003y ", "", None]
+    plain = pc.utf8_trim_whitespace(pc.replace_substring_regex(pa.array(texts), r"\s+", " "))
+    assert _collapse_whitespace(pa.array(texts)).to_pylist() == plain.to_pylist()
+
+
 def test_unescape_repairs_bare_entities_only():
     assert unescape_entities("Wall St.#39;s quot;bears quot;") == 'Wall St.\'s "bears "'
     assert unescape_entities("AT&amp;T") == "AT&T"

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from ingest_helpers import csv_text
 from typer.testing import CliRunner
 
 from flows.cli import app
-from ingest_helpers import csv_text
 from textcls_core import get_plugins, hookimpl
 from textcls_core.artifacts import ArtifactRef
 from textcls_core.lifecycle import run_stage
@@ -67,8 +67,9 @@ def test_failed_reraises_the_stage_error(recorder, tmp_path):
 
 def test_ingest_command_fires_the_hooks(recorder, write, tmp_path):
     write("train.csv", csv_text([("a", "x"), ("b", "y"), ("c", "x")]))
-    path = write("p.yaml", "name: p\ndata: {train: train.csv, validation: train.csv, "
-                           "test: train.csv}\n")
+    path = write(
+        "p.yaml", "name: p\ndata: {train: train.csv, validation: train.csv, test: train.csv}\n"
+    )
     result = CliRunner().invoke(app, ["ingest", str(path), "--output", str(tmp_path / "d")])
     assert result.exit_code == 0, result.output
     kinds = [event[0] for event in recorder.events]

@@ -34,8 +34,7 @@ def run_stage(
     except BaseException as error:
         notify(plugins, "textcls_stage_failed", stage=stage, run_dir=run_dir, error=error)
         raise
-    notify(plugins, "textcls_stage_finished", stage=stage, run_dir=run_dir,
-           artifact=ref.to_dict())
+    notify(plugins, "textcls_stage_finished", stage=stage, run_dir=run_dir, artifact=ref.to_dict())
     return ref
 
 

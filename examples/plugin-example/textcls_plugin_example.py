@@ -42,13 +42,19 @@ class MeanPoolClassifier(PreTrainedModel):
 
     def __init__(self, config: MeanPoolConfig) -> None:
         super().__init__(config)
-        self.embeddings = torch.nn.Embedding(config.vocab_size, config.embedding_dim,
-                                             padding_idx=config.pad_token_id)
+        self.embeddings = torch.nn.Embedding(
+            config.vocab_size, config.embedding_dim, padding_idx=config.pad_token_id
+        )
         self.classifier = torch.nn.Linear(config.embedding_dim, config.num_labels)
         self.post_init()
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
-                labels: torch.Tensor | None = None, **_: Any) -> SequenceClassifierOutput:
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        **_: Any,
+    ) -> SequenceClassifierOutput:
         if attention_mask is None:
             attention_mask = torch.ones_like(input_ids)
         mask = attention_mask.unsqueeze(-1).float()
@@ -93,11 +99,19 @@ class CosineLogitsDistiller:
 
 @hookimpl
 def textcls_register_models(register: Any) -> None:
-    register("mean-pool", build_mean_pool, params=MeanPoolParams,
-             description="Averaged token embeddings and a linear layer (example plugin)")
+    register(
+        "mean-pool",
+        build_mean_pool,
+        params=MeanPoolParams,
+        description="Averaged token embeddings and a linear layer (example plugin)",
+    )
 
 
 @hookimpl
 def textcls_register_distillers(register: Any) -> None:
-    register("cosine-logits", CosineLogitsDistiller, params=CosineLogitsParams,
-             description="Cosine distance between student and teacher logits (example plugin)")
+    register(
+        "cosine-logits",
+        CosineLogitsDistiller,
+        params=CosineLogitsParams,
+        description="Cosine distance between student and teacher logits (example plugin)",
+    )

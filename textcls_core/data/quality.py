@@ -27,13 +27,15 @@ def label_conflicts(texts: pa.Array, labels: pa.Array, limit: int = 5) -> tuple[
     if len(texts) == 0:
         return 0, []
     table = pa.table({"text": texts, "label": labels})
-    grouped = table.group_by("text", use_threads=False).aggregate(
-        [("label", "count_distinct"), ("label", "distinct")]
-    )
+    grouped = table.group_by("text", use_threads=False).aggregate([("label", "count_distinct")])
     conflicted = grouped.filter(pc.greater(grouped["label_count_distinct"], 1))
+    if conflicted.num_rows == 0:
+        return 0, []
+    sample = conflicted["text"].slice(0, limit).combine_chunks()
+    rows = table.filter(pc.is_in(table["text"], value_set=sample)).to_pylist()
     examples = [
-        {"text": row["text"], "labels": sorted(row["label_distinct"])}
-        for row in conflicted.slice(0, limit).to_pylist()
+        {"text": text, "labels": sorted({r["label"] for r in rows if r["text"] == text})}
+        for text in sample.to_pylist()
     ]
     return conflicted.num_rows, examples
 

@@ -226,14 +226,11 @@ def _prepare_split(name: str, loaded: LoadedSplit, data: DataConfig, report: _Re
         )
         keep = pc.and_(keep, pc.invert(long_))
 
+    # Exact duplicates compare the raw text, before cleaning made near-copies equal.
+    exact = repeated_mask(raw, labels)[np.asarray(keep.to_numpy(zero_copy_only=False), bool)]
+    del raw
     table = pa.table(
-        {
-            TEXT: cleaned,
-            LABEL: labels,
-            FILE: table.column(FILE),
-            ROW: table.column(ROW),
-            "_raw": raw,
-        }
+        {TEXT: cleaned, LABEL: labels, FILE: table.column(FILE), ROW: table.column(ROW)}
     ).filter(keep)
     split.table = table
 
@@ -251,9 +248,8 @@ def _prepare_split(name: str, loaded: LoadedSplit, data: DataConfig, report: _Re
         )
 
     text, label = table.column(TEXT).combine_chunks(), table.column(LABEL).combine_chunks()
-    exact = repeated_mask(table.column("_raw").combine_chunks(), label)
     cleaned_dup = repeated_mask(text, label)
-    normalised = repeated_mask(normalised_key(text), label)
+    normalised = repeated_mask(normalised_key(text, data.cleaning), label)
     report.duplicates[name] = {
         "exact": int(exact.sum()),
         "after_cleaning": int(cleaned_dup.sum()),
@@ -271,7 +267,7 @@ def _prepare_split(name: str, loaded: LoadedSplit, data: DataConfig, report: _Re
             f"{name}: {n_conflicts} texts appear with more than one label "
             f"(e.g. {examples[0]['text'][:60]!r}: {examples[0]['labels']})"
         )
-    split.table = table.drop_columns(["_raw"])
+    split.table = table
     return split
 
 
@@ -318,8 +314,7 @@ def _carve_missing_splits(
                 f"data.train has {train.table.num_rows} rows: too few to carve a "
                 f"{name} split of {count}. Give data.{name} or more data."
             )
-        labels = train.table.column(LABEL).to_numpy(zero_copy_only=False)
-        rest, taken, warning = stratified_take(labels, count, seed)
+        rest, taken, warning = stratified_take(_label_codes(train.table), count, seed)
         if warning:
             report.warn(f"carving {name} from train: {warning}")
         splits[name] = _Split(
@@ -336,12 +331,17 @@ def _limit_train(splits: dict[str, _Split], data: DataConfig, seed: int, report:
     limit = data.max_train_examples
     if limit is None or train.table.num_rows <= limit:
         return
-    labels = train.table.column(LABEL).to_numpy(zero_copy_only=False)
-    _, kept, warning = stratified_take(labels, limit, seed)
+    _, kept, warning = stratified_take(_label_codes(train.table), limit, seed)
     if warning:
         report.warn(f"limiting train to {limit}: {warning}")
     report.drop("train", "over max_train_examples", train.table.num_rows - limit)
     train.table = train.take(kept)
+
+
+def _label_codes(table: pa.Table) -> np.ndarray:
+    """Labels as small integers: stratifying on them is far cheaper than on strings."""
+    encoded = pc.dictionary_encode(table.column(LABEL).combine_chunks())
+    return np.asarray(encoded.indices.to_numpy(zero_copy_only=False))
 
 
 def _check_eval_labels(splits: dict[str, _Split]) -> None:

@@ -35,8 +35,10 @@ from textcls_core.errors import (
     UnknownComponentError,
 )
 from textcls_core.hookspecs import hookimpl
-from textcls_core.plugin_api import Distiller, ModelContext
+from textcls_core.plugin_api import Distiller, ModelContext, TokenizerContext
 from textcls_core.plugin_manager import PluginHost, get_plugins, reset_plugins
+from textcls_core.tokenization import SPECIAL_TOKENS, wrap_tokenizer
+from textcls_core.tokenization import batched as batched_texts
 from textcls_core.version import __version__
 
 __all__ = [
@@ -54,6 +56,8 @@ __all__ = [
     "Distiller",
     "LoadedSplit",
     "ModelContext",
+    "SPECIAL_TOKENS",
+    "TokenizerContext",
     "NoParams",
     "PipelineConfig",
     "PluginError",
@@ -62,8 +66,12 @@ __all__ = [
     "SplitRequest",
     "StageError",
     "TextclsError",
+    "TextclsModel",
     "UnknownComponentError",
     "__version__",
+    "batched_texts",
+    "causal_mask",
+    "classification_loss",
     "check_file_start",
     "config_from_dict",
     "expand_inputs",
@@ -71,8 +79,34 @@ __all__ = [
     "get_plugins",
     "hookimpl",
     "join_text_columns",
+    "label_config",
     "load_config",
+    "masked_max",
+    "masked_mean",
     "pipeline_json_schema",
+    "register_architecture",
     "reset_plugins",
     "row_table",
+    "wrap_tokenizer",
 ]
+
+# Names that import torch and transformers load on first use, so that `textcls --version`,
+# `textcls config validate` and plugin discovery stay fast.
+_LAZY = {
+    "TextclsModel": "textcls_core.modeling",
+    "causal_mask": "textcls_core.modeling",
+    "classification_loss": "textcls_core.modeling",
+    "label_config": "textcls_core.modeling",
+    "masked_max": "textcls_core.modeling",
+    "masked_mean": "textcls_core.modeling",
+    "register_architecture": "textcls_core.modeling",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'textcls_core' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)

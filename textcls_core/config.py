@@ -127,18 +127,28 @@ class TrainConfig(_Strict):
     """Training hyper-parameters shared by pretraining, fine-tuning and distillation."""
 
     epochs: float = Field(1.0, gt=0)
-    max_steps: int | None = Field(None, gt=0)
+    max_steps: int | None = Field(None, gt=0, description="Overrides epochs when set")
     batch_size: int = Field(32, gt=0)
+    eval_batch_size: int | None = Field(None, gt=0, description="Default: 2 x batch_size")
     learning_rate: float = Field(5e-5, gt=0)
-    lr_scheduler: str = "linear"
+    lr_scheduler: Literal[
+        "linear", "cosine", "constant", "constant_with_warmup", "polynomial", "inverse_sqrt"
+    ] = "linear"
     warmup_ratio: float = Field(0.0, ge=0, lt=1)
     gradient_accumulation_steps: int = Field(1, gt=0)
     weight_decay: float = Field(0.0, ge=0)
-    max_length: int = Field(128, gt=0)
-    early_stopping_patience: int | None = Field(None, gt=0)
-    metric_for_best_model: str = "accuracy"
-    class_weights: bool = False
+    max_length: int = Field(128, gt=0, description="Tokens; longer texts are truncated")
+    eval_steps: int | None = Field(
+        None, gt=0, description="Evaluate and checkpoint every N steps (default: every epoch)"
+    )
+    early_stopping_patience: int | None = Field(
+        None, gt=0, description="Stop after N evaluations without improvement"
+    )
+    metric_for_best_model: Literal["accuracy", "macro_f1", "loss"] = "accuracy"
+    class_weights: bool = Field(False, description="Weight the loss by inverse class frequency")
+    group_by_length: bool = Field(True, description="Batch texts of similar length together")
     processes: int = Field(1, gt=0, description="Processes to launch (torchrun) for training")
+    threads: int | None = Field(None, gt=0, description="torch threads per process")
 
 
 class PretrainConfig(_Strict):

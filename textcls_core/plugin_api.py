@@ -5,6 +5,8 @@ instance of the component's params model. Per kind:
 
 - data source: ``factory(params)`` returns an object with ``load(SplitRequest) -> LoadedSplit``
   (see ``textcls_core.data.table``).
+- tokenizer: ``factory(params, context=TokenizerContext)`` returns a
+  ``transformers.PreTrainedTokenizerFast``.
 - model: ``factory(params, context=ModelContext)`` returns a ``transformers.PreTrainedModel``
   whose ``forward(input_ids, attention_mask=None, labels=None, output_hidden_states=False)``
   returns an output with ``logits`` (and ``loss`` when labels are given), so Trainer,
@@ -16,20 +18,40 @@ instance of the component's params model. Per kind:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 
+def _no_resolver(name: str) -> str:
+    return name
+
+
 @dataclass(frozen=True)
 class ModelContext:
-    """What a model factory knows about the task when it builds a model."""
+    """What a model factory knows about the task when it builds a model.
+
+    ``init_from`` is a folder to start from instead of random or hub weights: the pretraining
+    stage's output (a model folder, or word vectors in ``embeddings.safetensors``).
+    """
 
     num_labels: int
     label_names: Sequence[str] = ()
     vocab_size: int | None = None
     pad_token_id: int | None = None
-    resolve_pretrained: Callable[[str], str] | None = field(default=None, compare=False)
+    init_from: str | None = None
+    trust_remote_code: bool = False
+    resolve: Callable[[str], str] = field(default=_no_resolver, compare=False)
+
+
+@dataclass(frozen=True)
+class TokenizerContext:
+    """What a tokenizer factory gets: training texts, and the model's pretrained name."""
+
+    texts: Callable[[], Iterable[str]] = field(default=lambda: iter(()), compare=False)
+    default_pretrained: str | None = None
+    max_length: int = 512
+    resolve: Callable[[str], str] = field(default=_no_resolver, compare=False)
 
 
 class Distiller(Protocol):

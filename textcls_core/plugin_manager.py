@@ -41,6 +41,8 @@ BUILTIN_DISTRIBUTION = "textcls"
 #: is used only when textcls runs from a source tree that was never installed.
 DEFAULT_PLUGINS: tuple[tuple[str, str], ...] = (
     ("builtin-sources", "plugins.sources"),
+    ("builtin-tokenizers", "plugins.tokenizers"),
+    ("builtin-models", "plugins.models"),
     ("builtin-resolver-local", "plugins.resolvers:local_folders"),
     ("builtin-resolver-packaged", "plugins.resolvers:packaged_models"),
     ("builtin-resolver-hub-cache", "plugins.resolvers:hub_cache"),

@@ -1,0 +1,116 @@
+"""``bow``: a fastText-style bag of word and hashed n-gram embeddings (Joulin et al. 2017).
+
+N-gram ids are hashed from consecutive token ids inside ``forward`` with integer arithmetic, so
+the model needs no special tokenizer and exports to ONNX as it is.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from transformers import PretrainedConfig
+from transformers.modeling_outputs import SequenceClassifierOutput
+
+from plugins.models.params import BowParams
+from textcls_core import (
+    ModelContext,
+    TextclsModel,
+    classification_loss,
+    label_config,
+    register_architecture,
+)
+
+_HASH_MULTIPLIERS = (1, 1_000_003, 998_244_353)
+
+
+class BowConfig(PretrainedConfig):
+    model_type = "textcls-bow"
+
+    def __init__(
+        self,
+        vocab_size: int = 8000,
+        embedding_dim: int = 64,
+        ngram: int = 2,
+        ngram_buckets: int = 200_000,
+        dropout: float = 0.0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.vocab_size = vocab_size
+        self.embedding_dim = embedding_dim
+        self.ngram = ngram
+        self.ngram_buckets = ngram_buckets
+        self.dropout = dropout
+
+
+class BowForSequenceClassification(TextclsModel):
+    """Mean of word and n-gram embeddings, then a linear layer."""
+
+    config_class = BowConfig
+
+    def __init__(self, config: BowConfig) -> None:
+        super().__init__(config)
+        self.embeddings = torch.nn.Embedding(
+            config.vocab_size, config.embedding_dim, padding_idx=config.pad_token_id
+        )
+        self.ngram_embeddings = (
+            torch.nn.Embedding(config.ngram_buckets, config.embedding_dim)
+            if config.ngram > 1
+            else None
+        )
+        self.dropout = torch.nn.Dropout(config.dropout)
+        self.classifier = torch.nn.Linear(config.embedding_dim, config.num_labels)
+        self.post_init()
+
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+        **_: Any,
+    ) -> SequenceClassifierOutput:
+        if attention_mask is None:
+            attention_mask = torch.ones_like(input_ids)
+        embedded = self.embeddings(input_ids)
+        total = (embedded * attention_mask.unsqueeze(-1)).sum(dim=1)
+        count = attention_mask.sum(dim=1, keepdim=True).to(embedded.dtype)
+        if self.ngram_embeddings is not None:
+            for n in range(2, self.config.ngram + 1):
+                if input_ids.shape[1] < n:
+                    break
+                hashed = torch.zeros_like(input_ids[:, n - 1 :])
+                valid = attention_mask[:, n - 1 :]
+                for offset in range(n):
+                    window = input_ids[:, offset : input_ids.shape[1] - n + 1 + offset]
+                    hashed = hashed + window * _HASH_MULTIPLIERS[offset]
+                    valid = valid * attention_mask[:, offset : input_ids.shape[1] - n + 1 + offset]
+                grams = self.ngram_embeddings(torch.remainder(hashed, self.config.ngram_buckets))
+                total = total + (grams * valid.unsqueeze(-1)).sum(dim=1)
+                count = count + valid.sum(dim=1, keepdim=True).to(embedded.dtype)
+        pooled = total / count.clamp(min=1.0)
+        logits = self.classifier(self.dropout(pooled))
+        return SequenceClassifierOutput(
+            loss=classification_loss(logits, labels),
+            logits=logits,
+            hidden_states=(embedded,) if output_hidden_states else None,
+        )
+
+
+register_architecture(BowConfig, BowForSequenceClassification)
+
+
+def build_bow(params: BowParams, context: ModelContext) -> BowForSequenceClassification:
+    """A bag-of-n-grams classifier."""
+    config = BowConfig(
+        vocab_size=context.vocab_size or 8000,
+        pad_token_id=context.pad_token_id,
+        **label_config(context),
+        **params.model_dump(),
+    )
+    model = BowForSequenceClassification(config)
+    if context.init_from:
+        model.load_initial_weights(context.init_from)
+    return model

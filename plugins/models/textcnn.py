@@ -1,0 +1,102 @@
+"""``textcnn``: convolutions of several widths over word embeddings, max over time (Kim 2014)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from transformers import PretrainedConfig
+from transformers.modeling_outputs import SequenceClassifierOutput
+
+from plugins.models.params import TextCnnParams
+from textcls_core import (
+    ModelContext,
+    TextclsModel,
+    classification_loss,
+    label_config,
+    masked_max,
+    register_architecture,
+)
+
+
+class TextCnnConfig(PretrainedConfig):
+    model_type = "textcls-textcnn"
+
+    def __init__(
+        self,
+        vocab_size: int = 8000,
+        embedding_dim: int = 128,
+        num_filters: int = 100,
+        kernel_sizes: list[int] | None = None,
+        dropout: float = 0.5,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.vocab_size = vocab_size
+        self.embedding_dim = embedding_dim
+        self.num_filters = num_filters
+        self.kernel_sizes = list(kernel_sizes or [3, 4, 5])
+        self.dropout = dropout
+
+
+class TextCnnForSequenceClassification(TextclsModel):
+    """Embeddings, parallel 1-D convolutions, masked max-pooling, dropout, linear."""
+
+    config_class = TextCnnConfig
+
+    def __init__(self, config: TextCnnConfig) -> None:
+        super().__init__(config)
+        self.embeddings = torch.nn.Embedding(
+            config.vocab_size, config.embedding_dim, padding_idx=config.pad_token_id
+        )
+        self.convs = torch.nn.ModuleList(
+            torch.nn.Conv1d(config.embedding_dim, config.num_filters, k, padding=k // 2)
+            for k in config.kernel_sizes
+        )
+        self.dropout = torch.nn.Dropout(config.dropout)
+        self.classifier = torch.nn.Linear(
+            config.num_filters * len(config.kernel_sizes), config.num_labels
+        )
+        self.post_init()
+
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+        **_: Any,
+    ) -> SequenceClassifierOutput:
+        if attention_mask is None:
+            attention_mask = torch.ones_like(input_ids)
+        embedded = self.embeddings(input_ids)
+        channels = self.dropout(embedded).transpose(1, 2)  # (B, E, T)
+        length = input_ids.shape[1]
+        pooled = []
+        for conv in self.convs:
+            maps = torch.relu(conv(channels))[:, :, :length].transpose(1, 2)  # (B, T, F)
+            pooled.append(masked_max(maps, attention_mask))
+        logits = self.classifier(self.dropout(torch.cat(pooled, dim=-1)))
+        return SequenceClassifierOutput(
+            loss=classification_loss(logits, labels),
+            logits=logits,
+            hidden_states=(embedded,) if output_hidden_states else None,
+        )
+
+
+register_architecture(TextCnnConfig, TextCnnForSequenceClassification)
+
+
+def build_textcnn(params: TextCnnParams, context: ModelContext) -> TextCnnForSequenceClassification:
+    """A TextCNN classifier."""
+    config = TextCnnConfig(
+        vocab_size=context.vocab_size or 8000,
+        pad_token_id=context.pad_token_id,
+        **label_config(context),
+        **params.model_dump(),
+    )
+    model = TextCnnForSequenceClassification(config)
+    if context.init_from:
+        model.load_initial_weights(context.init_from)
+    return model

@@ -1,0 +1,191 @@
+"""Built-in tokenizers: hf, wordpiece, bpe, word, char, cjk.
+
+Each factory is called as ``factory(params, context=TokenizerContext)`` and returns a
+``PreTrainedTokenizerFast``. Trained tokenizers learn from ``context.texts()`` (the training
+split, or the pretraining corpus).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+
+from textcls_core import (
+    SPECIAL_TOKENS,
+    ConfigError,
+    TokenizerContext,
+    batched_texts,
+    hookimpl,
+    wrap_tokenizer,
+)
+
+
+class HfTokenizerParams(BaseModel):
+    """A pretrained tokenizer, by hub name or local path."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    pretrained: str | None = Field(
+        None, description="Name or path; default: the model's own pretrained name"
+    )
+
+
+class TrainedParams(BaseModel):
+    """Vocabulary size and frequency cut-off for tokenizers trained on the data."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    vocab_size: int = Field(8000, gt=len(SPECIAL_TOKENS))
+    min_frequency: int = Field(2, ge=1)
+    lowercase: bool = True
+
+
+class CharParams(BaseModel):
+    """Character-level tokenizer."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    vocab_size: int = Field(2000, gt=len(SPECIAL_TOKENS), description="Most frequent characters")
+    min_frequency: int = Field(1, ge=1)
+    lowercase: bool = True
+
+
+def build_hf(params: HfTokenizerParams, context: TokenizerContext) -> Any:
+    """A pretrained tokenizer resolved offline through textcls_resolve_pretrained."""
+    from transformers import AutoTokenizer
+
+    name = params.pretrained or context.default_pretrained
+    if not name:
+        raise ConfigError(
+            "tokenizer 'hf' needs params.pretrained (a hub name or path) when the model has none"
+        )
+    return AutoTokenizer.from_pretrained(context.resolve(name), use_fast=True)
+
+
+def _normalizer(lowercase: bool) -> Any:
+    steps = [normalizers.NFKC()]
+    if lowercase:
+        steps.append(normalizers.Lowercase())
+    return normalizers.Sequence(steps)
+
+
+def _train(tokenizer: Tokenizer, trainer: Any, context: TokenizerContext) -> Any:
+    tokenizer.train_from_iterator(batched_texts(context.texts()), trainer=trainer)
+    return wrap_tokenizer(tokenizer, max_length=context.max_length)
+
+
+def build_wordpiece(params: TrainedParams, context: TokenizerContext) -> Any:
+    """WordPiece subwords (BERT style) trained on the data."""
+    tokenizer = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    tokenizer.normalizer = _normalizer(params.lowercase)
+    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tokenizer.decoder = decoders.WordPiece()
+    trainer = trainers.WordPieceTrainer(
+        vocab_size=params.vocab_size,
+        min_frequency=params.min_frequency,
+        special_tokens=SPECIAL_TOKENS,
+        show_progress=False,
+    )
+    return _train(tokenizer, trainer, context)
+
+
+def build_bpe(params: TrainedParams, context: TokenizerContext) -> Any:
+    """Byte-level BPE (GPT-2 style) trained on the data: never an unknown character."""
+    tokenizer = Tokenizer(models.BPE(unk_token="[UNK]"))
+    tokenizer.normalizer = _normalizer(params.lowercase)
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=True)
+    tokenizer.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=params.vocab_size,
+        min_frequency=params.min_frequency,
+        special_tokens=SPECIAL_TOKENS,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    return _train(tokenizer, trainer, context)
+
+
+def build_word(params: TrainedParams, context: TokenizerContext) -> Any:
+    """Whole words and punctuation; words rarer than min_frequency become [UNK]."""
+    tokenizer = Tokenizer(models.WordLevel(unk_token="[UNK]"))
+    tokenizer.normalizer = _normalizer(params.lowercase)
+    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+    trainer = trainers.WordLevelTrainer(
+        vocab_size=params.vocab_size,
+        min_frequency=params.min_frequency,
+        special_tokens=SPECIAL_TOKENS,
+        show_progress=False,
+    )
+    return _train(tokenizer, trainer, context)
+
+
+def build_char(params: CharParams, context: TokenizerContext) -> Any:
+    """One token per character (spaces dropped)."""
+    tokenizer = Tokenizer(models.WordLevel(unk_token="[UNK]"))
+    tokenizer.normalizer = _normalizer(params.lowercase)
+    tokenizer.pre_tokenizer = pre_tokenizers.Sequence(
+        [pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Split(Regex("."), "isolated")]
+    )
+    trainer = trainers.WordLevelTrainer(
+        vocab_size=params.vocab_size,
+        min_frequency=params.min_frequency,
+        special_tokens=SPECIAL_TOKENS,
+        show_progress=False,
+    )
+    return _train(tokenizer, trainer, context)
+
+
+def build_cjk(params: TrainedParams, context: TokenizerContext) -> Any:
+    """Chinese, Japanese and Korean ideographs one per token; WordPiece subwords for the rest."""
+    tokenizer = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    tokenizer.normalizer = normalizers.Sequence(
+        [
+            normalizers.NFKC(),
+            normalizers.BertNormalizer(
+                clean_text=True, handle_chinese_chars=True, lowercase=params.lowercase
+            ),
+        ]
+    )
+    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tokenizer.decoder = decoders.WordPiece()
+    trainer = trainers.WordPieceTrainer(
+        vocab_size=params.vocab_size,
+        min_frequency=params.min_frequency,
+        special_tokens=SPECIAL_TOKENS,
+        show_progress=False,
+    )
+    return _train(tokenizer, trainer, context)
+
+
+@hookimpl
+def textcls_register_tokenizers(register: Any) -> None:
+    register(
+        "hf",
+        build_hf,
+        params=HfTokenizerParams,
+        description="A pretrained Hugging Face tokenizer (the model's own by default)",
+    )
+    register(
+        "wordpiece",
+        build_wordpiece,
+        params=TrainedParams,
+        description="WordPiece subwords trained on the data",
+    )
+    register(
+        "bpe", build_bpe, params=TrainedParams, description="Byte-level BPE trained on the data"
+    )
+    register(
+        "word",
+        build_word,
+        params=TrainedParams,
+        description="Word level: words and punctuation, rare words become [UNK]",
+    )
+    register("char", build_char, params=CharParams, description="One token per character")
+    register(
+        "cjk",
+        build_cjk,
+        params=TrainedParams,
+        description="CJK ideographs one per token, WordPiece for other scripts",
+    )

@@ -1,0 +1,148 @@
+"""Shared machinery for textcls's own model architectures.
+
+Architectures are ``transformers.PreTrainedModel`` subclasses with their own config classes, so
+Trainer, ``save_pretrained``/``from_pretrained`` and export treat them like any Hugging Face
+model. ``TextclsModel`` adds what the pipeline needs on top:
+
+- ``sequence_features(input_ids, attention_mask, causal)``: per-token features, which the
+  pretraining stage uses for next-token (causal) language modelling;
+- ``load_initial_weights(folder)``: start from the pretraining stage's output, either a model
+  folder (matching weights are copied) or word vectors in ``embeddings.safetensors``.
+
+``register_architecture`` makes ``AutoModelForSequenceClassification.from_pretrained(folder)``
+load a saved model by path alone once its plugin is loaded.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, cast
+
+import torch
+from transformers import (
+    AutoConfig,
+    AutoModelForSequenceClassification,
+    PretrainedConfig,
+    PreTrainedModel,
+)
+
+from textcls_core.errors import ConfigError
+
+log = logging.getLogger("textcls.modeling")
+
+EMBEDDINGS_FILE = "embeddings.safetensors"
+
+
+def register_architecture(config_class: type[PretrainedConfig], model_class: type) -> None:
+    """Register a config/model pair with the transformers Auto classes (idempotent)."""
+    try:
+        AutoConfig.register(config_class.model_type, config_class)
+    except ValueError:
+        pass  # already registered in this process
+    try:
+        AutoModelForSequenceClassification.register(config_class, model_class)
+    except ValueError:
+        pass
+
+
+def masked_max(features: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Max over valid time steps: features (B, T, H), mask (B, T) of 0/1."""
+    fill = torch.finfo(features.dtype).min
+    return features.masked_fill(mask.unsqueeze(-1) == 0, fill).max(dim=1).values
+
+
+def masked_mean(features: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean over valid time steps."""
+    weights = mask.unsqueeze(-1).to(features.dtype)
+    return (features * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1.0)
+
+
+class TextclsModel(PreTrainedModel):
+    """Base class of textcls's from-scratch architectures."""
+
+    base_model_prefix = "textcls"
+    supports_gradient_checkpointing = False
+
+    def _init_weights(self, module: torch.nn.Module) -> None:
+        if isinstance(module, torch.nn.Linear):
+            torch.nn.init.xavier_uniform_(module.weight)
+            if module.bias is not None:
+                torch.nn.init.zeros_(module.bias)
+        elif isinstance(module, torch.nn.Embedding):
+            torch.nn.init.normal_(module.weight, std=0.1)
+            if module.padding_idx is not None:
+                with torch.no_grad():
+                    module.weight[module.padding_idx].zero_()
+
+    def sequence_features(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, causal: bool = False
+    ) -> torch.Tensor:
+        """Per-token features (B, T, H); with ``causal`` a position sees only its past."""
+        raise NotImplementedError(
+            f"{type(self).__name__} has no per-token features; causal language-model "
+            "pretraining supports the gru, bilstm and transformer architectures"
+        )
+
+    @property
+    def sequence_feature_size(self) -> int:
+        raise NotImplementedError
+
+    def load_initial_weights(self, folder: str | Path) -> None:
+        """Copy matching weights from a pretraining output folder."""
+        from safetensors.torch import load_file
+
+        folder = Path(folder)
+        vectors = folder / EMBEDDINGS_FILE
+        if vectors.is_file():
+            weight = load_file(str(vectors))["weight"]
+            target = cast(torch.Tensor, self.get_input_embeddings().weight)
+            if tuple(weight.shape) != tuple(target.shape):
+                raise ConfigError(
+                    f"{vectors}: word vectors are {tuple(weight.shape)} but the model's embedding "
+                    f"is {tuple(target.shape)}; set the student's embedding_dim to "
+                    f"{weight.shape[1]} and use the pretraining stage's tokenizer"
+                )
+            with torch.no_grad():
+                target.copy_(weight)
+            return
+        weights_file = folder / "model.safetensors"
+        if not weights_file.is_file():
+            raise ConfigError(f"{folder}: no model.safetensors or {EMBEDDINGS_FILE} to start from")
+        state = load_file(str(weights_file))
+        own = self.state_dict()
+        usable = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
+        self.load_state_dict(usable, strict=False)
+        log.info("initialised %d of %d tensors from %s", len(usable), len(own), folder)
+
+    def get_input_embeddings(self) -> torch.nn.Module:
+        return self.embeddings  # type: ignore[no-any-return]
+
+    def set_input_embeddings(self, value: Any) -> None:
+        self.embeddings = value
+
+
+def causal_mask(attention_mask: torch.Tensor) -> torch.Tensor:
+    """(B, T) padding mask -> (B, T, T) mask where a position sees itself and its past."""
+    length = attention_mask.shape[1]
+    lower = torch.tril(
+        torch.ones(length, length, dtype=attention_mask.dtype, device=attention_mask.device)
+    )
+    return lower.unsqueeze(0) * attention_mask.unsqueeze(1)
+
+
+def classification_loss(logits: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor | None:
+    """Cross-entropy when labels are given (Trainer swaps in class weights when configured)."""
+    if labels is None:
+        return None
+    return torch.nn.functional.cross_entropy(logits, labels)
+
+
+def label_config(context: Any) -> dict[str, Any]:
+    """``num_labels``, ``id2label`` and ``label2id`` for a model config, from a ModelContext."""
+    names = list(context.label_names) or [f"LABEL_{i}" for i in range(context.num_labels)]
+    return {
+        "num_labels": context.num_labels,
+        "id2label": dict(enumerate(names)),
+        "label2id": {name: i for i, name in enumerate(names)},
+    }

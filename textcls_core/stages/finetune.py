@@ -1,0 +1,109 @@
+"""The fine-tuning stage: train the teacher (or a student on hard labels) with Trainer.
+
+Writes a model folder (see ``textcls_core.model_folder``) and returns its ArtifactRef. Training
+is resumable: see ``textcls_core.training.job``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+from typing import Any, Literal
+
+from textcls_core.artifacts import ArtifactRef, directory_sha256
+from textcls_core.config import PipelineConfig, StudentConfig, TeacherConfig
+from textcls_core.errors import ConfigError, StageError
+from textcls_core.version import __version__
+
+Role = Literal["teacher", "student"]
+
+
+def role_section(config: PipelineConfig, role: Role) -> TeacherConfig | StudentConfig:
+    section = getattr(config, role)
+    if section is None:
+        raise ConfigError(f"{config.source or 'config'}: no {role} section to train")
+    return section  # type: ignore[no-any-return]
+
+
+def data_fingerprint(data_dir: str | Path) -> str:
+    return str(json.loads((Path(data_dir) / "fingerprint.json").read_text())["content_sha256"])
+
+
+def work_key(parts: dict[str, Any]) -> str:
+    """Hash of everything that shapes a training result: names its resumable work folder."""
+    blob = json.dumps({**parts, "textcls": __version__}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+def fine_tune(
+    config: PipelineConfig,
+    role: Role,
+    data_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    init_from: str | None = None,
+    plugins: Any = None,
+) -> ArtifactRef:
+    """Train ``role``'s model on the ingested data in ``data_dir``; write it to ``out_dir``."""
+    import datasets
+
+    from textcls_core.stages.ingest import read_labels
+    from textcls_core.training.builders import build_model, build_tokenizer
+    from textcls_core.training.job import job_ready, prepare_job, run_job
+
+    if plugins is None:
+        from textcls_core.plugin_manager import get_plugins
+
+        plugins = get_plugins()
+    section = role_section(config, role)
+    train = section.train
+    data_dir, out_dir = Path(data_dir).resolve(), Path(out_dir).resolve()
+    data_sha = data_fingerprint(data_dir)
+    key = work_key(
+        {
+            "role": role,
+            "section": section.model_dump(mode="json"),
+            "seed": config.seed,
+            "data": data_sha,
+            "init_from": init_from,
+        }
+    )
+    work_dir = out_dir.parent / f".{out_dir.name}.work-{key}"
+    if not job_ready(work_dir):
+        dataset = datasets.load_from_disk(str(data_dir))
+        labels = read_labels(data_dir)
+        tokenizer, tokenizer_ref = build_tokenizer(
+            section.model,
+            section.tokenizer,
+            lambda: iter(dataset["train"]["text"]),
+            train,
+            plugins,
+            init_from,
+        )
+        model = build_model(section.model, tokenizer, labels, plugins, init_from)
+        meta = {
+            "pipeline": config.name,
+            "role": role,
+            "model": section.model.model_dump(mode="json"),
+            "tokenizer": tokenizer_ref.model_dump(mode="json"),
+            "labels": labels,
+            "data_sha256": data_sha,
+            "init_from": init_from,
+            "train": train.model_dump(mode="json"),
+            "seed": config.seed,
+        }
+        job = {
+            "meta": meta,
+            "train": meta["train"],
+            "seed": config.seed,
+            "data_dir": str(data_dir),
+            "out_dir": str(out_dir),
+        }
+        prepare_job(work_dir, model, tokenizer, job)
+    run_job(work_dir, train.processes)
+    if not (out_dir / "model.safetensors").is_file():
+        raise StageError(f"{role}: training finished but wrote no model to {out_dir}")
+    shutil.rmtree(work_dir, ignore_errors=True)
+    return ArtifactRef(stage=role, path=str(out_dir), sha256=directory_sha256(out_dir))

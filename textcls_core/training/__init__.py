@@ -1,0 +1,1 @@
+"""Training with Hugging Face Trainer: builders, the Trainer subclass, and resumable jobs."""

@@ -1,0 +1,141 @@
+"""Resumable training jobs.
+
+A job lives in a work folder beside its final artifact, named by a hash of everything that
+shapes the result (role, config section, seed, data fingerprint, starting point, textcls
+version)::
+
+    .teacher.work-<key>/
+      job.json       what to train, on what data, with which settings
+      init/          the tokenizer and initial model, built once
+      checkpoints/   Trainer's checkpoints (the best and the latest)
+
+If a run is killed, the next run with the same settings finds the same folder and Trainer
+resumes from the latest checkpoint. A changed setting gives a new key, so stale checkpoints are
+never reused. The folder is removed once the artifact is written.
+
+With ``train.processes > 1`` the job runs under ``torchrun`` (one process per rank, gloo on CPU);
+rank 0 writes the artifact.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from textcls_core.artifacts import atomic_dir, write_json_atomic
+from textcls_core.config import TrainConfig
+from textcls_core.errors import StageError
+from textcls_core.model_folder import load_model_folder, write_model_folder
+
+log = logging.getLogger("textcls.training")
+
+JOB_FILE = "job.json"
+
+
+def job_ready(work_dir: Path) -> bool:
+    return (work_dir / JOB_FILE).is_file() and (work_dir / "init").is_dir()
+
+
+def prepare_job(work_dir: Path, model: Any, tokenizer: Any, job: dict[str, Any]) -> None:
+    """Write the initial model and tokenizer, then job.json (its presence marks a ready job)."""
+    work_dir.mkdir(parents=True, exist_ok=True)
+    with atomic_dir(work_dir / "init") as tmp:
+        write_model_folder(tmp, model, tokenizer, {**job["meta"], "metrics": {}})
+    write_json_atomic(work_dir / JOB_FILE, job)
+
+
+def run_job(work_dir: Path, processes: int) -> None:
+    """Train in this process, or launch ``processes`` ranks with torchrun and wait."""
+    if processes <= 1:
+        train_in_work_dir(work_dir)
+        return
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc_per_node={processes}",
+        "-m",
+        "textcls_core.training.worker",
+        str(work_dir),
+    ]
+    log.info("launching %d training processes: %s", processes, " ".join(command))
+    result = subprocess.run(command, capture_output=True, text=True, env=dict(os.environ))
+    if result.returncode != 0:
+        tail = "\n".join((result.stderr or result.stdout).strip().splitlines()[-15:])
+        raise StageError(f"distributed training ({processes} processes) failed:\n{tail}")
+
+
+def _latest_checkpoint_step(checkpoints: Path) -> int:
+    steps = [int(p.name.split("-")[-1]) for p in checkpoints.glob("checkpoint-*") if p.is_dir()]
+    return max(steps, default=0)
+
+
+def train_in_work_dir(work_dir: Path) -> dict[str, Any]:
+    """Run (or resume) the job in ``work_dir``; rank 0 writes the artifact. Returns metrics."""
+    import datasets
+    import torch
+    from transformers import DataCollatorWithPadding, EarlyStoppingCallback
+
+    from textcls_core.training.builders import tokenize_splits
+    from textcls_core.training.trainer import (
+        TextclsTrainer,
+        class_weights,
+        compute_metrics,
+        training_arguments,
+    )
+
+    job = json.loads((work_dir / JOB_FILE).read_text())
+    train = TrainConfig.model_validate(job["train"])
+    if train.threads:
+        torch.set_num_threads(train.threads)
+    loaded = load_model_folder(work_dir / "init")
+    dataset = datasets.load_from_disk(job["data_dir"])
+    tokenized = tokenize_splits(dataset, loaded.tokenizer, train.max_length)
+    checkpoints = work_dir / "checkpoints"
+    resumed_from = _latest_checkpoint_step(checkpoints)
+    args = training_arguments(
+        train, checkpoints, job["seed"], num_examples=tokenized["train"].num_rows
+    )
+    weights = None
+    if train.class_weights:
+        weights = class_weights(list(dataset["train"]["label"]), len(job["meta"]["labels"]))
+    callbacks = []
+    if train.early_stopping_patience:
+        callbacks.append(EarlyStoppingCallback(train.early_stopping_patience))
+    trainer = TextclsTrainer(
+        model=loaded.model,
+        args=args,
+        train_dataset=tokenized["train"],
+        eval_dataset=tokenized["validation"],
+        data_collator=DataCollatorWithPadding(loaded.tokenizer),
+        processing_class=loaded.tokenizer,
+        compute_metrics=compute_metrics,
+        callbacks=callbacks,
+        loss_weights=weights,
+    )
+    result = trainer.train(resume_from_checkpoint=True if resumed_from else None)
+    evaluation = trainer.evaluate()
+    metrics = {
+        "validation_accuracy": evaluation.get("eval_accuracy"),
+        "validation_macro_f1": evaluation.get("eval_macro_f1"),
+        "validation_loss": evaluation.get("eval_loss"),
+        "train_loss": result.metrics.get("train_loss"),
+        "train_runtime_s": result.metrics.get("train_runtime"),
+        "train_examples_per_s": result.metrics.get("train_samples_per_second"),
+        "global_step": trainer.state.global_step,
+        "resumed_from_step": resumed_from,
+        "processes": trainer.args.world_size,
+    }
+    if trainer.is_world_process_zero():
+        model = trainer.model
+        assert model is not None
+        model.eval()
+        with atomic_dir(job["out_dir"]) as tmp:
+            write_model_folder(tmp, model, loaded.tokenizer, {**job["meta"], "metrics": metrics})
+    return metrics

@@ -1,0 +1,16 @@
+"""Entry point of one torchrun rank: ``python -m textcls_core.training.worker WORK_DIR``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from textcls_core.training.job import train_in_work_dir
+
+
+def main() -> None:
+    train_in_work_dir(Path(sys.argv[1]))
+
+
+if __name__ == "__main__":
+    main()

@@ -82,6 +82,9 @@ def fine_tune(
             plugins,
             init_from,
         )
+        from transformers import set_seed
+
+        set_seed(config.seed)  # the initial weights are part of what the seed fixes
         model = build_model(section.model, tokenizer, labels, plugins, init_from)
         meta = {
             "pipeline": config.name,

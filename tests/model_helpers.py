@@ -6,6 +6,7 @@ import random
 from pathlib import Path
 
 from ingest_helpers import csv_text
+
 from textcls_core import config_from_dict
 from textcls_core.stages.ingest import ingest
 
@@ -17,8 +18,12 @@ TINY_MODELS = {
     "bilstm": {"embedding_dim": 16, "hidden_size": 16},
     "gru": {"embedding_dim": 16, "hidden_size": 16},
     "textcnn": {"embedding_dim": 16, "num_filters": 8, "kernel_sizes": [2, 3]},
-    "transformer": {"hidden_size": 32, "num_layers": 2, "num_heads": 2,
-                    "max_position_embeddings": 64},
+    "transformer": {
+        "hidden_size": 32,
+        "num_layers": 2,
+        "num_heads": 2,
+        "max_position_embeddings": 64,
+    },
     "bow": {"embedding_dim": 16, "ngram_buckets": 1000},
 }
 
@@ -42,8 +47,12 @@ def toy_data(base: Path, n: int = 200, name: str = "toy") -> tuple[dict, Path]:
     raw = {
         "name": name,
         "seed": 5,
-        "data": {"train": "train.csv", "validation": "val.csv", "test": "val.csv",
-                 "drop_duplicates": False},
+        "data": {
+            "train": "train.csv",
+            "validation": "val.csv",
+            "test": "val.csv",
+            "drop_duplicates": False,
+        },
     }
     config = config_from_dict(raw, base_dir=base)
     ingest(config, base / "data")
@@ -51,10 +60,18 @@ def toy_data(base: Path, n: int = 200, name: str = "toy") -> tuple[dict, Path]:
 
 
 def with_student(raw: dict, base: Path, model: str, **train) -> object:
-    raw = {**raw, "student": {
-        "model": {"name": model, "params": TINY_MODELS.get(model, {})},
-        "tokenizer": {"name": "word", "params": {"min_frequency": 1}},
-        "train": {"epochs": 3, "batch_size": 16, "learning_rate": 0.01, "max_length": 32,
-                  **train},
-    }}
+    raw = {
+        **raw,
+        "student": {
+            "model": {"name": model, "params": TINY_MODELS.get(model, {})},
+            "tokenizer": {"name": "word", "params": {"min_frequency": 1}},
+            "train": {
+                "epochs": 3,
+                "batch_size": 16,
+                "learning_rate": 0.01,
+                "max_length": 32,
+                **train,
+            },
+        },
+    }
     return config_from_dict(raw, base_dir=base)

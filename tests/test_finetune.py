@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from model_helpers import toy_data, with_student
+
 from textcls_core import config_from_dict
 from textcls_core.model_folder import load_model_folder
 from textcls_core.stages.finetune import fine_tune
@@ -77,8 +77,15 @@ def test_class_weights_config_trains(toy):
 
 def test_early_stopping_stops_when_validation_stops_improving(toy):
     base, raw, data_dir = toy
-    config = with_student(raw, base, "bow", max_steps=200, eval_steps=5,
-                          early_stopping_patience=1, learning_rate=1e-12)
+    config = with_student(
+        raw,
+        base,
+        "bow",
+        max_steps=200,
+        eval_steps=5,
+        early_stopping_patience=1,
+        learning_rate=1e-12,
+    )
     ref = fine_tune(config, "student", data_dir, base / "early")
     metrics = json.loads((Path(ref.path) / "textcls.json").read_text())["metrics"]
     assert metrics["global_step"] == 10  # evaluations at 5 (best) and 10 (no better): stop
@@ -101,8 +108,11 @@ fine_tune(config, "student", base / "data", base / "resumed")
 def test_killed_training_resumes_from_its_last_checkpoint(toy):
     base, raw, data_dir = toy
     script = RESUME_SCRIPT.format(tests=str(ROOT / "tests"), raw=json.dumps(raw), base=str(base))
-    child = subprocess.Popen([sys.executable, "-c", textwrap.dedent(script)],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    child = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(script)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.time() + 240
     try:
         while time.time() < deadline:
@@ -146,14 +156,24 @@ def test_real_minilm_teacher_on_512_sst2_examples(shared_data, tmp_path):
     raw = {
         "name": "sst2-small",
         "seed": 13,
-        "data": {"train": str(shared_data / "sst2/train.part1.csv"),
-                 "validation": str(shared_data / "sst2/validation.csv"),
-                 "max_train_examples": 512},
+        "data": {
+            "train": str(shared_data / "sst2/train.part1.csv"),
+            "validation": str(shared_data / "sst2/validation.csv"),
+            "max_train_examples": 512,
+        },
         "teacher": {
-            "model": {"name": "hf",
-                      "params": {"pretrained": "sentence-transformers/all-MiniLM-L6-v2"}},
-            "train": {"epochs": 1, "batch_size": 32, "learning_rate": 3e-4, "warmup_ratio": 0.1,
-                      "max_length": 64, "threads": os.cpu_count()},
+            "model": {
+                "name": "hf",
+                "params": {"pretrained": "sentence-transformers/all-MiniLM-L6-v2"},
+            },
+            "train": {
+                "epochs": 1,
+                "batch_size": 32,
+                "learning_rate": 3e-4,
+                "warmup_ratio": 0.1,
+                "max_length": 64,
+                "threads": os.cpu_count(),
+            },
         },
     }
     config = config_from_dict(raw, base_dir=tmp_path)

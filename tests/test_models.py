@@ -7,8 +7,8 @@ import warnings
 
 import pytest
 import torch
-
 from model_helpers import TINY_MODELS, toy_data, with_student
+
 from textcls_core import ConfigError, DataError, ModelContext, get_plugins
 from textcls_core.model_folder import load_model_folder
 from textcls_core.pretrained import resolve_pretrained
@@ -55,23 +55,32 @@ def test_architecture_learns_the_toy_task_and_loads_back_identically(toy, archit
 
 @pytest.mark.parametrize("architecture", ["bilstm", "gru", "textcnn", "bow"])
 def test_padding_never_changes_a_prediction(architecture):
-    model = get_plugins().component("model", architecture).create(
-        TINY_MODELS[architecture], context=ModelContext(num_labels=3, vocab_size=50,
-                                                        pad_token_id=0)
-    ).eval()
+    model = (
+        get_plugins()
+        .component("model", architecture)
+        .create(
+            TINY_MODELS[architecture],
+            context=ModelContext(num_labels=3, vocab_size=50, pad_token_id=0),
+        )
+        .eval()
+    )
     ids = torch.tensor([[5, 6, 7, 8, 9, 10, 11, 12]])
     short = torch.tensor([[5, 6, 7, 0, 0, 0, 0, 0]])
     mask = (short != 0).long()
     with torch.no_grad():
         alone = model(input_ids=short[:, :3], attention_mask=mask[:, :3]).logits
-        padded = model(input_ids=torch.cat([short, ids]),
-                       attention_mask=torch.cat([mask, torch.ones_like(ids)])).logits[:1]
+        padded = model(
+            input_ids=torch.cat([short, ids]),
+            attention_mask=torch.cat([mask, torch.ones_like(ids)]),
+        ).logits[:1]
     assert torch.allclose(alone, padded, atol=1e-5)
 
 
 def test_transformer_returns_attentions():
-    model = get_plugins().component("model", "transformer").create(
-        TINY_MODELS["transformer"], context=ModelContext(num_labels=2, vocab_size=50)
+    model = (
+        get_plugins()
+        .component("model", "transformer")
+        .create(TINY_MODELS["transformer"], context=ModelContext(num_labels=2, vocab_size=50))
     )
     out = model(input_ids=torch.tensor([[1, 2, 3]]), output_attentions=True)
     assert len(out.attentions) == 2 and out.attentions[0].shape == (1, 2, 3, 3)
@@ -112,9 +121,15 @@ def test_pickled_weights_are_refused(toy, tmp_path):
 def test_hf_model_refuses_pickled_checkpoint(tmp_path):
     from transformers import BertConfig, BertForSequenceClassification
 
-    model = BertForSequenceClassification(BertConfig(vocab_size=30, hidden_size=8,
-                                                     num_hidden_layers=1, num_attention_heads=2,
-                                                     intermediate_size=8))
+    model = BertForSequenceClassification(
+        BertConfig(
+            vocab_size=30,
+            hidden_size=8,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            intermediate_size=8,
+        )
+    )
     model.save_pretrained(tmp_path, safe_serialization=False)
     assert (tmp_path / "pytorch_model.bin").is_file()
     with pytest.raises(OSError, match="safetensors"):
@@ -127,9 +142,15 @@ def test_hf_model_refuses_pickled_checkpoint(tmp_path):
 def test_trust_remote_code_warns(tmp_path):
     from transformers import BertConfig, BertForSequenceClassification
 
-    BertForSequenceClassification(BertConfig(vocab_size=30, hidden_size=8, num_hidden_layers=1,
-                                             num_attention_heads=2, intermediate_size=8)
-                                  ).save_pretrained(tmp_path)
+    BertForSequenceClassification(
+        BertConfig(
+            vocab_size=30,
+            hidden_size=8,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            intermediate_size=8,
+        )
+    ).save_pretrained(tmp_path)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         get_plugins().component("model", "hf").create(

@@ -8,14 +8,22 @@ from transformers import AutoTokenizer, PreTrainedTokenizerFast
 from textcls_core import TokenizerContext, get_plugins
 from textcls_core.pretrained import make_resolver
 
-TEXTS = ["The quick brown fox jumps.", "A quick movie, a slow plot!", "the fox again and again",
-         "今天天气很好 good weather", "酒店服务很好"] * 5
+TEXTS = [
+    "The quick brown fox jumps.",
+    "A quick movie, a slow plot!",
+    "the fox again and again",
+    "今天天气很好 good weather",
+    "酒店服务很好",
+] * 5
 
 
 def build(name: str, **params):
-    context = TokenizerContext(texts=lambda: iter(TEXTS), max_length=64,
-                               default_pretrained="sentence-transformers/all-MiniLM-L6-v2",
-                               resolve=make_resolver())
+    context = TokenizerContext(
+        texts=lambda: iter(TEXTS),
+        max_length=64,
+        default_pretrained="sentence-transformers/all-MiniLM-L6-v2",
+        resolve=make_resolver(),
+    )
     return get_plugins().component("tokenizer", name).create(params, context=context)
 
 

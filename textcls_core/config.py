@@ -213,6 +213,22 @@ class PipelineConfig(_Strict):
     evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig)
     registry: RegistryConfig | None = None
 
+    @model_validator(mode="after")
+    def _sections_agree(self) -> PipelineConfig:
+        if self.pretrain is not None and getattr(self, self.pretrain.target) is None:
+            raise ValueError(
+                f"pretrain.target is {self.pretrain.target!r} but there is no "
+                f"{self.pretrain.target} section to start from it"
+            )
+        if self.student is not None and self.student.init == "pretrain" and (
+            self.pretrain is None or self.pretrain.target != "student"
+        ):
+            raise ValueError(
+                "student.init is 'pretrain' but no pretrain section targets the student; "
+                "add pretrain: {objective: ..., target: student} or set student.init: scratch"
+            )
+        return self
+
     _source: str | None = PrivateAttr(None)
     _base_dir: str | None = PrivateAttr(None)
 

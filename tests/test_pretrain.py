@@ -1,0 +1,193 @@
+"""The pretraining stage: MLM, causal LM and word2vec, and fine-tuning from their output."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from model_helpers import TINY_MODELS, toy_data
+from safetensors.torch import load_file
+
+from textcls_core import ConfigError, config_from_dict
+from textcls_core.model_folder import load_model_folder
+from textcls_core.stages.finetune import fine_tune
+from textcls_core.stages.pretrain import pretrain, read_report
+
+
+@pytest.fixture(scope="module")
+def toy(tmp_path_factory):
+    base = tmp_path_factory.mktemp("toy-pretrain")
+    raw, data_dir = toy_data(base, n=300)
+    return base, raw, data_dir
+
+
+def config_for(raw, base, model, objective, tokenizer="word", **pretrain_train):
+    return config_from_dict(
+        {
+            **raw,
+            "pretrain": {
+                "objective": objective,
+                "target": "student",
+                "train": {
+                    "epochs": 2,
+                    "batch_size": 32,
+                    "learning_rate": 0.005,
+                    "max_length": 32,
+                    **pretrain_train,
+                },
+            },
+            "student": {
+                "model": {"name": model, "params": TINY_MODELS[model]},
+                "tokenizer": {"name": tokenizer, "params": {"min_frequency": 1}},
+                "init": "pretrain",
+                "train": {"epochs": 1, "batch_size": 16, "learning_rate": 0.01, "max_length": 32},
+            },
+        },
+        base_dir=base,
+    )
+
+
+@pytest.mark.parametrize("model", ["gru", "bilstm", "transformer"])
+def test_causal_lm_reports_perplexity_and_seeds_the_student(toy, model):
+    base, raw, data_dir = toy
+    config = config_for(raw, base, model, "clm")
+    out = base / f"pretrain-clm-{model}"
+    pretrain(config, data_dir, out)
+    report = read_report(out)
+    assert report["objective"] == "clm" and report["held_out_texts"] == 15
+    vocab = len(json.loads((out / "tokenizer.json").read_text())["model"]["vocab"])
+    # better than guessing uniformly over the vocabulary
+    assert 1.0 < report["held_out_perplexity"] < vocab
+    pretrained = load_file(str(out / "model.safetensors"))
+    start = start_model(config, out)
+    carried = [
+        k
+        for k, v in start.state_dict().items()
+        if k in pretrained and torch.equal(v, pretrained[k])
+    ]
+    assert any("embeddings" in k for k in carried)  # the student starts from the LM's weights
+    fine_tune(config, "student", data_dir, base / f"student-{model}", init_from=str(out))
+    student = load_model_folder(base / f"student-{model}")
+    assert student.tokenizer.get_vocab() == load_model_folder_tokenizer(out).get_vocab()
+
+
+def start_model(config, folder):
+    from textcls_core import get_plugins
+    from textcls_core.training.builders import build_model
+
+    return build_model(
+        config.student.model,
+        load_model_folder_tokenizer(folder),
+        ["neg", "pos"],
+        get_plugins(),
+        init_from=str(folder),
+    )
+
+
+def load_model_folder_tokenizer(folder):
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(folder)
+
+
+def test_causal_lm_loss_falls_with_training(toy):
+    base, raw, data_dir = toy
+    short = config_for(raw, base, "gru", "clm", epochs=1, max_steps=1)
+    longer = config_for(raw, base, "gru", "clm", epochs=4)
+    pretrain(short, data_dir, base / "clm-short")
+    pretrain(longer, data_dir, base / "clm-long")
+    assert (
+        read_report(base / "clm-long")["held_out_loss"]
+        < read_report(base / "clm-short")["held_out_loss"]
+    )
+
+
+def test_masked_lm_for_a_transformer_from_scratch(toy):
+    base, raw, data_dir = toy
+    config = config_for(raw, base, "transformer", "mlm", tokenizer="wordpiece")
+    out = base / "pretrain-mlm"
+    pretrain(config, data_dir, out)
+    assert read_report(out)["held_out_perplexity"] > 1.0
+    mlm = load_file(str(out / "model.safetensors"))
+    start = start_model(config, out).state_dict()
+    name = "bert.encoder.layer.0.attention.self.query.weight"
+    assert torch.equal(start[name], mlm[name])
+    fine_tune(config, "student", data_dir, base / "student-mlm", init_from=str(out))
+
+
+def test_word2vec_vectors_initialise_the_embedding(toy):
+    base, raw, data_dir = toy
+    config = config_for(
+        raw, base, "bilstm", "word2vec", epochs=2, batch_size=256, learning_rate=0.01
+    )
+    out = base / "pretrain-w2v"
+    pretrain(config, data_dir, out)
+    report = read_report(out)
+    assert report["dim"] == TINY_MODELS["bilstm"]["embedding_dim"] and report["pairs"] > 1000
+    vectors = load_file(str(out / "embeddings.safetensors"))["weight"]
+    assert torch.count_nonzero(vectors[0]) == 0  # [PAD] stays zero
+    model = start_model(config, out)
+    assert torch.equal(model.embeddings.weight.detach(), vectors)
+
+
+def test_word2vec_vectors_put_co_occurring_words_closer(toy):
+    base, raw, data_dir = toy
+    out = base / "pretrain-w2v"
+    if not out.exists():
+        pytest.skip("needs the vectors from the test before")
+    tokenizer = load_model_folder_tokenizer(out)
+    vectors = torch.nn.functional.normalize(
+        load_file(str(out / "embeddings.safetensors"))["weight"], dim=-1
+    )
+    ids = tokenizer.convert_tokens_to_ids
+    # toy texts draw positive words together and negative words together
+    same = (vectors[ids("good")] @ vectors[ids("great")]).item()
+    across = (vectors[ids("good")] @ vectors[ids("awful")]).item()
+    assert same > across
+
+
+def test_objectives_that_do_not_fit_the_model_are_config_errors(toy):
+    base, raw, data_dir = toy
+    with pytest.raises(ConfigError, match="clm supports gru, bilstm and transformer"):
+        pretrain(config_for(raw, base, "textcnn", "clm"), data_dir, base / "x")
+    with pytest.raises(ConfigError, match="word2vec needs the word tokenizer"):
+        pretrain(config_for(raw, base, "gru", "word2vec", tokenizer="char"), data_dir, base / "y")
+    with pytest.raises(ConfigError, match="mlm needs an hf or transformer model"):
+        pretrain(config_for(raw, base, "gru", "mlm"), data_dir, base / "z")
+    assert not (base / "x").exists()
+
+
+def test_student_init_pretrain_needs_a_pretrain_section(toy):
+    base, raw, _ = toy
+    with pytest.raises(ConfigError, match="student.init is 'pretrain' but no pretrain section"):
+        config_from_dict({**raw, "student": {"model": "gru", "init": "pretrain"}}, base_dir=base)
+
+
+@pytest.mark.slow
+def test_masked_lm_domain_adaptation_of_minilm(toy):
+    base, raw, data_dir = toy
+    config = config_from_dict(
+        {
+            **raw,
+            "pretrain": {
+                "objective": "mlm",
+                "target": "teacher",
+                "train": {"max_steps": 2, "batch_size": 8, "max_length": 32},
+            },
+            "teacher": {
+                "model": {
+                    "name": "hf",
+                    "params": {"pretrained": "sentence-transformers/all-MiniLM-L6-v2"},
+                }
+            },
+        },
+        base_dir=base,
+    )
+    out = base / "pretrain-minilm"
+    pretrain(config, data_dir, out)
+    assert read_report(out)["held_out_perplexity"] > 1.0
+    from transformers import AutoModelForSequenceClassification
+
+    model = AutoModelForSequenceClassification.from_pretrained(str(out), num_labels=2)
+    assert model.config.model_type == "bert"

@@ -1,0 +1,334 @@
+"""The optional pretraining stage: unsupervised learning before fine-tuning or distillation.
+
+Objectives (``pretrain.objective``):
+
+- ``mlm``: continued masked-LM pretraining of an ``hf`` encoder (domain adaptation), or of a
+  ``transformer`` from scratch;
+- ``clm``: next-token prediction for ``gru``, ``bilstm`` (its forward direction) or
+  ``transformer`` trained from scratch;
+- ``word2vec``: skip-gram word vectors for a student with the ``word`` tokenizer.
+
+The corpus is ``pretrain.corpus`` (read with the pipeline's data source, unlabelled) or, by
+default, the training texts. 5% is held out: ``pretrain.json`` reports the held-out loss and,
+for language models, the perplexity. The output folder holds the tokenizer and either a model
+(``init_from`` for fine-tuning) or ``embeddings.safetensors``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from textcls_core.artifacts import ArtifactRef, atomic_dir, directory_sha256
+from textcls_core.config import PipelineConfig, PretrainConfig, TrainConfig
+from textcls_core.errors import ConfigError
+from textcls_core.stages.finetune import data_fingerprint, role_section, work_key
+
+HELD_OUT = 0.05
+REPORT_FILE = "pretrain.json"
+
+
+def pretrain(
+    config: PipelineConfig, data_dir: str | Path, out_dir: str | Path, *, plugins: Any = None
+) -> ArtifactRef:
+    """Run the configured pretraining objective; write the result to ``out_dir``."""
+    from transformers import set_seed
+
+    from textcls_core.stages.ingest import load_unlabeled_texts, read_labels
+
+    if plugins is None:
+        from textcls_core.plugin_manager import get_plugins
+
+        plugins = get_plugins()
+    section = config.pretrain
+    if section is None:
+        raise ConfigError(f"{config.source or 'config'}: no pretrain section")
+    role = role_section(config, section.target)
+    component = plugins.component("model", role.model.name)
+    _check_objective(section, role, component)
+
+    data_dir, out_dir = Path(data_dir).resolve(), Path(out_dir).resolve()
+    if section.corpus is not None:
+        texts = load_unlabeled_texts(
+            config, section.corpus, "pretrain.corpus", plugins=plugins
+        ).to_pylist()
+    else:
+        import datasets
+
+        texts = list(datasets.load_from_disk(str(data_dir))["train"]["text"])
+    rng = np.random.default_rng(config.seed)
+    order = rng.permutation(len(texts))
+    held = max(1, int(len(texts) * HELD_OUT))
+    held_out = [texts[i] for i in order[:held]]
+    train_texts = [texts[i] for i in order[held:]]
+
+    key = work_key(
+        {
+            "stage": "pretrain",
+            "pretrain": section.model_dump(mode="json"),
+            "role": role.model_dump(mode="json"),
+            "seed": config.seed,
+            "data": data_fingerprint(data_dir),
+            "corpus_rows": len(texts),
+        }
+    )
+    work_dir = out_dir.parent / f".{out_dir.name}.work-{key}"
+    set_seed(config.seed)
+    labels = read_labels(data_dir)
+    runner = {"mlm": _masked_lm, "clm": _causal_lm, "word2vec": _word2vec}[section.objective]
+    with atomic_dir(out_dir) as tmp:
+        report = runner(
+            section, role, labels, train_texts, held_out, work_dir, tmp, plugins, config.seed
+        )
+        report.update(
+            objective=section.objective,
+            target=section.target,
+            model=role.model.name,
+            corpus_texts=len(texts),
+            held_out_texts=held,
+        )
+        (tmp / REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n")
+    shutil.rmtree(work_dir, ignore_errors=True)
+    return ArtifactRef(stage="pretrain", path=str(out_dir), sha256=directory_sha256(out_dir))
+
+
+def read_report(folder: str | Path) -> dict[str, Any]:
+    return json.loads((Path(folder) / REPORT_FILE).read_text())  # type: ignore[no-any-return]
+
+
+def _check_objective(section: PretrainConfig, role: Any, component: Any) -> None:
+    name = role.model.name
+    if section.objective == "mlm" and not (
+        component.metadata.get("pretrained") or component.metadata.get("masked_lm")
+    ):
+        raise ConfigError(
+            f"pretrain.objective: mlm needs an hf or transformer model; "
+            f"{section.target}.model is {name!r}"
+        )
+    if section.objective == "clm" and not component.metadata.get("causal_lm"):
+        raise ConfigError(
+            f"pretrain.objective: clm supports gru, bilstm and transformer; "
+            f"{section.target}.model is {name!r}"
+        )
+    if section.objective == "word2vec":
+        tokenizer = role.tokenizer.name if role.tokenizer else "word"
+        if tokenizer != "word" or "embedding_dim" not in role.model.params:
+            raise ConfigError(
+                f"pretrain.objective: word2vec needs the word tokenizer and a model with an "
+                f"embedding_dim (bilstm, gru, textcnn, bow); {section.target} has tokenizer "
+                f"{tokenizer!r} and model {name!r}"
+            )
+
+
+def _lm_arguments(train: TrainConfig, work_dir: Path, seed: int, evaluate: bool) -> Any:
+    from transformers import TrainingArguments
+
+    return TrainingArguments(
+        output_dir=str(work_dir / "checkpoints"),
+        num_train_epochs=train.epochs,
+        max_steps=train.max_steps or -1,
+        per_device_train_batch_size=train.batch_size,
+        per_device_eval_batch_size=train.eval_batch_size or 2 * train.batch_size,
+        learning_rate=train.learning_rate,
+        lr_scheduler_type=train.lr_scheduler,
+        warmup_ratio=train.warmup_ratio,
+        weight_decay=train.weight_decay,
+        eval_strategy="epoch" if evaluate else "no",
+        save_strategy="epoch",
+        logging_strategy="epoch",
+        save_total_limit=1,
+        seed=seed,
+        data_seed=seed,
+        use_cpu=True,
+        report_to="none",
+        save_safetensors=True,
+        remove_unused_columns=False,
+    )
+
+
+def _train(trainer: Any, work_dir: Path) -> Any:
+    resume = any((work_dir / "checkpoints").glob("checkpoint-*"))
+    return trainer.train(resume_from_checkpoint=True if resume else None)
+
+
+def _tokenized(tokenizer: Any, texts: list[str], max_length: int) -> Any:
+    import datasets
+
+    from textcls_core.artifacts import quiet_datasets
+
+    with quiet_datasets():
+        return datasets.Dataset.from_dict({"text": texts}).map(
+            lambda b: tokenizer(b["text"], truncation=True, max_length=max_length),
+            batched=True,
+            remove_columns=["text"],
+            keep_in_memory=True,
+        )
+
+
+def _role_tokenizer(role: Any, texts: list[str], plugins: Any) -> Any:
+    from textcls_core.training.builders import build_tokenizer
+
+    tokenizer, _ = build_tokenizer(
+        role.model, role.tokenizer, lambda: iter(texts), role.train, plugins
+    )
+    return tokenizer
+
+
+def _perplexity_report(trainer: Any) -> dict[str, Any]:
+    loss = float(trainer.evaluate()["eval_loss"])
+    return {"held_out_loss": loss, "held_out_perplexity": math.exp(min(loss, 50.0))}
+
+
+def _masked_lm(
+    section: PretrainConfig,
+    role: Any,
+    labels: list[str],
+    texts: list[str],
+    held_out: list[str],
+    work_dir: Path,
+    out: Path,
+    plugins: Any,
+    seed: int,
+) -> dict[str, Any]:
+    from transformers import AutoModelForMaskedLM, DataCollatorForLanguageModeling, Trainer
+
+    from textcls_core.pretrained import resolve_pretrained
+
+    tokenizer = _role_tokenizer(role, texts, plugins)
+    if role.model.name == "transformer":
+        from transformers import BertConfig, BertForMaskedLM
+
+        params = role.model.params
+        model = BertForMaskedLM(
+            BertConfig(
+                vocab_size=len(tokenizer),
+                hidden_size=params["hidden_size"],
+                num_hidden_layers=params["num_layers"],
+                num_attention_heads=params["num_heads"],
+                intermediate_size=params.get("intermediate_size") or 4 * params["hidden_size"],
+                max_position_embeddings=params["max_position_embeddings"],
+                pad_token_id=tokenizer.pad_token_id,
+            )
+        )
+    else:
+        source = resolve_pretrained(role.model.params["pretrained"], plugins)
+        model = AutoModelForMaskedLM.from_pretrained(source, use_safetensors=True)
+    train = section.train
+    trainer = Trainer(
+        model=model,
+        args=_lm_arguments(train, work_dir, seed, evaluate=True),
+        train_dataset=_tokenized(tokenizer, texts, train.max_length),
+        eval_dataset=_tokenized(tokenizer, held_out, train.max_length),
+        data_collator=DataCollatorForLanguageModeling(tokenizer, mlm_probability=0.15),
+    )
+    _train(trainer, work_dir)
+    report = _perplexity_report(trainer)
+    model.save_pretrained(str(out), safe_serialization=True)
+    tokenizer.save_pretrained(str(out))
+    return report
+
+
+def _causal_lm(
+    section: PretrainConfig,
+    role: Any,
+    labels: list[str],
+    texts: list[str],
+    held_out: list[str],
+    work_dir: Path,
+    out: Path,
+    plugins: Any,
+    seed: int,
+) -> dict[str, Any]:
+    from transformers import DataCollatorForLanguageModeling, Trainer
+
+    from textcls_core.training.builders import build_model
+    from textcls_core.training.language_model import CausalLMWrapper
+
+    tokenizer = _role_tokenizer(role, texts, plugins)
+    train = section.train
+    if role.model.name == "transformer":
+        from transformers import BertConfig, BertLMHeadModel
+
+        params = role.model.params
+        lm: Any = BertLMHeadModel(
+            BertConfig(
+                vocab_size=len(tokenizer),
+                hidden_size=params["hidden_size"],
+                num_hidden_layers=params["num_layers"],
+                num_attention_heads=params["num_heads"],
+                intermediate_size=params.get("intermediate_size") or 4 * params["hidden_size"],
+                max_position_embeddings=params["max_position_embeddings"],
+                pad_token_id=tokenizer.pad_token_id,
+                is_decoder=True,
+            )
+        )
+        keep = lm
+    else:
+        keep = build_model(role.model, tokenizer, labels, plugins)
+        lm = CausalLMWrapper(keep, len(tokenizer))
+    trainer = Trainer(
+        model=lm,
+        args=_lm_arguments(train, work_dir, seed, evaluate=True),
+        train_dataset=_tokenized(tokenizer, texts, train.max_length),
+        eval_dataset=_tokenized(tokenizer, held_out, train.max_length),
+        data_collator=DataCollatorForLanguageModeling(tokenizer, mlm=False),
+    )
+    _train(trainer, work_dir)
+    report = _perplexity_report(trainer)
+    if role.model.name == "transformer":
+        keep.config.is_decoder = False  # the encoder is fine-tuned bidirectionally afterwards
+    keep.save_pretrained(str(out), safe_serialization=True)
+    tokenizer.save_pretrained(str(out))
+    return report
+
+
+def _word2vec(
+    section: PretrainConfig,
+    role: Any,
+    labels: list[str],
+    texts: list[str],
+    held_out: list[str],
+    work_dir: Path,
+    out: Path,
+    plugins: Any,
+    seed: int,
+) -> dict[str, Any]:
+    import datasets
+    import torch
+    from safetensors.torch import save_file
+    from transformers import Trainer
+
+    from textcls_core.modeling import EMBEDDINGS_FILE
+    from textcls_core.training.language_model import SkipGram, skipgram_pairs
+
+    tokenizer = _role_tokenizer(role, texts, plugins)
+    special = set(tokenizer.all_special_ids)
+    encode = tokenizer(texts, add_special_tokens=False)["input_ids"]
+    all_ids = [i for sequence in encode for i in sequence]
+    counts = np.bincount(np.asarray(all_ids, dtype=np.int64), minlength=len(tokenizer))
+    counts[list(special)] = 0
+    window = 5
+    centers, contexts = skipgram_pairs(encode, window, special, seed)
+    model = SkipGram(counts, int(role.model.params["embedding_dim"]))
+    pairs = datasets.Dataset.from_dict({"center": centers, "context": contexts})
+    train = section.train
+    trainer = Trainer(
+        model=model, args=_lm_arguments(train, work_dir, seed, evaluate=False), train_dataset=pairs
+    )
+    _train(trainer, work_dir)
+    held = tokenizer(held_out, add_special_tokens=False)["input_ids"]
+    h_centers, h_contexts = skipgram_pairs(held, window, special, seed)
+    model.eval()
+    with torch.no_grad():
+        torch.manual_seed(seed)
+        loss = model(torch.tensor(h_centers), torch.tensor(h_contexts))["loss"].item()
+    vectors = model.input_vectors.weight.detach().clone()
+    vectors[tokenizer.pad_token_id] = 0.0
+    save_file({"weight": vectors.contiguous()}, str(out / EMBEDDINGS_FILE))
+    tokenizer.save_pretrained(str(out))
+    return {"held_out_loss": loss, "pairs": int(len(centers)), "dim": int(vectors.shape[1])}

@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from machine import machine_info, save_result, update_section  # noqa: E402
+from machine import machine_info, markdown_row, save_result, update_section  # noqa: E402
 
 WORDS = (
     "the a movie film plot actor great terrible boring brilliant slow fast story music "
@@ -77,7 +77,9 @@ def run_child(code: str, *args: str) -> dict:
 
 
 def row(name: str, r: dict) -> str:
-    return f"| {name} | {r['seconds']:.1f} | {r['rows_per_s']:,.0f} | {r['peak_rss_mb']:.0f} |"
+    return markdown_row(
+        name, f"{r['seconds']:.1f}", f"{r['rows_per_s']:,.0f}", f"{r['peak_rss_mb']:.0f}"
+    )
 
 
 def main() -> None:

@@ -71,3 +71,8 @@ def update_section(section: str, body: str) -> None:
     else:
         text = text.rstrip() + f"\n\n{block}\n"
     path.write_text(text)
+
+
+def markdown_row(*cells: object) -> str:
+    """One markdown table row."""
+    return "| " + " | ".join(str(c) for c in cells) + " |"

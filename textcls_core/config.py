@@ -166,11 +166,35 @@ class TeacherConfig(_Strict):
     train: TrainConfig = Field(default_factory=TrainConfig)
 
 
+class AugmentConfig(_Strict):
+    """Tang et al. (2019) style augmentation of the transfer set."""
+
+    mask_prob: float = Field(0.1, ge=0, le=1, description="Chance each word becomes [MASK]")
+    ngram_prob: float = Field(0.25, ge=0, le=1, description="Chance to keep only an n-gram")
+    max_ngram: int = Field(5, gt=0)
+
+
+class TransferConfig(_Strict):
+    """What the student learns from: the train split, unlabelled text, augmented copies."""
+
+    unlabeled: SplitFiles | None = Field(None, description="Extra unlabelled text files")
+    augment: AugmentConfig | None = None
+    multiplier: float = Field(
+        1.0, ge=1.0, description="Transfer-set size as a multiple of the train split"
+    )
+
+
 class StudentConfig(_Strict):
     model: ModelRef
     tokenizer: TokenizerRef | None = None
-    distill: DistillerRef | None = None
+    distill: DistillerRef | None = Field(
+        None, description="None: the student trains on hard labels only"
+    )
+    transfer: TransferConfig = Field(default_factory=TransferConfig)
     init: Literal["scratch", "pretrain", "teacher-layers"] = "scratch"
+    init_layers: list[int] | None = Field(
+        None, description="Teacher layers to copy with init: teacher-layers (default: spread)"
+    )
     train: TrainConfig = Field(default_factory=TrainConfig)
 
 
@@ -220,8 +244,16 @@ class PipelineConfig(_Strict):
                 f"pretrain.target is {self.pretrain.target!r} but there is no "
                 f"{self.pretrain.target} section to start from it"
             )
-        if self.student is not None and self.student.init == "pretrain" and (
-            self.pretrain is None or self.pretrain.target != "student"
+        if (
+            self.student is not None
+            and self.student.init == "teacher-layers"
+            and (self.teacher is None)
+        ):
+            raise ValueError("student.init is 'teacher-layers' but there is no teacher section")
+        if (
+            self.student is not None
+            and self.student.init == "pretrain"
+            and (self.pretrain is None or self.pretrain.target != "student")
         ):
             raise ValueError(
                 "student.init is 'pretrain' but no pretrain section targets the student; "
@@ -423,6 +455,10 @@ def _resolve_split_paths(config: PipelineConfig) -> None:
     data.train = resolve(data.train)  # type: ignore[assignment]
     data.validation = resolve(data.validation)
     data.test = resolve(data.test)
+    if config.pretrain is not None:
+        config.pretrain.corpus = resolve(config.pretrain.corpus)
+    if config.student is not None:
+        config.student.transfer.unlabeled = resolve(config.student.transfer.unlabeled)
 
 
 def iter_component_refs(

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 from pathlib import Path
 from typing import Any, Literal
 
-from textcls_core.artifacts import ArtifactRef, directory_sha256
+from textcls_core.artifacts import ArtifactRef
 from textcls_core.config import PipelineConfig, StudentConfig, TeacherConfig
-from textcls_core.errors import ConfigError, StageError
+from textcls_core.errors import ConfigError
 from textcls_core.version import __version__
 
 Role = Literal["teacher", "student"]
@@ -51,7 +50,7 @@ def fine_tune(
 
     from textcls_core.stages.ingest import read_labels
     from textcls_core.training.builders import build_model, build_tokenizer
-    from textcls_core.training.job import job_ready, prepare_job, run_job
+    from textcls_core.training.job import execute_job, job_ready, prepare_job
 
     if plugins is None:
         from textcls_core.plugin_manager import get_plugins
@@ -105,8 +104,4 @@ def fine_tune(
             "out_dir": str(out_dir),
         }
         prepare_job(work_dir, model, tokenizer, job)
-    run_job(work_dir, train.processes)
-    if not (out_dir / "model.safetensors").is_file():
-        raise StageError(f"{role}: training finished but wrote no model to {out_dir}")
-    shutil.rmtree(work_dir, ignore_errors=True)
-    return ArtifactRef(stage=role, path=str(out_dir), sha256=directory_sha256(out_dir))
+    return execute_job(work_dir, train.processes, out_dir, role)

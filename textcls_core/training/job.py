@@ -22,12 +22,13 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
-from textcls_core.artifacts import atomic_dir, write_json_atomic
+from textcls_core.artifacts import ArtifactRef, atomic_dir, directory_sha256, write_json_atomic
 from textcls_core.config import TrainConfig
 from textcls_core.errors import StageError
 from textcls_core.model_folder import load_model_folder, write_model_folder
@@ -71,6 +72,15 @@ def run_job(work_dir: Path, processes: int) -> None:
         raise StageError(f"distributed training ({processes} processes) failed:\n{tail}")
 
 
+def execute_job(work_dir: Path, processes: int, out_dir: Path, stage: str) -> ArtifactRef:
+    """Run a prepared job, check it wrote its model, remove the work folder, return the ref."""
+    run_job(work_dir, processes)
+    if not (out_dir / "model.safetensors").is_file():
+        raise StageError(f"{stage}: training finished but wrote no model to {out_dir}")
+    shutil.rmtree(work_dir, ignore_errors=True)
+    return ArtifactRef(stage=stage, path=str(out_dir), sha256=directory_sha256(out_dir))
+
+
 def _latest_checkpoint_step(checkpoints: Path) -> int:
     steps = [int(p.name.split("-")[-1]) for p in checkpoints.glob("checkpoint-*") if p.is_dir()]
     return max(steps, default=0)
@@ -96,29 +106,39 @@ def train_in_work_dir(work_dir: Path) -> dict[str, Any]:
         torch.set_num_threads(train.threads)
     loaded = load_model_folder(work_dir / "init")
     dataset = datasets.load_from_disk(job["data_dir"])
-    tokenized = tokenize_splits(dataset, loaded.tokenizer, train.max_length)
+    validation = tokenize_splits(dataset["validation"], loaded.tokenizer, train.max_length)
+    # Fine-tuning learns from the train split; distillation from its transfer set, whose rows
+    # point into the cached teacher logits.
+    train_rows = (
+        datasets.load_from_disk(job["train_data"]) if "train_data" in job else (dataset["train"])
+    )
+    train_set = tokenize_splits(train_rows, loaded.tokenizer, train.max_length)
     checkpoints = work_dir / "checkpoints"
     resumed_from = _latest_checkpoint_step(checkpoints)
-    args = training_arguments(
-        train, checkpoints, job["seed"], num_examples=tokenized["train"].num_rows
-    )
+    args = training_arguments(train, checkpoints, job["seed"], num_examples=train_set.num_rows)
     weights = None
     if train.class_weights:
-        weights = class_weights(list(dataset["train"]["label"]), len(job["meta"]["labels"]))
+        weights = class_weights(list(train_rows["label"]), len(job["meta"]["labels"]))
     callbacks = []
     if train.early_stopping_patience:
         callbacks.append(EarlyStoppingCallback(train.early_stopping_patience))
-    trainer = TextclsTrainer(
-        model=loaded.model,
-        args=args,
-        train_dataset=tokenized["train"],
-        eval_dataset=tokenized["validation"],
-        data_collator=DataCollatorWithPadding(loaded.tokenizer),
-        processing_class=loaded.tokenizer,
-        compute_metrics=compute_metrics,
-        callbacks=callbacks,
-        loss_weights=weights,
-    )
+    common = {
+        "model": loaded.model,
+        "args": args,
+        "train_dataset": train_set,
+        "eval_dataset": validation,
+        "data_collator": DataCollatorWithPadding(loaded.tokenizer),
+        "processing_class": loaded.tokenizer,
+        "compute_metrics": compute_metrics,
+        "callbacks": callbacks,
+        "loss_weights": weights,
+    }
+    if "distill" in job:
+        from textcls_core.distillation.setup import distillation_trainer
+
+        trainer: TextclsTrainer = distillation_trainer(job["distill"], common, loaded)
+    else:
+        trainer = TextclsTrainer(**common)
     result = trainer.train(resume_from_checkpoint=True if resumed_from else None)
     evaluation = trainer.evaluate()
     metrics = {

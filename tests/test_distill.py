@@ -1,0 +1,269 @@
+"""The distillation stage end to end on tiny models: strategies, cache, transfer sets, init."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+import torch
+from ingest_helpers import csv_text
+from model_helpers import TINY_MODELS, toy_data
+
+from textcls_core import ConfigError, config_from_dict
+from textcls_core.model_folder import load_model_folder
+from textcls_core.stages.distill import distill
+from textcls_core.stages.finetune import fine_tune
+from textcls_core.stages.ingest import ingest
+
+TEACHER = {
+    "model": {"name": "transformer", "params": TINY_MODELS["transformer"]},
+    "tokenizer": {"name": "wordpiece", "params": {"vocab_size": 200, "min_frequency": 1}},
+    "train": {"epochs": 3, "batch_size": 16, "learning_rate": 0.002, "max_length": 32},
+}
+STUDENT_TRAIN = {"epochs": 2, "batch_size": 16, "learning_rate": 0.01, "max_length": 32}
+
+
+@pytest.fixture(scope="module")
+def toy(tmp_path_factory):
+    base = tmp_path_factory.mktemp("toy-distill")
+    raw, data_dir = toy_data(base, n=200)
+    raw = {**raw, "teacher": TEACHER}
+    config = config_from_dict(raw, base_dir=base)
+    fine_tune(config, "teacher", data_dir, base / "teacher")
+    return base, raw, data_dir
+
+
+def student_config(raw, base, distiller, model="bilstm", tokenizer="word", **student):
+    section = {
+        "model": {"name": model, "params": TINY_MODELS[model]},
+        "distill": distiller,
+        "train": STUDENT_TRAIN,
+        **student,
+    }
+    if tokenizer:
+        section["tokenizer"] = {"name": tokenizer, "params": {"min_frequency": 1}}
+    return config_from_dict({**raw, "student": section}, base_dir=base)
+
+
+def meta(folder: Path) -> dict:
+    return json.loads((folder / "textcls.json").read_text())
+
+
+@pytest.mark.parametrize("strategy", ["logits-kl", "logits-mse"])
+def test_logit_strategies_with_the_students_own_tokenizer(toy, strategy):
+    base, raw, data_dir = toy
+    config = student_config(raw, base, {"name": strategy})
+    out = base / f"student-{strategy}"
+    distill(config, data_dir, base / "teacher", out)
+    info = meta(out)
+    assert info["distill"]["distiller"]["name"] == strategy
+    assert info["tokenizer"]["name"] == "word"
+    assert info["metrics"]["validation_accuracy"] >= 0.85
+
+
+def test_teacher_logits_are_computed_once_and_cached(toy):
+    base, raw, data_dir = toy
+    cache = base / "logit-cache"
+    config = student_config(raw, base, {"name": "logits-kl"})
+    distill(config, data_dir, base / "teacher", base / "cached-a", cache_dir=cache)
+    files = list(cache.glob("*.safetensors"))
+    assert len(files) == 1
+    stamp = files[0].stat().st_mtime_ns
+    other = student_config(raw, base, {"name": "logits-mse"})
+    distill(other, data_dir, base / "teacher", base / "cached-b", cache_dir=cache)
+    assert list(cache.glob("*.safetensors")) == files
+    assert files[0].stat().st_mtime_ns == stamp  # reused, not recomputed
+
+
+def test_augmented_transfer_set_reaches_the_multiplier(toy):
+    base, raw, data_dir = toy
+    config = student_config(
+        raw,
+        base,
+        {"name": "logits-kl"},
+        transfer={"multiplier": 3.0, "augment": {"mask_prob": 0.2}},
+    )
+    out = base / "student-augmented"
+    distill(config, data_dir, base / "teacher", out)
+    transfer = meta(out)["distill"]["transfer"]
+    assert transfer == {"train": 200, "total": 600}
+
+
+def test_multiplier_without_augmentation_is_a_config_error(toy):
+    base, raw, data_dir = toy
+    config = student_config(raw, base, {"name": "logits-kl"}, transfer={"multiplier": 2.0})
+    with pytest.raises(ConfigError, match="add student.transfer.augment"):
+        distill(config, data_dir, base / "teacher", base / "nope")
+
+
+def test_unlabelled_text_joins_the_transfer_set(toy, write):
+    base, raw, data_dir = toy
+    (base / "extra.csv").write_text("text\n" + "\n".join(f"good plot {i}" for i in range(50)))
+    config = student_config(raw, base, {"name": "logits-kl"}, transfer={"unlabeled": "extra.csv"})
+    out = base / "student-unlabeled"
+    distill(config, data_dir, base / "teacher", out)
+    assert meta(out)["distill"]["transfer"]["total"] == 250
+
+
+def test_hidden_state_strategy_needs_the_teachers_tokenizer(toy):
+    base, raw, data_dir = toy
+    config = student_config(raw, base, {"name": "hidden-mse"})
+    with pytest.raises(ConfigError, match="needs the teacher's tokenizer"):
+        distill(config, data_dir, base / "teacher", base / "nope2")
+
+
+def test_teacher_layers_init_with_hidden_and_attention_strategies(toy):
+    base, raw, data_dir = toy
+    teacher = load_model_folder(base / "teacher")
+    for strategy in ("hidden-mse", "attention-kl"):
+        config = student_config(
+            raw,
+            base,
+            {"name": strategy, "params": {"layer_map": [[-1, -1]]}},
+            model="transformer",
+            tokenizer=None,
+            init="teacher-layers",
+            init_layers=[1],
+        )
+        out = base / f"student-{strategy}"
+        distill(config, data_dir, base / "teacher", out)
+        student = load_model_folder(out)
+        assert student.model.config.num_hidden_layers == 1
+        assert student.tokenizer.get_vocab() == teacher.tokenizer.get_vocab()
+        assert meta(out)["metrics"]["validation_accuracy"] >= 0.8
+
+
+def test_teacher_layers_copies_the_chosen_layer():
+    from textcls_core.distillation.layers import spread_layers, student_from_teacher_layers
+
+    teacher = load_model_folder_or_tiny()
+    student = student_from_teacher_layers(teacher, {}, [1])
+    t = teacher.bert.encoder.layer[1].attention.self.query.weight
+    s = student.bert.encoder.layer[0].attention.self.query.weight
+    assert torch.equal(t, s)
+    assert torch.equal(
+        teacher.bert.embeddings.word_embeddings.weight,
+        student.bert.embeddings.word_embeddings.weight,
+    )
+    assert spread_layers(12, 6) == [0, 2, 4, 7, 9, 11]  # DistilBERT-like spread
+    with pytest.raises(ConfigError, match="keeps the teacher's width"):
+        student_from_teacher_layers(teacher, {"hidden_size": 16}, None)
+
+
+def load_model_folder_or_tiny():
+    from transformers import BertConfig, BertForSequenceClassification
+
+    torch.manual_seed(0)
+    return BertForSequenceClassification(
+        BertConfig(
+            vocab_size=30,
+            hidden_size=8,
+            num_hidden_layers=3,
+            num_attention_heads=2,
+            intermediate_size=16,
+        )
+    )
+
+
+def test_multi_teacher_averages_two_teachers(toy):
+    base, raw, data_dir = toy
+    second = config_from_dict({**raw, "seed": 77, "teacher": TEACHER}, base_dir=base)
+    fine_tune(second, "teacher", data_dir, base / "teacher-2")
+    config = student_config(
+        raw, base, {"name": "multi-teacher", "params": {"teachers": [str(base / "teacher-2")]}}
+    )
+    out = base / "student-multi"
+    distill(config, data_dir, base / "teacher", out)
+    assert meta(out)["distill"]["teachers"] == [str(base / "teacher"), str(base / "teacher-2")]
+
+
+def test_student_without_distiller_is_told_to_fine_tune(toy):
+    base, raw, data_dir = toy
+    config = student_config(raw, base, None)
+    with pytest.raises(ConfigError, match="trains on hard labels"):
+        distill(config, data_dir, base / "teacher", base / "x")
+
+
+# -- soft labels carry information ----------------------------------------------------------
+
+SIGNALS = 40
+
+
+def signal_rows(n: int, seed: int, noisy: bool) -> list[tuple[str, str]]:
+    """Word ``s{i}`` makes label 1 with probability i / (SIGNALS - 1): the soft label is the
+    information; a hard label is one noisy draw of it (or, for the clean test, its argmax)."""
+    rng = random.Random(seed)
+    rows = []
+    for _ in range(n):
+        i = rng.randrange(SIGNALS)
+        p = i / (SIGNALS - 1)
+        label = int(rng.random() < p) if noisy else int(p > 0.5)
+        if not noisy and i in (SIGNALS // 2 - 1, SIGNALS // 2):
+            continue  # too close to call
+        rows.append((f"filler s{i} text", str(label)))
+    return rows
+
+
+def accuracy(folder: Path, rows) -> float:
+    loaded = load_model_folder(folder)
+    encoded = loaded.tokenizer([t for t, _ in rows], padding=True, return_tensors="pt")
+    with torch.no_grad():
+        predicted = loaded.model(**encoded).logits.argmax(-1).tolist()
+    names = loaded.labels
+    return sum(names[p] == y for p, (_, y) in zip(predicted, rows, strict=True)) / len(rows)
+
+
+def test_soft_labels_beat_hard_labels_on_a_task_where_they_carry_information(tmp_path):
+    def ingest_rows(folder, rows):
+        folder.mkdir()
+        (folder / "train.csv").write_text(csv_text(rows))
+        (folder / "val.csv").write_text(csv_text(signal_rows(200, 9, noisy=True)))
+        raw = {
+            "name": "signals",
+            "seed": 3,
+            "data": {
+                "train": "train.csv",
+                "validation": "val.csv",
+                "test": "val.csv",
+                "drop_duplicates": False,
+                "leakage": "warn",
+            },
+        }
+        ingest(config_from_dict(raw, base_dir=folder), folder / "data")
+        return raw
+
+    bow = {"name": "bow", "params": {"embedding_dim": 8, "ngram": 1}}
+    word = {"name": "word", "params": {"min_frequency": 1}}
+    train = {"epochs": 30, "batch_size": 16, "learning_rate": 0.05, "max_length": 8}
+    big = ingest_rows(tmp_path / "big", signal_rows(4000, 1, noisy=True))
+    teacher_config = config_from_dict(
+        {**big, "teacher": {"model": bow, "tokenizer": word, "train": {**train, "epochs": 5}}},
+        base_dir=tmp_path / "big",
+    )
+    fine_tune(teacher_config, "teacher", tmp_path / "big" / "data", tmp_path / "teacher")
+
+    small = ingest_rows(tmp_path / "small", signal_rows(80, 2, noisy=True))
+    hard_config = config_from_dict(
+        {**small, "student": {"model": bow, "tokenizer": word, "train": train}},
+        base_dir=tmp_path / "small",
+    )
+    fine_tune(hard_config, "student", tmp_path / "small" / "data", tmp_path / "hard")
+    soft_config = config_from_dict(
+        {
+            **small,
+            "student": {
+                "model": bow,
+                "tokenizer": word,
+                "train": train,
+                "distill": {"name": "logits-kl", "params": {"alpha": 1.0, "temperature": 1.0}},
+            },
+        },
+        base_dir=tmp_path / "small",
+    )
+    distill(soft_config, tmp_path / "small" / "data", tmp_path / "teacher", tmp_path / "soft")
+
+    clean = signal_rows(2000, 5, noisy=False)
+    hard, soft = accuracy(tmp_path / "hard", clean), accuracy(tmp_path / "soft", clean)
+    assert soft > hard + 0.03, (soft, hard)

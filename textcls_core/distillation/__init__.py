@@ -1,0 +1,1 @@
+"""Knowledge distillation: transfer sets, cached teacher outputs, the distillation Trainer."""

@@ -1,0 +1,234 @@
+"""The distillation stage: a small student learns from the teacher's outputs.
+
+1. The transfer set: the labelled train split, plus optional unlabelled text, plus optional
+   augmented copies (Tang et al. 2019), up to ``transfer.multiplier`` times the train split.
+2. Teacher logits for the whole transfer set, computed once per (teacher, transfer set) and
+   cached (``cache_dir``). Logit-only strategies never run the teacher inside the loop;
+   hidden-state and attention strategies do, and need the teacher's tokenizer.
+3. The student (from scratch, the pretraining output, or the teacher's own layers) trains with
+   ``DistillationTrainer``, resumably, like any training job.
+
+Examples beyond the train split carry the teacher's argmax as their hard label.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from textcls_core.artifacts import ArtifactRef, directory_sha256
+from textcls_core.config import PipelineConfig, StudentConfig
+from textcls_core.errors import ConfigError
+from textcls_core.stages.finetune import data_fingerprint, work_key
+
+
+def distill(
+    config: PipelineConfig,
+    data_dir: str | Path,
+    teacher_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    init_from: str | None = None,
+    cache_dir: str | Path | None = None,
+    plugins: Any = None,
+) -> ArtifactRef:
+    """Distil the teacher in ``teacher_dir`` into the configured student; write ``out_dir``."""
+    from textcls_core.training.job import execute_job, job_ready
+
+    if plugins is None:
+        from textcls_core.plugin_manager import get_plugins
+
+        plugins = get_plugins()
+    section = config.student
+    if section is None or section.distill is None:
+        raise ConfigError(
+            f"{config.source or 'config'}: student.distill is not set; a student "
+            "without a distiller trains on hard labels (the fine-tune stage)"
+        )
+    data_dir, out_dir = Path(data_dir).resolve(), Path(out_dir).resolve()
+    teacher_dir = Path(teacher_dir).resolve()
+    cache = Path(cache_dir) if cache_dir else out_dir.parent / ".cache" / "teacher-logits"
+    teacher_sha = directory_sha256(teacher_dir)
+    key = work_key(
+        {
+            "stage": "distill",
+            "student": section.model_dump(mode="json"),
+            "seed": config.seed,
+            "data": data_fingerprint(data_dir),
+            "teacher": teacher_sha,
+            "init_from": init_from,
+        }
+    )
+    work_dir = out_dir.parent / f".{out_dir.name}.work-{key}"
+    if not job_ready(work_dir):
+        _prepare(
+            config,
+            section,
+            data_dir,
+            teacher_dir,
+            teacher_sha,
+            work_dir,
+            out_dir,
+            cache,
+            init_from,
+            plugins,
+        )
+    return execute_job(work_dir, section.train.processes, out_dir, "student")
+
+
+def _prepare(
+    config: PipelineConfig,
+    section: StudentConfig,
+    data_dir: Path,
+    teacher_dir: Path,
+    teacher_sha: str,
+    work_dir: Path,
+    out_dir: Path,
+    cache: Path,
+    init_from: str | None,
+    plugins: Any,
+) -> None:
+    import datasets
+    import torch
+    from safetensors.torch import save_file
+    from transformers import set_seed
+
+    from textcls_core.distillation.teacher_outputs import cached_teacher_logits
+    from textcls_core.model_folder import load_model_folder, read_meta
+    from textcls_core.stages.ingest import read_labels
+    from textcls_core.training.builders import build_model, build_tokenizer
+    from textcls_core.training.job import prepare_job
+
+    assert section.distill is not None
+    component = plugins.component("distiller", section.distill.name)
+    distiller = component.create(section.distill.params)
+    labels = read_labels(data_dir)
+    teacher_meta = read_meta(teacher_dir)
+    if teacher_meta.get("labels") != labels:
+        raise ConfigError(
+            f"{teacher_dir}: the teacher's labels {teacher_meta.get('labels')} "
+            f"differ from the data's {labels}; retrain the teacher on this data"
+        )
+    dataset = datasets.load_from_disk(str(data_dir))
+    texts, hard = _transfer_set(config, section, dataset, plugins)
+
+    teachers = [str(teacher_dir), *getattr(distiller, "teachers", [])]
+    for extra in teachers[1:]:
+        if read_meta(extra).get("labels") != labels:
+            raise ConfigError(
+                f"student.distill.params.teachers: {extra} was trained on other "
+                f"labels than {labels}"
+            )
+    teacher_max_length = int(teacher_meta.get("train", {}).get("max_length", 128))
+    logits = torch.stack(
+        [
+            cached_teacher_logits(t, texts, cache, max_length=teacher_max_length, plugins=plugins)
+            for t in teachers
+        ],
+        dim=1,
+    )  # (N, teachers, classes)
+    argmax = logits[:, 0].argmax(-1).tolist()
+    hard = hard + argmax[len(hard) :]
+
+    set_seed(config.seed)
+    teacher = load_model_folder(teacher_dir, plugins=plugins)
+    if section.init == "teacher-layers":
+        from textcls_core.distillation.layers import student_from_teacher_layers
+
+        model = student_from_teacher_layers(
+            teacher.model, section.model.params, section.init_layers
+        )
+        tokenizer = teacher.tokenizer  # the copied embeddings index the teacher's vocabulary
+        tokenizer_meta = dict(teacher_meta.get("tokenizer") or {"name": "hf", "params": {}})
+    else:
+        tokenizer, tokenizer_ref = build_tokenizer(
+            section.model, section.tokenizer, lambda: iter(texts), section.train, plugins, init_from
+        )
+        tokenizer_meta = tokenizer_ref.model_dump(mode="json")
+        model = build_model(section.model, tokenizer, labels, plugins, init_from)
+    in_loop = bool(component.metadata.get("aligned_tokens")) or bool(
+        set(distiller.needs) - {"logits"}
+    )
+    if in_loop and tokenizer.get_vocab() != teacher.tokenizer.get_vocab():
+        raise ConfigError(
+            f"student.distill: {section.distill.name} compares student and teacher token by "
+            "token, so the student needs the teacher's tokenizer: set student.init: "
+            "teacher-layers, or student.tokenizer: {name: hf, params: {pretrained: <the "
+            "teacher's pretrained name>}}. Logit strategies (logits-kl, logits-mse, "
+            "multi-teacher) work with any student tokenizer."
+        )
+
+    work_dir.mkdir(parents=True, exist_ok=True)
+    transfer_dir = work_dir / "transfer"
+    datasets.Dataset.from_dict(
+        {"text": texts, "label": hard, "teacher_index": list(range(len(texts)))}
+    ).save_to_disk(str(transfer_dir))
+    logits_file = work_dir / "teacher_logits.safetensors"
+    save_file({"logits": logits.contiguous()}, str(logits_file))
+    meta = {
+        "pipeline": config.name,
+        "role": "student",
+        "model": section.model.model_dump(mode="json"),
+        "tokenizer": tokenizer_meta,
+        "labels": labels,
+        "data_sha256": data_fingerprint(data_dir),
+        "init_from": init_from or (str(teacher_dir) if section.init == "teacher-layers" else None),
+        "train": section.train.model_dump(mode="json"),
+        "seed": config.seed,
+        "distill": {
+            "distiller": section.distill.model_dump(mode="json"),
+            "teachers": teachers,
+            "teacher_sha256": teacher_sha,
+            "transfer": {"train": len(dataset["train"]), "total": len(texts)},
+        },
+    }
+    job = {
+        "meta": meta,
+        "train": meta["train"],
+        "seed": config.seed,
+        "data_dir": str(data_dir),
+        "out_dir": str(out_dir),
+        "train_data": str(transfer_dir),
+        "distill": {
+            "distiller": section.distill.model_dump(mode="json"),
+            "logits_file": str(logits_file),
+            "teachers": teachers,
+            "teacher_in_loop": in_loop,
+        },
+    }
+    prepare_job(work_dir, model, tokenizer, job)
+
+
+def _transfer_set(
+    config: PipelineConfig, section: StudentConfig, dataset: Any, plugins: Any
+) -> tuple[list[str], list[int]]:
+    """Texts of the transfer set, and hard labels for its labelled part (the train split)."""
+    from textcls_core.distillation.augment import augmented_texts
+    from textcls_core.stages.ingest import load_unlabeled_texts
+
+    train = dataset["train"]
+    texts, hard = list(train["text"]), list(train["label"])
+    transfer = section.transfer
+    if transfer.unlabeled is not None:
+        texts += load_unlabeled_texts(
+            config, transfer.unlabeled, "student.transfer.unlabeled", plugins=plugins
+        ).to_pylist()
+    target = int(round(transfer.multiplier * len(hard)))
+    if target > len(texts):
+        if transfer.augment is None:
+            raise ConfigError(
+                f"student.transfer.multiplier {transfer.multiplier} asks for {target} examples "
+                f"but the train split and unlabelled text give {len(texts)}; add "
+                "student.transfer.augment or more unlabelled text"
+            )
+        a = transfer.augment
+        texts += augmented_texts(
+            texts[: len(hard)],
+            target - len(texts),
+            config.seed,
+            mask_prob=a.mask_prob,
+            ngram_prob=a.ngram_prob,
+            max_ngram=a.max_ngram,
+            mask_token="[MASK]",
+        )
+    return texts, hard

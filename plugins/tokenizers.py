@@ -10,7 +10,16 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+from tokenizers import (
+    Regex,
+    Tokenizer,
+    decoders,
+    models,
+    normalizers,
+    pre_tokenizers,
+    processors,
+    trainers,
+)
 
 from textcls_core import (
     SPECIAL_TOKENS,
@@ -73,6 +82,15 @@ def _normalizer(lowercase: bool) -> Any:
 
 def _train(tokenizer: Tokenizer, trainer: Any, context: TokenizerContext) -> Any:
     tokenizer.train_from_iterator(batched_texts(context.texts()), trainer=trainer)
+    # [CLS] text [SEP], as BERT-style models expect: their classifier reads the [CLS] position.
+    tokenizer.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]",
+        pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+        special_tokens=[
+            ("[CLS]", tokenizer.token_to_id("[CLS]")),
+            ("[SEP]", tokenizer.token_to_id("[SEP]")),
+        ],
+    )
     return wrap_tokenizer(tokenizer, max_length=context.max_length)
 
 

@@ -59,19 +59,22 @@ def toy_data(base: Path, n: int = 200, name: str = "toy") -> tuple[dict, Path]:
     return raw, base / "data"
 
 
+#: Per-architecture settings: a small post-LN BERT needs a gentler learning rate, with warm-up;
+#: TextCNN's heavy dropout needs a few more epochs.
+TINY_TRAIN = {
+    "transformer": {"epochs": 5, "learning_rate": 0.001, "warmup_ratio": 0.1},
+    "textcnn": {"epochs": 6},
+}
+
+
 def with_student(raw: dict, base: Path, model: str, **train) -> object:
+    settings = {"epochs": 3, "batch_size": 16, "learning_rate": 0.01, "max_length": 32}
     raw = {
         **raw,
         "student": {
             "model": {"name": model, "params": TINY_MODELS.get(model, {})},
             "tokenizer": {"name": "word", "params": {"min_frequency": 1}},
-            "train": {
-                "epochs": 3,
-                "batch_size": 16,
-                "learning_rate": 0.01,
-                "max_length": 32,
-                **train,
-            },
+            "train": {**settings, **TINY_TRAIN.get(model, {}), **train},
         },
     }
     return config_from_dict(raw, base_dir=base)

@@ -139,7 +139,7 @@ def test_killed_training_resumes_from_its_last_checkpoint(toy):
 @pytest.mark.slow
 def test_two_cpu_processes_through_torchrun(toy):
     base, raw, data_dir = toy
-    config = with_student(raw, base, "bilstm", epochs=2, processes=2, threads=1)
+    config = with_student(raw, base, "bilstm", epochs=5, processes=2, threads=1)
     ref = fine_tune(config, "student", data_dir, base / "ddp")
     metrics = json.loads((Path(ref.path) / "textcls.json").read_text())["metrics"]
     assert metrics["processes"] == 2

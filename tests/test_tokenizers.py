@@ -48,7 +48,7 @@ def test_trained_tokenizers_reserve_the_same_special_ids():
 def test_word_tokenizer_maps_rare_words_to_unk():
     tokenizer = build("word", min_frequency=5)
     tokens = tokenizer.convert_ids_to_tokens(tokenizer("the zebra")["input_ids"])
-    assert tokens == ["the", "[UNK]"]
+    assert tokens == ["[CLS]", "the", "[UNK]", "[SEP]"]  # BERT-style models read [CLS]
 
 
 def test_char_tokenizer_splits_characters():

@@ -43,6 +43,8 @@ DEFAULT_PLUGINS: tuple[tuple[str, str], ...] = (
     ("builtin-sources", "plugins.sources"),
     ("builtin-tokenizers", "plugins.tokenizers"),
     ("builtin-models", "plugins.models"),
+    ("builtin-distillers", "plugins.distillers"),
+    ("builtin-quantizers", "plugins.quantizers"),
     ("builtin-resolver-local", "plugins.resolvers:local_folders"),
     ("builtin-resolver-packaged", "plugins.resolvers:packaged_models"),
     ("builtin-resolver-hub-cache", "plugins.resolvers:hub_cache"),

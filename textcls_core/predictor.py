@@ -1,0 +1,178 @@
+"""One inference path for every model folder, PyTorch or ONNX.
+
+``Predictor.load(folder)`` reads a model folder (``model.safetensors``) or an exported one
+(``model.onnx``, run by ONNX Runtime) and predicts the same way for both: tokenize, run in
+batches of similar length (less padding), softmax, label names. Results come back in input order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from textcls_core.errors import DataError
+from textcls_core.model_folder import read_meta
+
+ONNX_FILE = "model.onnx"
+
+
+@dataclass
+class Prediction:
+    label: str
+    probabilities: dict[str, float]
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=-1, keepdims=True)  # type: ignore[no-any-return]
+
+
+class Predictor:
+    """Batched text classification with a PyTorch or ONNX Runtime backend."""
+
+    def __init__(
+        self,
+        run: Callable[[dict[str, np.ndarray]], np.ndarray],
+        tokenizer: Any,
+        labels: list[str],
+        *,
+        max_length: int,
+        backend: str,
+        input_names: Sequence[str],
+    ) -> None:
+        self._run = run
+        self.tokenizer = tokenizer
+        self.labels = labels
+        self.max_length = max_length
+        self.backend = backend
+        self.input_names = tuple(input_names)
+
+    @classmethod
+    def load(cls, folder: str | Path, *, threads: int | None = None) -> Predictor:
+        """Load a model folder; ``threads`` caps the intra-op threads of either backend."""
+        folder = Path(folder)
+        meta = read_meta(folder)
+        max_length = int(meta.get("train", {}).get("max_length", 128))
+        if (folder / ONNX_FILE).is_file():
+            return cls._load_onnx(folder, meta, max_length, threads)
+        return cls._load_torch(folder, meta, max_length, threads)
+
+    @classmethod
+    def _load_onnx(
+        cls, folder: Path, meta: dict[str, Any], max_length: int, threads: int | None
+    ) -> Predictor:
+        import onnxruntime as ort
+        from transformers import AutoTokenizer
+
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+            options.inter_op_num_threads = 1
+        try:
+            session = ort.InferenceSession(
+                str(folder / ONNX_FILE), options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:  # onnxruntime raises its own exception types
+            raise DataError(
+                f"{folder / ONNX_FILE}: not a loadable ONNX model (truncated or not ONNX?): "
+                f"{str(exc).splitlines()[0]}"
+            ) from None
+        names = [i.name for i in session.get_inputs()]
+        output = session.get_outputs()[0].name
+
+        def run(batch: dict[str, np.ndarray]) -> np.ndarray:
+            feed = {name: batch[name].astype(np.int64) for name in names if name in batch}
+            for name in names:
+                if name not in feed:  # e.g. token_type_ids for a tokenizer without them
+                    feed[name] = np.zeros_like(batch["input_ids"], dtype=np.int64)
+            return np.asarray(session.run([output], feed)[0], dtype=np.float32)
+
+        tokenizer = AutoTokenizer.from_pretrained(str(folder))
+        return cls(
+            run,
+            tokenizer,
+            list(meta["labels"]),
+            max_length=max_length,
+            backend="onnx",
+            input_names=names,
+        )
+
+    @classmethod
+    def _load_torch(
+        cls, folder: Path, meta: dict[str, Any], max_length: int, threads: int | None
+    ) -> Predictor:
+        import torch
+
+        from textcls_core.model_folder import load_model_folder
+
+        if threads:
+            torch.set_num_threads(threads)
+        loaded = load_model_folder(folder)
+        model = loaded.model
+        accepted = {"input_ids", "attention_mask", "token_type_ids"}
+
+        def run(batch: dict[str, np.ndarray]) -> np.ndarray:
+            inputs = {
+                k: torch.from_numpy(v.astype(np.int64)) for k, v in batch.items() if k in accepted
+            }
+            with torch.inference_mode():
+                return model(**inputs).logits.float().numpy()  # type: ignore[no-any-return]
+
+        return cls(
+            run,
+            loaded.tokenizer,
+            loaded.labels,
+            max_length=max_length,
+            backend="pytorch",
+            input_names=sorted(accepted),
+        )
+
+    def logits(
+        self,
+        texts: Sequence[str],
+        batch_size: int = 32,
+        progress: Callable[[int], None] | None = None,
+    ) -> np.ndarray:
+        """Logits (N, C) in input order; batches hold texts of similar length."""
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
+        for start in range(0, len(order), batch_size):
+            index = order[start : start + batch_size]
+            encoded = self.tokenizer(
+                [texts[i] for i in index],
+                padding=True,
+                truncation=True,
+                max_length=self.max_length,
+                return_tensors="np",
+            )
+            out[index] = self._run(dict(encoded))
+            if progress is not None:
+                progress(len(index))
+        return out
+
+    def probabilities(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        return softmax(self.logits(texts, batch_size))
+
+    def predict(self, texts: Sequence[str], batch_size: int = 32) -> list[Prediction]:
+        """Label and per-class probabilities for each text."""
+        probs = self.probabilities(texts, batch_size)
+        return [
+            Prediction(
+                self.labels[int(row.argmax())],
+                {label: float(p) for label, p in zip(self.labels, row, strict=True)},
+            )
+            for row in probs
+        ]
+
+
+def accuracy(
+    predictor: Predictor, texts: Sequence[str], labels: Iterable[int], batch_size: int = 64
+) -> float:
+    """Share of texts whose predicted class id equals the label id."""
+    predicted = predictor.logits(texts, batch_size).argmax(-1)
+    return float((predicted == np.asarray(list(labels))).mean())

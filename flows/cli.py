@@ -234,6 +234,47 @@ def ingest_command(
     out.print(f"data: {ref.path}")
 
 
+@app.command("predict")
+@reports_errors
+def predict_command(
+    model_dir: Annotated[Path, typer.Argument(help="A model folder (PyTorch or ONNX)")],
+    texts: Annotated[list[str] | None, typer.Argument(help="Texts to classify")] = None,
+    file: Annotated[
+        Path | None, typer.Option("--file", "-f", help="Text file, CSV or JSONL of inputs")
+    ] = None,
+    text_column: Annotated[str, typer.Option(help="Column or key holding the text")] = "text",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here")] = None,
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="jsonl or csv (default: from --output)")
+    ] = None,
+    batch_size: Annotated[int, typer.Option(min=1)] = 32,
+    threads: Annotated[int | None, typer.Option(min=1, help="Inference threads")] = None,
+) -> None:
+    """Classify texts with a trained or exported model; JSONL or CSV with probabilities."""
+    from rich.progress import Progress
+
+    from flows.predict_io import read_texts, render, write_atomic
+    from textcls_core.predictor import Predictor
+
+    chosen = fmt or ("csv" if output is not None and output.suffix.lower() == ".csv" else "jsonl")
+    if chosen not in ("jsonl", "csv"):
+        raise typer.BadParameter(f"--format must be jsonl or csv, not {chosen!r}")
+    inputs = read_texts(file, text_column, texts or [])
+    predictor = Predictor.load(model_dir, threads=threads)
+    with Progress(console=err, transient=True, disable=file is None) as progress:
+        task = progress.add_task("predicting", total=len(inputs))
+        probabilities = predictor.logits(
+            inputs, batch_size, progress=lambda n: progress.advance(task, n)
+        )
+    predictions = predictor.predictions_from_logits(probabilities)
+    content = render(inputs, predictions, predictor.labels, chosen)
+    if output is None:
+        sys.stdout.write(content)
+    else:
+        write_atomic(output, content)
+        err.print(f"{len(inputs)} predictions written to {output}")
+
+
 def main() -> None:
     """Console-script entry point."""
     try:

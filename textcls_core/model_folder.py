@@ -90,8 +90,11 @@ def load_model_folder(folder: str | Path, *, plugins: Any = None) -> LoadedModel
                 str(folder), use_safetensors=True
             )
         tokenizer = AutoTokenizer.from_pretrained(str(folder))
-    except (OSError, ValueError) as exc:
-        raise DataError(f"{folder}: cannot load the model: {exc}") from None
+    except Exception as exc:  # safetensors, torch and transformers each raise their own types
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(
+            f"{folder}: cannot load the model (truncated or foreign weights file?): {first}"
+        ) from None
     model.eval()
     return LoadedModel(model, tokenizer, meta, folder)
 

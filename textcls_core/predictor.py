@@ -160,7 +160,10 @@ class Predictor:
 
     def predict(self, texts: Sequence[str], batch_size: int = 32) -> list[Prediction]:
         """Label and per-class probabilities for each text."""
-        probs = self.probabilities(texts, batch_size)
+        return self.predictions_from_logits(self.logits(texts, batch_size))
+
+    def predictions_from_logits(self, logits: np.ndarray) -> list[Prediction]:
+        probs = softmax(logits)
         return [
             Prediction(
                 self.labels[int(row.argmax())],

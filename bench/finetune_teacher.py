@@ -34,7 +34,7 @@ HYPER = {
 MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 
 
-def textcls_run(work: Path, examples: int) -> tuple[dict, Path]:
+def textcls_run(work: Path, examples: int, grouped: bool = False) -> tuple[dict, Path]:
     from textcls_core import config_from_dict
     from textcls_core.stages.finetune import fine_tune
     from textcls_core.stages.ingest import ingest
@@ -48,13 +48,18 @@ def textcls_run(work: Path, examples: int) -> tuple[dict, Path]:
                 "validation": str(DATA / "validation.csv"),
                 "max_train_examples": examples,
             },
-            "teacher": {"model": {"name": "hf", "params": {"pretrained": MODEL}}, "train": HYPER},
+            "teacher": {
+                "model": {"name": "hf", "params": {"pretrained": MODEL}},
+                "train": {**HYPER, "group_by_length": grouped},
+            },
         },
         base_dir=work,
     )
-    ingest(config, work / "data")
+    if not (work / "data").exists():
+        ingest(config, work / "data")
     start = time.perf_counter()
-    ref = fine_tune(config, "teacher", work / "data", work / "teacher")
+    out = work / ("teacher-grouped" if grouped else "teacher")
+    ref = fine_tune(config, "teacher", work / "data", out)
     wall = time.perf_counter() - start
     metrics = json.loads((Path(ref.path) / "textcls.json").read_text())["metrics"]
     return {
@@ -150,7 +155,14 @@ def main() -> None:
         work = Path(tmp)
         ours, data_dir = textcls_run(work, args.examples)
         plain = plain_run(data_dir, work)
-    result = {"examples": args.examples, "hyper": HYPER, "textcls": ours, "plain_trainer": plain}
+        grouped, _ = textcls_run(work, args.examples, grouped=True)
+    result = {
+        "examples": args.examples,
+        "hyper": HYPER,
+        "textcls": ours,
+        "textcls_group_by_length": grouped,
+        "plain_trainer": plain,
+    }
     print(json.dumps(result, indent=2))
     save_result("finetune_teacher", result)
     info = machine_info()
@@ -160,18 +172,22 @@ def main() -> None:
 `python bench/finetune_teacher.py --examples {args.examples}` on {info["cpu"]}
 ({info["cores"]} cores): all-MiniLM-L6-v2 (22.7M parameters) fine-tuned on {args.examples:,}
 SST-2 training examples for one epoch, sequence length 64, batch 32, learning rate 1e-4, 6%
-warm-up; accuracy on the 872 SST-2 validation sentences. Both run in one process on the same
-examples (textcls's stratified ingest).
+warm-up, weight decay 0.01; accuracy on the 872 SST-2 validation sentences. All three run in one
+process on the same examples (textcls's stratified ingest), one after the other.
 
 | contender | validation accuracy | train examples/s | train time (s) |
 |---|---:|---:|---:|
-{row("textcls `fine_tune` stage", ours)}
+{row("textcls `fine_tune` stage (defaults)", ours)}
 {row("plain Trainer script", plain)}
+{row("textcls with `group_by_length: true`", grouped)}
 
-Throughput ratio textcls / plain: {ratio:.3f} (target: within 5%, i.e. at least 0.95).
-Accuracy target 0.865: {"met" if ours["accuracy"] >= 0.865 else "missed"}.
-The textcls stage also evaluates after the epoch and keeps the best checkpoint; its batches
-group texts of similar length, so it pads less.
+Throughput ratio textcls / plain: {ratio:.3f} (target: at least 0.95).
+Accuracy target 0.865: {"met" if ours["accuracy"] >= 0.865 else "missed"}
+({ours["accuracy"]:.4f}; the plain script {plain["accuracy"]:.4f}).
+`group_by_length` batches sentences of similar length: far less padding, so
+{grouped["train_examples_per_s"] / plain["train_examples_per_s"]:.1f}x the plain script's
+throughput, at {100 * (grouped["accuracy"] - plain["accuracy"]):+.2f} points of accuracy here;
+it is off by default so that defaults never trade accuracy for speed.
 """
     update_section("finetune-teacher", body)
 

@@ -275,6 +275,52 @@ def predict_command(
         err.print(f"{len(inputs)} predictions written to {output}")
 
 
+@app.command("evaluate")
+@reports_errors
+def evaluate_command(
+    model_dirs: Annotated[list[Path], typer.Argument(help="Model folders to compare")],
+    data: Annotated[
+        Path, typer.Option("--data", help="Pipeline YAML, ingested data folder, or a labelled file")
+    ],
+    split: Annotated[str, typer.Option(help="Split to score (test, validation)")] = "test",
+    output: Annotated[Path, typer.Option("--output", "-o", help="Report folder")] = Path("eval"),
+    baseline: Annotated[
+        list[str] | None, typer.Option("--baseline", help="Also train and score a baseline")
+    ] = None,
+    cost: Annotated[bool, typer.Option(help="Measure latency, throughput, memory")] = True,
+) -> None:
+    """Score existing models side by side without retraining; writes report.md and plots."""
+    from flows.evaluate_data import resolve_data
+    from textcls_core.model_folder import read_meta
+    from textcls_core.stages.evaluate import evaluate
+
+    _warn_load_failures()
+    model_labels = read_meta(model_dirs[0]).get("labels", [])
+    data_dir, pipeline = resolve_data(data, output, model_labels)
+    names = _variant_names(model_dirs)
+    ref = evaluate(
+        data_dir,
+        dict(zip(names, model_dirs, strict=True)),
+        output / "report",
+        pipeline=pipeline,
+        split=split,
+        baselines=baseline or [],
+        measure_cost=cost,
+    )
+    out.print((Path(ref.path) / "report.md").read_text(encoding="utf-8"))
+    out.print(f"report: {Path(ref.path) / 'report.md'}")
+
+
+def _variant_names(folders: list[Path]) -> list[str]:
+    names: list[str] = []
+    for folder in folders:
+        name, n = folder.name, 2
+        while name in names:
+            name, n = f"{folder.name}-{n}", n + 1
+        names.append(name)
+    return names
+
+
 def main() -> None:
     """Console-script entry point."""
     try:

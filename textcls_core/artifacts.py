@@ -63,11 +63,16 @@ def write_json_atomic(path: str | Path, data: Any) -> None:
     os.replace(tmp, path)
 
 
+#: Documentation that later stages rewrite (the evaluation adds its numbers to model cards);
+#: it describes an artifact but is not part of what the artifact computes.
+UNHASHED = frozenset({"README.md"})
+
+
 def directory_sha256(path: str | Path) -> str:
-    """Hash of every file's relative path and bytes, in sorted order."""
+    """Hash of every file's relative path and bytes, in sorted order (model cards excluded)."""
     root = Path(path)
     digest = hashlib.sha256()
-    for file in sorted(p for p in root.rglob("*") if p.is_file()):
+    for file in sorted(p for p in root.rglob("*") if p.is_file() and p.name not in UNHASHED):
         digest.update(file.relative_to(root).as_posix().encode())
         digest.update(b"\0")
         digest.update(file_sha256(file).encode())

@@ -1,0 +1,200 @@
+"""Evaluation: metrics checked against scikit-learn and by hand; a tiny end-to-end report."""
+
+from __future__ import annotations
+
+import csv
+import json
+import struct
+
+import numpy as np
+import pytest
+from model_helpers import toy_data, with_student
+from sklearn.metrics import accuracy_score, f1_score, log_loss, roc_auc_score
+from typer.testing import CliRunner
+
+from flows.cli import app
+from textcls_core.config import QuantizeStep
+from textcls_core.evaluation.metrics import (
+    bootstrap_interval,
+    expected_calibration_error,
+    quality_metrics,
+)
+from textcls_core.stages.evaluate import evaluate
+from textcls_core.stages.finetune import fine_tune
+from textcls_core.stages.quantize import quantize
+
+
+def test_expected_calibration_error_by_hand():
+    labels = np.array([0, 0, 1, 1])
+    # confidences 0.9, 0.9 (one right, one wrong) and 0.6, 0.6 (both right)
+    probs = np.array([[0.9, 0.1], [0.1, 0.9], [0.4, 0.6], [0.4, 0.6]])
+    ece, bins = expected_calibration_error(labels, probs, bins=10)
+    # bin (0.8, 0.9]: accuracy 0.5 vs confidence 0.9; bin (0.5, 0.6]: 1.0 vs 0.6
+    assert ece == pytest.approx(0.5 * 0.4 + 0.5 * 0.4)
+    assert sum(b["count"] for b in bins) == 4
+
+
+def test_quality_metrics_agree_with_scikit_learn():
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 3, 300)
+    logits = rng.normal(size=(300, 3)) + np.eye(3)[labels] * 1.5
+    probs = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    m = quality_metrics(labels, probs, ["a", "b", "c"])
+    predicted = probs.argmax(1)
+    assert m["accuracy"] == pytest.approx(accuracy_score(labels, predicted))
+    assert m["macro_f1"] == pytest.approx(f1_score(labels, predicted, average="macro"))
+    assert m["weighted_f1"] == pytest.approx(f1_score(labels, predicted, average="weighted"))
+    assert m["log_loss"] == pytest.approx(log_loss(labels, probs))
+    assert sum(m["per_class"][k]["support"] for k in "abc") == 300
+    assert np.trace(np.array(m["confusion_matrix"])) == (predicted == labels).sum()
+    low, high = m["accuracy_ci95"]
+    assert low < m["accuracy"] < high
+    assert "roc_auc" not in m  # multi-class
+
+
+def test_binary_tasks_get_roc_and_pr_auc():
+    labels = np.array([0, 1, 0, 1, 1])
+    probs = np.array([[0.8, 0.2], [0.3, 0.7], [0.6, 0.4], [0.45, 0.55], [0.9, 0.1]])
+    m = quality_metrics(labels, probs, ["neg", "pos"])
+    assert m["roc_auc"] == pytest.approx(roc_auc_score(labels, probs[:, 1]))
+    assert 0 < m["pr_auc"] <= 1
+
+
+def test_bootstrap_interval_narrows_with_more_data():
+    rng = np.random.default_rng(1)
+    small = rng.integers(0, 2, 50)
+    large = rng.integers(0, 2, 5000)
+    lo_s, hi_s = bootstrap_interval(small, np.zeros(50, int), "accuracy")
+    lo_l, hi_l = bootstrap_interval(large, np.zeros(5000, int), "accuracy")
+    assert hi_l - lo_l < hi_s - lo_s
+
+
+def png_size(path):
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
+    return struct.unpack(">II", data[16:24])
+
+
+@pytest.fixture(scope="module")
+def evaluated(tmp_path_factory):
+    base = tmp_path_factory.mktemp("toy-eval")
+    raw, data_dir = toy_data(base)
+    fine_tune(with_student(raw, base, "bilstm"), "student", data_dir, base / "student")
+    quantize(
+        QuantizeStep(name="ort-dynamic-int8"), base / "student", data_dir, base / "student-int8"
+    )
+    ref = evaluate(
+        data_dir,
+        {"student": base / "student", "student-int8": base / "student-int8"},
+        base / "eval",
+        pipeline="toy",
+        baselines=["tfidf-logreg"],
+    )
+    return base, data_dir, ref
+
+
+def test_report_json_holds_every_variant_with_quality_and_cost(evaluated):
+    base, _, ref = evaluated
+    report = json.loads((base / "eval" / "report.json").read_text())
+    assert report["schema_version"] == 1 and report["split"] == "test"
+    assert set(report["variants"]) == {"student", "student-int8", "tfidf-logreg"}
+    for variant in report["variants"].values():
+        assert {
+            "accuracy",
+            "macro_f1",
+            "ece",
+            "accuracy_ci95",
+            "macro_f1_ci95",
+            "confusion_matrix",
+            "per_class",
+            "log_loss",
+            "roc_auc",
+        } <= set(variant["quality"])
+        cost = variant["cost"]
+        assert cost["throughput"] > 0 and cost["latency_b1_p95_ms"] >= cost["latency_b1_p50_ms"]
+        assert cost["size_mb"] > 0
+    assert report["variants"]["student"]["cost"]["peak_rss_mb"] > 50
+    assert report["variants"]["student"]["cost"]["parameters"] > 0
+    assert report["variants"]["student-int8"]["cost"]["backend"] == "onnx"
+    assert report["best"] in report["variants"]
+
+
+def test_report_markdown_and_plots_are_readable(evaluated):
+    base, _, _ = evaluated
+    text = (base / "eval" / "report.md").read_text()
+    assert text.startswith("# Evaluation: toy")
+    assert "| student-int8 |" in text and "95% CI" in text and "## Per class" in text
+    assert "## Data" in text  # the data report section
+    for name in (
+        "confusion_student.png",
+        "confusion_tfidf-logreg.png",
+        "reliability.png",
+        "pareto.png",
+    ):
+        width, height = png_size(base / "eval" / "plots" / name)
+        assert width >= 400 and height >= 400
+        assert f"plots/{name}" in text
+
+
+def test_errors_csv_lists_confident_mistakes(evaluated):
+    base, _, _ = evaluated
+    with open(base / "eval" / "errors.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert (
+        list(rows[0]) == ["variant", "true_label", "predicted_label", "confidence", "text"]
+        if rows
+        else True
+    )
+    for row in rows:
+        assert row["true_label"] != row["predicted_label"]
+
+
+def test_model_cards_get_their_metrics(evaluated):
+    base, _, _ = evaluated
+    card = (base / "student" / "README.md").read_text()
+    assert card.count("## Evaluation") == 1
+    assert "accuracy |" in card and "95% CI" in card
+
+
+def test_evaluate_command_with_a_labelled_csv(evaluated, tmp_path):
+    base, _, _ = evaluated
+    (tmp_path / "holdout.csv").write_text(
+        "text,label\ngood great film,pos\nawful dull plot,neg\nsuperb lovely,pos\nbad poor,neg\n"
+    )
+    result = CliRunner().invoke(
+        app,
+        [
+            "evaluate",
+            str(base / "student"),
+            str(base / "student-int8"),
+            "--data",
+            str(tmp_path / "holdout.csv"),
+            "--output",
+            str(tmp_path / "out"),
+            "--no-cost",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "out" / "report" / "report.json").read_text())
+    assert report["variants"]["student"]["quality"]["examples"] == 4
+    assert report["labels"] == ["neg", "pos"]
+
+
+def test_evaluate_command_with_an_ingested_data_folder(evaluated, tmp_path):
+    base, data_dir, _ = evaluated
+    result = CliRunner().invoke(
+        app,
+        [
+            "evaluate",
+            str(base / "student"),
+            "--data",
+            str(data_dir),
+            "--split",
+            "validation",
+            "--output",
+            str(tmp_path / "o"),
+            "--no-cost",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "Scored on the **validation** split" in result.stdout

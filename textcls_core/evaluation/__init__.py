@@ -1,0 +1,1 @@
+"""Evaluation: quality and cost metrics, baselines, error analysis, reports and plots."""

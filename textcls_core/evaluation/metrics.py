@@ -1,0 +1,127 @@
+"""Quality metrics from true labels and predicted probabilities.
+
+scikit-learn computes everything it has (accuracy, F1, per-class report, confusion matrix, log
+loss, ROC-AUC, PR-AUC); expected calibration error and bootstrap intervals are a few lines of
+numpy each, documented here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+ECE_BINS = 15
+BOOTSTRAP_SAMPLES = 1000
+
+
+def expected_calibration_error(
+    labels: np.ndarray, probabilities: np.ndarray, bins: int = ECE_BINS
+) -> tuple[float, list[dict[str, float]]]:
+    """ECE over equal-width confidence bins: sum of |accuracy - confidence| weighted by share.
+
+    Returns the ECE and the reliability bins (lower edge, upper edge, count, accuracy, mean
+    confidence) that the reliability diagram draws.
+    """
+    confidence = probabilities.max(axis=1)
+    correct = (probabilities.argmax(axis=1) == labels).astype(float)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, bins - 1)
+    ece, table = 0.0, []
+    for b in range(bins):
+        mask = which == b
+        count = int(mask.sum())
+        if count:
+            acc, conf = float(correct[mask].mean()), float(confidence[mask].mean())
+            ece += abs(acc - conf) * count / len(labels)
+        else:
+            acc, conf = 0.0, 0.0
+        table.append(
+            {
+                "lower": float(edges[b]),
+                "upper": float(edges[b + 1]),
+                "count": count,
+                "accuracy": acc,
+                "confidence": conf,
+            }
+        )
+    return float(ece), table
+
+
+def bootstrap_interval(
+    labels: np.ndarray,
+    predicted: np.ndarray,
+    metric: str,
+    *,
+    samples: int = BOOTSTRAP_SAMPLES,
+    seed: int = 0,
+    level: float = 0.95,
+) -> tuple[float, float]:
+    """Percentile bootstrap interval for accuracy or macro-F1 (resampling examples)."""
+    from sklearn.metrics import f1_score
+
+    rng = np.random.default_rng(seed)
+    n = len(labels)
+    draws = rng.integers(0, n, size=(samples, n))
+    if metric == "accuracy":
+        values = (labels[draws] == predicted[draws]).mean(axis=1)
+    else:
+        values = np.array(
+            [f1_score(labels[d], predicted[d], average="macro", zero_division=0) for d in draws]
+        )
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(values, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+def quality_metrics(
+    labels: Sequence[int] | np.ndarray,
+    probabilities: np.ndarray,
+    label_names: Sequence[str],
+    *,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Every quality metric of the report for one model on one split."""
+    from sklearn.metrics import (
+        accuracy_score,
+        average_precision_score,
+        confusion_matrix,
+        f1_score,
+        log_loss,
+        precision_recall_fscore_support,
+        roc_auc_score,
+    )
+
+    y = np.asarray(labels)
+    k = len(label_names)
+    predicted = probabilities.argmax(axis=1)
+    precision, recall, f1, support = precision_recall_fscore_support(
+        y, predicted, labels=list(range(k)), zero_division=0
+    )
+    ece, reliability = expected_calibration_error(y, probabilities)
+    result: dict[str, Any] = {
+        "examples": int(len(y)),
+        "accuracy": float(accuracy_score(y, predicted)),
+        "macro_f1": float(f1_score(y, predicted, average="macro", zero_division=0)),
+        "weighted_f1": float(f1_score(y, predicted, average="weighted", zero_division=0)),
+        "log_loss": float(log_loss(y, np.clip(probabilities, 1e-12, 1.0), labels=list(range(k)))),
+        "ece": ece,
+        "reliability": reliability,
+        "per_class": {
+            name: {
+                "precision": float(precision[i]),
+                "recall": float(recall[i]),
+                "f1": float(f1[i]),
+                "support": int(support[i]),
+            }
+            for i, name in enumerate(label_names)
+        },
+        "confusion_matrix": confusion_matrix(y, predicted, labels=list(range(k))).tolist(),
+        "accuracy_ci95": bootstrap_interval(y, predicted, "accuracy", seed=seed),
+        "macro_f1_ci95": bootstrap_interval(y, predicted, "macro_f1", seed=seed),
+    }
+    if k == 2 and len(set(y.tolist())) == 2:
+        result["roc_auc"] = float(roc_auc_score(y, probabilities[:, 1]))
+        result["pr_auc"] = float(average_precision_score(y, probabilities[:, 1]))
+    return result

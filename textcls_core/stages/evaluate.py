@@ -1,0 +1,181 @@
+"""The evaluation stage: every variant side by side on one split, with pictures.
+
+Scores each model folder (PyTorch or ONNX) and each configured baseline on the same examples:
+quality metrics with bootstrap intervals, cost metrics measured in a fresh process each, the
+most confident mistakes, three kinds of plots, ``report.json``/``report.md``, and an
+"Evaluation" section in each model folder's card.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from textcls_core.artifacts import ArtifactRef, atomic_dir, directory_sha256, write_json_atomic
+from textcls_core.errors import DataError
+
+CARD_SECTION = "## Evaluation"
+
+
+def evaluate(
+    data_dir: str | Path,
+    variants: Mapping[str, str | Path],
+    out_dir: str | Path,
+    *,
+    pipeline: str = "textcls",
+    split: str = "test",
+    baselines: Sequence[str] = (),
+    seed: int = 13,
+    measure_cost: bool = True,
+) -> ArtifactRef:
+    """Evaluate ``variants`` (name -> model folder) and ``baselines`` on ``split``."""
+    import datasets
+
+    from textcls_core.evaluation.baselines import run_baseline
+    from textcls_core.evaluation.cost import cost_metrics, folder_size
+    from textcls_core.evaluation.errors import confident_mistakes
+    from textcls_core.evaluation.metrics import quality_metrics
+    from textcls_core.evaluation.plots import confusion_heatmap, pareto_chart, reliability_diagram
+    from textcls_core.evaluation.report import SCHEMA_VERSION, render_markdown
+    from textcls_core.predictor import Predictor
+    from textcls_core.stages.ingest import read_labels
+
+    data_dir = Path(data_dir)
+    dataset = datasets.load_from_disk(str(data_dir))
+    if split not in dataset:
+        raise DataError(f"{data_dir}: no split {split!r}; splits: {', '.join(dataset)}")
+    names = read_labels(data_dir)
+    texts = list(dataset[split]["text"])
+    y = np.asarray(dataset[split]["label"])
+    probabilities: dict[str, np.ndarray] = {}
+    results: dict[str, Any] = {}
+    for name, folder in variants.items():
+        predictor = Predictor.load(folder)
+        if predictor.labels != names:
+            raise DataError(
+                f"{folder}: the model's labels {predictor.labels} differ from the data's {names}"
+            )
+        probabilities[name] = predictor.probabilities(texts, 64)
+        cost = (
+            cost_metrics(folder, texts)
+            if measure_cost
+            else {
+                "size_mb": folder_size(folder) / 1e6,
+                "throughput": 0.0,
+                "latency_b1_p50_ms": 0.0,
+                "latency_b1_p95_ms": 0.0,
+                "parameters": None,
+                "peak_rss_mb": None,
+                "backend": predictor.backend,
+            }
+        )
+        results[name] = {
+            "kind": "model",
+            "path": str(folder),
+            "cost": cost,
+            "notes": _notes(Path(folder)),
+        }
+    train = dataset["train"]
+    for baseline in baselines:
+        probs, cost = run_baseline(
+            baseline, list(train["text"]), list(train["label"]), texts, len(names), seed
+        )
+        probabilities[baseline] = probs
+        results[baseline] = {"kind": "baseline", "path": None, "cost": cost, "notes": []}
+    for name in results:
+        results[name]["quality"] = quality_metrics(y, probabilities[name], names, seed=seed)
+    best = max(results, key=lambda n: results[n]["quality"]["accuracy"])
+
+    out_dir = Path(out_dir)
+    with atomic_dir(out_dir) as tmp:
+        plots_dir = tmp / "plots"
+        plots_dir.mkdir()
+        plots: dict[str, str] = {}
+        for name, result in results.items():
+            file = f"plots/confusion_{_slug(name)}.png"
+            confusion_heatmap(
+                result["quality"]["confusion_matrix"],
+                names,
+                f"Confusion matrix: {name}",
+                tmp / file,
+            )
+            plots[f"confusion matrix: {name}"] = file
+        reliability_diagram(
+            {n: r["quality"]["reliability"] for n, r in results.items()},
+            tmp / "plots" / "reliability.png",
+        )
+        plots["reliability diagram"] = "plots/reliability.png"
+        if measure_cost:
+            pareto_chart(
+                {
+                    n: {
+                        "accuracy": r["quality"]["accuracy"],
+                        "throughput": r["cost"]["throughput"],
+                        "size_mb": r["cost"]["size_mb"],
+                    }
+                    for n, r in results.items()
+                },
+                tmp / "plots" / "pareto.png",
+            )
+            plots["accuracy vs throughput"] = "plots/pareto.png"
+        confident_mistakes(tmp / "errors.csv", probabilities, texts, y, names)
+        report = {
+            "schema_version": SCHEMA_VERSION,
+            "pipeline": pipeline,
+            "split": split,
+            "labels": names,
+            "variants": results,
+            "best": best,
+            "plots": plots,
+            "errors_csv": "errors.csv",
+        }
+        write_json_atomic(tmp / "report.json", report)
+        data_md = data_dir / "data_report.md"
+        data_section = data_md.read_text() if data_md.is_file() else None
+        (tmp / "report.md").write_text(render_markdown(report, data_section), encoding="utf-8")
+    for name, result in results.items():
+        if result["kind"] == "model":
+            update_model_card(Path(result["path"]), name, split, result["quality"], result["cost"])
+    return ArtifactRef(
+        stage="evaluate", path=str(out_dir.resolve()), sha256=directory_sha256(out_dir)
+    )
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-").lower()
+
+
+def _notes(folder: Path) -> list[str]:
+    report = folder / "quantize.json"
+    if not report.is_file():
+        return []
+    gate = json.loads(report.read_text())
+    return [gate["reason"]] if gate.get("reason") else []
+
+
+def update_model_card(
+    folder: Path, name: str, split: str, quality: dict[str, Any], cost: dict[str, Any]
+) -> None:
+    """Replace the card's Evaluation section with this evaluation's numbers."""
+    card = folder / "README.md"
+    text = card.read_text() if card.is_file() else f"# {name}\n"
+    text = text.split(f"\n{CARD_SECTION}\n")[0].rstrip() + "\n"
+    low, high = quality["accuracy_ci95"]
+    section = (
+        f"\n{CARD_SECTION}\n\nOn the {split} split ({quality['examples']} examples), as "
+        f"`{name}`:\n\n| metric | value |\n|---|---|\n"
+        f"| accuracy | {quality['accuracy']:.4f} (95% CI {low:.3f} to {high:.3f}) |\n"
+        f"| macro-F1 | {quality['macro_f1']:.4f} |\n"
+        f"| expected calibration error | {quality['ece']:.4f} |\n"
+        f"| latency, batch 1 (p50 / p95) | {cost['latency_b1_p50_ms']:.1f} / "
+        f"{cost['latency_b1_p95_ms']:.1f} ms |\n"
+        f"| throughput, batch 32 | {cost['throughput']:.0f} examples/s |\n"
+    )
+    tmp = card.with_name(".README.md.tmp")
+    tmp.write_text(text + section, encoding="utf-8")
+    tmp.replace(card)

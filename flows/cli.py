@@ -17,7 +17,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from textcls_core import TextclsError, __version__, get_plugins, load_config, pipeline_json_schema
+from textcls_core import (
+    TextclsError,
+    __version__,
+    get_plugins,
+    hookimpl,
+    load_config,
+    pipeline_json_schema,
+)
 
 app = typer.Typer(
     name="textcls",
@@ -232,6 +239,83 @@ def ingest_command(
     ref = run_stage("ingest", str(target.parent), section, lambda: ingest(config, target))
     out.print((Path(ref.path) / "data_report.md").read_text(encoding="utf-8"))
     out.print(f"data: {ref.path}")
+
+
+def prefect_defaults() -> None:
+    """Settings for the ephemeral local Prefect API, unless the user chose otherwise.
+
+    A busy 2-core machine can take longer than Prefect's default 20 s to start the temporary
+    server; and nothing should try to send telemetry from a training box.
+    """
+    import os
+
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+
+class ConsoleProgress:
+    """A lifecycle listener that shows each stage as the pipeline reaches it."""
+
+    def __init__(self) -> None:
+        self.statuses: dict[str, tuple[str, float]] = {}
+
+    @hookimpl
+    def textcls_stage_started(self, stage: str, run_dir: str, config: dict) -> None:
+        err.print(f"[bold]>[/] {stage} ...", markup=True)
+
+    @hookimpl
+    def textcls_stage_finished(self, stage: str, run_dir: str, artifact: dict) -> None:
+        status = artifact.get("status", "ran")
+        err.print(f"[green]done[/] {stage}: {status}", markup=True)
+
+    @hookimpl
+    def textcls_stage_failed(self, stage: str, run_dir: str, error: BaseException) -> None:
+        err.print(f"[red]failed[/] {stage}", markup=True)
+
+
+@app.command("run")
+@reports_errors
+def run_command(
+    file: Annotated[Path, typer.Argument(help="Pipeline YAML file")],
+    only: Annotated[
+        str | None, typer.Option(help="Run only this stage (others from cache)")
+    ] = None,
+    start_from: Annotated[
+        str | None, typer.Option("--from", help="Run from this stage on (earlier from cache)")
+    ] = None,
+    output: Annotated[Path | None, typer.Option(help="Where run folders go")] = None,
+    overrides: SetOption = None,
+) -> None:
+    """Run the whole pipeline as a Prefect flow (ephemeral local API unless PREFECT_API_URL)."""
+    prefect_defaults()
+    from flows.pipeline import textcls_pipeline
+
+    _warn_load_failures()
+    load_config(file, overrides or [])  # fail fast, before Prefect starts, on a bad file
+    host = get_plugins()
+    progress = ConsoleProgress()
+    host.register(progress, name="textcls-console-progress")
+    try:
+        manifest = textcls_pipeline(
+            config_path=str(file.resolve()),
+            overrides=list(overrides or []),
+            output=str(output.resolve()) if output else None,
+            only=only,
+            start_from=start_from,
+        )
+    finally:
+        host.unregister("textcls-console-progress")
+    table = Table(title=f"{manifest['pipeline']} run {manifest['run_id']}")
+    for column in ("stage", "status", "seconds"):
+        table.add_column(column)
+    for stage, record in manifest["stages"].items():
+        table.add_row(stage, record["status"], f"{record['seconds']:.1f}")
+    out.print(table)
+    run_dir = Path(manifest["stages"]["ingest"]["ref"]["path"]).parents[1] / manifest["run_id"]
+    out.print(f"run folder: {run_dir}")
+    report = run_dir / "eval" / "report.md"
+    if report.exists():
+        out.print(f"report: {report}")
 
 
 @app.command("predict")

@@ -223,6 +223,18 @@ class RegistryConfig(_Strict):
     min_improvement: float = Field(0.0, ge=0)
 
 
+class OrchestrationConfig(_Strict):
+    """How the Prefect flow runs the stages (ignored when a stage is called directly)."""
+
+    retries: int = Field(1, ge=0, description="Retries of stages that do I/O (ingest, quantize)")
+    retry_delay_s: float = Field(5.0, ge=0)
+    task_runner: Literal["thread", "dask"] = Field(
+        "thread", description="dask needs prefect-dask; it fans sweeps out to a Dask cluster"
+    )
+    dask_address: str | None = Field(None, description="Existing Dask scheduler; default: local")
+    dask_workers: int = Field(2, gt=0, description="Workers of the local Dask cluster")
+
+
 class PipelineConfig(_Strict):
     """A whole pipeline file."""
 
@@ -238,6 +250,7 @@ class PipelineConfig(_Strict):
     quantize: list[QuantizeStep] = Field(default_factory=list)
     evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig)
     registry: RegistryConfig | None = None
+    orchestration: OrchestrationConfig = Field(default_factory=OrchestrationConfig)
 
     @model_validator(mode="after")
     def _sections_agree(self) -> PipelineConfig:

@@ -28,6 +28,18 @@ def folder_size(folder: str | Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident memory. Linux's VmHWM starts afresh in a new program;
+    ``ru_maxrss`` would carry over the parent's peak across the exec of a spawned child."""
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def _measure(
     folder: str, texts: list[str], batch_size: int, threads: int | None, queue: Any
 ) -> None:
@@ -56,7 +68,7 @@ def _measure(
                 "latency_b1_p95_ms": float(np.percentile(latencies, 95)),
                 "throughput": throughput,
                 "batch_size": batch_size,
-                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "peak_rss_mb": peak_rss_mb(),
                 "parameters": parameters,
                 "backend": predictor.backend,
             }

@@ -1,0 +1,156 @@
+"""Prefect tasks: one per stage, each a thin call to a ``textcls_core`` stage function.
+
+Every task is cached on the key the flow computes (``textcls_core.pipeline_plan.stage_key``)
+with persisted results. The task body also reuses an artifact already on disk under that key,
+so a fresh Prefect database never retrains what the artifact store holds.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from prefect import task
+
+from textcls_core import config_from_dict
+from textcls_core.artifacts import ArtifactRef, directory_sha256
+
+
+def _key(context: Any, parameters: dict[str, Any]) -> str:
+    return f"textcls-{parameters['stage']}-{parameters['key']}"
+
+
+def ref_from_disk(stage: str, out: Path) -> ArtifactRef:
+    """The ref of a finished artifact folder (folders are complete by construction)."""
+    fingerprint = out / "fingerprint.json"
+    if stage == "ingest" and fingerprint.is_file():
+        sha = json.loads(fingerprint.read_text())["content_sha256"]
+    else:
+        sha = directory_sha256(out)
+    return ArtifactRef(stage=stage, path=str(out.resolve()), sha256=sha)
+
+
+def _run(stage: str, out: str, work: Any) -> dict[str, Any]:
+    target = Path(out)
+    if target.exists():
+        return {"ref": ref_from_disk(stage, target).to_dict(), "status": "reused", "seconds": 0.0}
+    start = time.perf_counter()
+    ref = work()
+    return {"ref": ref.to_dict(), "status": "ran", "seconds": time.perf_counter() - start}
+
+
+def _config(config: dict[str, Any], base_dir: str) -> Any:
+    return config_from_dict(config, base_dir=base_dir)
+
+
+TASK_OPTIONS: dict[str, Any] = {"persist_result": True, "cache_key_fn": _key}
+
+
+@task(name="ingest", **TASK_OPTIONS)
+def ingest_task(
+    stage: str,
+    key: str,
+    config: dict[str, Any],
+    base_dir: str,
+    out: str,
+    previous_labels: list[str] | None,
+) -> dict[str, Any]:
+    from textcls_core.stages.ingest import ingest
+
+    return _run(
+        stage, out, lambda: ingest(_config(config, base_dir), out, previous_labels=previous_labels)
+    )
+
+
+@task(name="pretrain", **TASK_OPTIONS)
+def pretrain_task(
+    stage: str, key: str, config: dict[str, Any], base_dir: str, data_dir: str, out: str
+) -> dict[str, Any]:
+    from textcls_core.stages.pretrain import pretrain
+
+    return _run(stage, out, lambda: pretrain(_config(config, base_dir), data_dir, out))
+
+
+@task(name="teacher", **TASK_OPTIONS)
+def teacher_task(
+    stage: str,
+    key: str,
+    config: dict[str, Any],
+    base_dir: str,
+    data_dir: str,
+    out: str,
+    init_from: str | None,
+) -> dict[str, Any]:
+    from textcls_core.stages.finetune import fine_tune
+
+    return _run(
+        stage,
+        out,
+        lambda: fine_tune(_config(config, base_dir), "teacher", data_dir, out, init_from=init_from),
+    )
+
+
+@task(name="student", **TASK_OPTIONS)
+def student_task(
+    stage: str,
+    key: str,
+    config: dict[str, Any],
+    base_dir: str,
+    data_dir: str,
+    teacher_dir: str | None,
+    out: str,
+    init_from: str | None,
+    cache_dir: str,
+) -> dict[str, Any]:
+    from textcls_core.stages.distill import distill
+    from textcls_core.stages.finetune import fine_tune
+
+    parsed = _config(config, base_dir)
+    if parsed.student.distill is None or teacher_dir is None:
+        return _run(
+            stage, out, lambda: fine_tune(parsed, "student", data_dir, out, init_from=init_from)
+        )
+    return _run(
+        stage,
+        out,
+        lambda: distill(
+            parsed, data_dir, teacher_dir, out, init_from=init_from, cache_dir=cache_dir
+        ),
+    )
+
+
+@task(name="quantize", **TASK_OPTIONS)
+def quantize_task(
+    stage: str, key: str, step: dict[str, Any], model_dir: str, data_dir: str, out: str
+) -> dict[str, Any]:
+    from textcls_core.config import QuantizeStep
+    from textcls_core.stages.quantize import quantize
+
+    return _run(
+        stage, out, lambda: quantize(QuantizeStep.model_validate(step), model_dir, data_dir, out)
+    )
+
+
+@task(name="evaluate", **TASK_OPTIONS)
+def evaluate_task(
+    stage: str,
+    key: str,
+    data_dir: str,
+    variants: dict[str, str],
+    out: str,
+    pipeline: str,
+    split: str,
+    baselines: list[str],
+    seed: int,
+) -> dict[str, Any]:
+    from textcls_core.stages.evaluate import evaluate
+
+    return _run(
+        stage,
+        out,
+        lambda: evaluate(
+            data_dir, variants, out, pipeline=pipeline, split=split, baselines=baselines, seed=seed
+        ),
+    )

@@ -71,6 +71,11 @@ class _Runner:
         self.plugins = plugins
         self.records: dict[str, Any] = {}
         self.logger = get_run_logger()
+        self.current = "planning"
+
+    def begin(self, name: str) -> None:
+        """Name the stage being planned, so an error while computing its key names it too."""
+        self.current = name
 
     def __call__(
         self, stage: str, name: str, key: str, section: Any, task: Any, **params: Any
@@ -163,6 +168,7 @@ def textcls_pipeline(
         labels = previous_labels(layout)
         # Not keyed on the previous run's labels: they only keep ids stable, and new labels
         # come with new data, which the input stats already change.
+        run.begin("ingest")
         key = stage_key(
             "ingest", {"data": dump["data"], "inputs": input_stats(config, plugins)}, {}, seed
         )
@@ -182,6 +188,7 @@ def textcls_pipeline(
         pretrain_dir = None
         if config.pretrain is not None:
             target = dump[config.pretrain.target]
+            run.begin("pretrain")
             key = stage_key(
                 "pretrain",
                 {"pretrain": dump["pretrain"], "target": target},
@@ -204,6 +211,7 @@ def textcls_pipeline(
         teacher_dir = None
         if config.teacher is not None:
             init = pretrain_dir if config.pretrain and config.pretrain.target == "teacher" else None
+            run.begin("teacher")
             key = stage_key(
                 "teacher",
                 dump["teacher"],
@@ -232,6 +240,7 @@ def textcls_pipeline(
                 if teacher_dir is None:
                     raise ConfigError("student.distill needs a teacher section to learn from")
                 upstream["teacher"] = run.records["teacher"]["ref"]["sha256"]
+            run.begin("student")
             key = stage_key("student", dump["student"], upstream, seed)
             result = run(
                 "student",
@@ -253,6 +262,7 @@ def textcls_pipeline(
         variants = {name: path for name, path in models.items() if path}
         for name, step, target in quantize_variants(config):
             step_dump = step.model_dump(mode="json")
+            run.begin(f"quantize {name}")
             key = stage_key(
                 "quantize",
                 step_dump,
@@ -275,6 +285,7 @@ def textcls_pipeline(
         if variants:
             evaluate_section = dump["evaluate"]
             upstream = {name: run.records[_record_name(name)]["ref"]["sha256"] for name in variants}
+            run.begin("evaluate")
             key = stage_key("evaluate", evaluate_section, {"data": data_sha, **upstream}, seed)
             result = run(
                 "evaluate",
@@ -288,10 +299,13 @@ def textcls_pipeline(
                 split=config.evaluate.split,
                 baselines=config.evaluate.baselines,
                 seed=seed,
+                measure_cost=config.evaluate.measure_cost,
             )
             layout.link("eval", Path(result["ref"]["path"]))
             publish_report(config.name, Path(result["ref"]["path"]))
     except BaseException as error:
+        if isinstance(error, TextclsError) and not isinstance(error, (StageError, ConfigError)):
+            error = StageError(f"stage {run.current} failed: {error}")
         write_manifest(
             layout.run_dir / "manifest.json",
             pipeline=config.name,
@@ -304,7 +318,7 @@ def textcls_pipeline(
             status="failed",
             error=str(error),
         )
-        raise
+        raise error from None
     return write_manifest(
         layout.run_dir / "manifest.json",
         pipeline=config.name,

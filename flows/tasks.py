@@ -144,6 +144,7 @@ def evaluate_task(
     split: str,
     baselines: list[str],
     seed: int,
+    measure_cost: bool = True,
 ) -> dict[str, Any]:
     from textcls_core.stages.evaluate import evaluate
 
@@ -151,6 +152,13 @@ def evaluate_task(
         stage,
         out,
         lambda: evaluate(
-            data_dir, variants, out, pipeline=pipeline, split=split, baselines=baselines, seed=seed
+            data_dir,
+            variants,
+            out,
+            pipeline=pipeline,
+            split=split,
+            baselines=baselines,
+            seed=seed,
+            measure_cost=measure_cost,
         ),
     )

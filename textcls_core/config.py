@@ -214,7 +214,8 @@ class QuantizeStep(ComponentRef):
 
 class EvaluateConfig(_Strict):
     split: Literal["test", "validation"] = "test"
-    baselines: list[str] = Field(default_factory=list)
+    baselines: list[str] = Field(default_factory=list, description="e.g. [tfidf-logreg]")
+    measure_cost: bool = Field(True, description="Latency, throughput and memory per variant")
 
 
 class RegistryConfig(_Strict):

@@ -1,0 +1,155 @@
+"""The Prefect pipeline flow end to end on tiny models, under a real Prefect API."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from ingest_helpers import csv_text
+from model_helpers import TINY_MODELS, TINY_TRAIN, toy_rows
+
+from textcls_core import ConfigError, StageError
+
+PIPELINE = {
+    "name": "toy-flow",
+    "seed": 5,
+    "data": {
+        "train": "train.csv",
+        "validation": "val.csv",
+        "test": "val.csv",
+        "drop_duplicates": False,
+    },
+    "teacher": {
+        "model": {"name": "transformer", "params": TINY_MODELS["transformer"]},
+        "tokenizer": {"name": "wordpiece", "params": {"vocab_size": 200, "min_frequency": 1}},
+        "train": {"batch_size": 16, "max_length": 32, **TINY_TRAIN["transformer"]},
+    },
+    "student": {
+        "model": {"name": "bow", "params": TINY_MODELS["bow"]},
+        "tokenizer": {"name": "word", "params": {"min_frequency": 1}},
+        "distill": {"name": "logits-kl"},
+        "train": {"epochs": 3, "batch_size": 16, "learning_rate": 0.02, "max_length": 32},
+    },
+    "quantize": [{"name": "ort-dynamic-int8", "targets": ["student"]}],
+    "evaluate": {"baselines": ["tfidf-logreg"]},
+    "output": "runs",
+}
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    base = tmp_path_factory.mktemp("flow")
+    (base / "train.csv").write_text(csv_text(toy_rows(200)))
+    (base / "val.csv").write_text(csv_text(toy_rows(60, seed=1)))
+    (base / "pipeline.yaml").write_text(yaml.safe_dump(PIPELINE))
+    return base
+
+
+def run(project: Path, *overrides: str, **options):
+    from flows.pipeline import textcls_pipeline
+
+    return textcls_pipeline(
+        config_path=str(project / "pipeline.yaml"), overrides=list(overrides), **options
+    )
+
+
+def statuses(manifest) -> dict[str, str]:
+    return {stage: record["status"] for stage, record in manifest["stages"].items()}
+
+
+@pytest.fixture(scope="module")
+def first_run(project, prefect_api):
+    return run(project)
+
+
+def test_first_run_runs_every_stage_and_links_a_run_folder(project, first_run):
+    assert set(statuses(first_run).values()) == {"ran"}
+    assert list(first_run["stages"]) == [
+        "ingest",
+        "teacher",
+        "student",
+        "quantize student-ort-dynamic-int8",
+        "evaluate",
+    ]
+    run_dir = project / "runs" / "toy-flow" / first_run["run_id"]
+    for name in ("data", "teacher", "student", "quantized/student-ort-dynamic-int8", "eval"):
+        assert (run_dir / name).is_symlink() and (run_dir / name).resolve().is_dir()
+    assert (run_dir / "eval" / "report.md").is_file()
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["status"] == "completed"
+    assert manifest["data_fingerprint"] == first_run["stages"]["ingest"]["ref"]["sha256"]
+    assert manifest["config"]["student"]["distill"]["name"] == "logits-kl"
+    assert manifest["packages"]["prefect"] and manifest["host"]["python"]
+    assert all(r["ref"]["sha256"] and r["key"] for r in manifest["stages"].values())
+
+
+def test_evaluation_is_published_as_prefect_artifacts(first_run):
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_latest_artifacts()
+    keys = {a.key for a in artifacts}
+    assert {"toy-flow-evaluation", "toy-flow-evaluation-report"} <= keys
+    table = next(a for a in artifacts if a.key == "toy-flow-evaluation")
+    assert "student-ort-dynamic-int8" in str(table.data)
+
+
+def test_unchanged_rerun_trains_nothing(project, first_run):
+    again = run(project)
+    assert set(statuses(again).values()) == {"cached"}
+    assert again["stages"]["student"]["ref"] == first_run["stages"]["student"]["ref"]
+
+
+def test_changing_only_quantize_reruns_only_quantize_and_evaluate(project, first_run):
+    changed = run(project, "quantize.0.max_accuracy_drop=2.0", "evaluate.measure_cost=false")
+    assert statuses(changed) == {
+        "ingest": "cached",
+        "teacher": "cached",
+        "student": "cached",
+        "quantize student-ort-dynamic-int8": "ran",
+        "evaluate": "ran",
+    }
+
+
+def test_only_runs_one_stage_from_cached_inputs(project, first_run):
+    manifest = run(project, "evaluate.baselines=[]", "evaluate.measure_cost=false", only="evaluate")
+    assert statuses(manifest)["evaluate"] == "ran"
+    assert statuses(manifest)["teacher"] == "reused"
+
+
+def test_only_needs_its_inputs_in_the_store(project, first_run):
+    with pytest.raises(ConfigError, match="stage student is needed but not in the artifact"):
+        run(project, "student.train.epochs=1", only="evaluate")
+
+
+def test_a_failing_stage_fails_the_flow_with_its_name_and_error(project, first_run):
+    with pytest.raises(StageError) as info:
+        run(project, "data.train=missing.csv")
+    assert str(info.value).startswith("stage ingest failed: data.train: file not found")
+    manifests = sorted(
+        (project / "runs" / "toy-flow").glob("*/manifest.json"), key=lambda p: p.stat().st_mtime
+    )
+    failed = json.loads(manifests[-1].read_text())
+    assert failed["status"] == "failed" and "file not found" in failed["error"]
+
+
+def test_an_error_inside_a_stage_task_names_the_stage(project, first_run):
+    with pytest.raises(StageError) as info:
+        run(
+            project,
+            "student.model.name=transformer",
+            "student.tokenizer=null",
+            "student.model.params={hidden_size: 32, num_layers: 1, num_heads: 2}",
+            "student.init=teacher-layers",
+            "student.init_layers=[7]",
+        )
+    assert str(info.value).startswith(
+        "stage student failed: student.init_layers: [7] out of range; the teacher has 2 layers"
+    )
+
+
+def test_unknown_stage_name_for_only(project, first_run):
+    with pytest.raises(ConfigError, match="--only distil: not a stage of this pipeline"):
+        run(project, only="distil")

@@ -141,6 +141,34 @@ def test_teacher_layers_init_with_hidden_and_attention_strategies(toy):
         assert meta(out)["metrics"]["validation_accuracy"] >= 0.8
 
 
+def test_teacher_embeddings_start_the_student_embedding(toy):
+    base, raw, data_dir = toy
+    teacher = load_model_folder(base / "teacher")
+    width = teacher.model.get_input_embeddings().weight.shape[1]
+    config = student_config(
+        raw,
+        base,
+        {"name": "logits-kl"},
+        model="bilstm",
+        tokenizer=None,
+        init="teacher-embeddings",
+    )
+    config.student.model.params["embedding_dim"] = width
+    out = base / "student-embeddings"
+    distill(config, data_dir, base / "teacher", out)
+    student = load_model_folder(out)
+    assert student.tokenizer.get_vocab() == teacher.tokenizer.get_vocab()
+    assert (
+        student.model.get_input_embeddings().weight.shape
+        == teacher.model.get_input_embeddings().weight.shape
+    )
+    wrong = student_config(
+        raw, base, {"name": "logits-kl"}, model="bilstm", tokenizer=None, init="teacher-embeddings"
+    )
+    with pytest.raises(ConfigError, match="set student.model.params.embedding_dim: 32"):
+        distill(wrong, data_dir, base / "teacher", base / "wrong-width")
+
+
 def test_teacher_layers_copies_the_chosen_layer():
     from textcls_core.distillation.layers import spread_layers, student_from_teacher_layers
 

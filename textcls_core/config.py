@@ -193,7 +193,11 @@ class StudentConfig(_Strict):
         None, description="None: the student trains on hard labels only"
     )
     transfer: TransferConfig = Field(default_factory=TransferConfig)
-    init: Literal["scratch", "pretrain", "teacher-layers"] = "scratch"
+    init: Literal["scratch", "pretrain", "teacher-layers", "teacher-embeddings"] = Field(
+        "scratch",
+        description="teacher-layers: copy some of the teacher's layers (same family); "
+        "teacher-embeddings: start the embedding matrix from the teacher's (its tokenizer)",
+    )
     init_layers: list[int] | None = Field(
         None, description="Teacher layers to copy with init: teacher-layers (default: spread)"
     )

@@ -73,3 +73,19 @@ def student_from_teacher_layers(
         )
     student.config.textcls_teacher_layers = chosen
     return student
+
+
+def copy_teacher_embeddings(teacher: Any, student: Any) -> None:
+    """Start the student's token embeddings from the teacher's (same tokenizer, same width)."""
+    import torch
+
+    source = teacher.get_input_embeddings().weight
+    target = student.get_input_embeddings().weight
+    if tuple(source.shape) != tuple(target.shape):
+        raise ConfigError(
+            f"student.init: teacher-embeddings needs the student's embedding matrix to match the "
+            f"teacher's {tuple(source.shape)} (vocabulary x width), but it is "
+            f"{tuple(target.shape)}; set student.model.params.embedding_dim: {source.shape[1]}"
+        )
+    with torch.no_grad():
+        target.copy_(source)

@@ -140,6 +140,13 @@ def _prepare(
         )
         tokenizer = teacher.tokenizer  # the copied embeddings index the teacher's vocabulary
         tokenizer_meta = dict(teacher_meta.get("tokenizer") or {"name": "hf", "params": {}})
+    elif section.init == "teacher-embeddings":
+        from textcls_core.distillation.layers import copy_teacher_embeddings
+
+        tokenizer = teacher.tokenizer  # the matrix rows are the teacher's vocabulary
+        tokenizer_meta = dict(teacher_meta.get("tokenizer") or {"name": "hf", "params": {}})
+        model = build_model(section.model, tokenizer, labels, plugins)
+        copy_teacher_embeddings(teacher.model, model)
     else:
         tokenizer, tokenizer_ref = build_tokenizer(
             section.model, section.tokenizer, lambda: iter(texts), section.train, plugins, init_from

@@ -264,12 +264,17 @@ class PipelineConfig(_Strict):
                 f"pretrain.target is {self.pretrain.target!r} but there is no "
                 f"{self.pretrain.target} section to start from it"
             )
-        if (
-            self.student is not None
-            and self.student.init == "teacher-layers"
-            and (self.teacher is None)
-        ):
-            raise ValueError("student.init is 'teacher-layers' but there is no teacher section")
+        student = self.student
+        if student is not None and student.init in ("teacher-layers", "teacher-embeddings"):
+            if self.teacher is None:
+                raise ValueError(
+                    f"student.init is {student.init!r} but there is no teacher section"
+                )
+            if student.distill is None:
+                raise ValueError(
+                    f"student.init {student.init!r} starts the student from the teacher, "
+                    "which the distillation stage does: set student.distill (e.g. logits-kl)"
+                )
         if (
             self.student is not None
             and self.student.init == "pretrain"

@@ -126,3 +126,17 @@ def test_console_script_reports_without_traceback(tmp_path):
     assert result.returncode == 2
     assert "pipeline file not found" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_clashing_plugins_exit_2_naming_both():
+    from textcls_core import get_plugins, hookimpl
+
+    class Clash:
+        @hookimpl
+        def textcls_register_models(self, register):
+            register("bilstm", object)
+
+    get_plugins().register(Clash(), name="clashing-plugin")
+    result = runner.invoke(app, ["plugins", "list"])
+    assert result.exit_code == 2
+    assert "'builtin-models' and 'clashing-plugin'" in result.stderr

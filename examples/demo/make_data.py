@@ -85,6 +85,31 @@ INTENTS: dict[str, dict[str, list[str]]] = {
     },
 }
 
+#: Templates every intent uses: only the filled-in topic word tells the intent apart.
+SHARED = [
+    "I have a question about my {topic}",
+    "something is wrong with my {topic}, can someone help",
+    "who do I talk to about my {topic}",
+    "still waiting for an answer about the {topic}",
+]
+TOPICS = {
+    "billing": ["invoice", "refund", "charge", "receipt", "payment"],
+    "shipping": ["delivery", "parcel", "tracking number", "courier", "package"],
+    "technical": ["app", "router", "login screen", "update", "bluetooth"],
+    "account": ["password", "username", "profile", "email address", "account settings"],
+}
+#: Messages that genuinely mention two intents; the label says which one the customer meant.
+AMBIGUOUS = [
+    ("the app charged me twice after the update", ["billing", "technical"]),
+    ("I cannot log in to see my invoice", ["account", "billing"]),
+    ("my parcel tracking page shows an error", ["shipping", "technical"]),
+    ("I changed my address but the package went to the old one", ["shipping", "account"]),
+    ("the payment screen freezes when I pay for express delivery", ["technical", "shipping"]),
+    ("please refund me, someone used my account", ["billing", "account"]),
+]
+SHARED_SHARE = 0.3
+AMBIGUOUS_SHARE = 0.08
+
 SPLITS = {"train": 60, "validation": 15, "test": 15}  # messages per intent
 
 
@@ -110,7 +135,16 @@ def generate(seed: int = 2024) -> dict[str, list[tuple[str, str]]]:
             words = {k: v for k, v in spec.items() if k != "templates"}
             made = 0
             while made < per_intent:
-                text = _fill(rng.choice(spec["templates"]), words, rng)
+                draw = rng.random()
+                if draw < AMBIGUOUS_SHARE:
+                    options = [(t, ls) for t, ls in AMBIGUOUS if intent in ls]
+                    base = rng.choice(options)[0] if options else rng.choice(spec["templates"])
+                    text = _fill(base, words, rng)
+                elif draw < AMBIGUOUS_SHARE + SHARED_SHARE:
+                    shared = rng.choice(SHARED).replace("{topic}", rng.choice(TOPICS[intent]))
+                    text = _fill(shared, words, rng)
+                else:
+                    text = _fill(rng.choice(spec["templates"]), words, rng)
                 if text in seen:
                     continue
                 seen.add(text)

@@ -139,4 +139,5 @@ def test_clashing_plugins_exit_2_naming_both():
     get_plugins().register(Clash(), name="clashing-plugin")
     result = runner.invoke(app, ["plugins", "list"])
     assert result.exit_code == 2
-    assert "'builtin-models' and 'clashing-plugin'" in result.stderr
+    assert "two plugins register a model named 'bilstm'" in result.stderr
+    assert "'builtin-models'" in result.stderr and "'clashing-plugin'" in result.stderr

@@ -162,11 +162,16 @@ def main() -> None:
             "BiLSTM, distilled (ONNX int8)": work / "student-int8",
         }
         results = {name: measure(folder, texts, labels) for name, folder in variants.items()}
+        gates = {
+            name: json.loads((work / name / "quantize.json").read_text())
+            for name in ("teacher-int8", "student-int8")
+        }
     save_result(
         "distill_quantize",
         {
             "timings_s": timings,
             "variants": results,
+            "gates": gates,
             "teacher": TEACHER,
             "student": STUDENT,
             "distiller": DISTILLER,
@@ -188,6 +193,11 @@ def main() -> None:
             f"{r['latency_b1_p95_ms']:.1f}",
         )
         for name, r in results.items()
+    )
+    gate_line = "; ".join(
+        f"{name}: delivered {g['delivered_precision']}"
+        + (f" ({g['reason']})" if g["reason"] else "")
+        for name, g in gates.items()
     )
     distilled = results["BiLSTM, distilled (PyTorch)"]
     int8 = results["BiLSTM, distilled (ONNX int8)"]
@@ -211,6 +221,8 @@ int8 student at least 20x the teacher's fp32 throughput:
 {int8["throughput_b32"] / teacher["throughput_b32"]:.1f}x ({"met" if int8["throughput_b32"] >= 20 * teacher["throughput_b32"] else "missed"});
 int8 student within 1 point of the fp32 student: {100 * (distilled["accuracy"] - int8["accuracy"]):+.2f} points.
 Stage wall times (s): {", ".join(f"{k} {v:.0f}" for k, v in timings.items())}.
+
+Accuracy gate: {gate_line}.
 """
     update_section("distill-quantize", body)
 

@@ -39,10 +39,13 @@ def _quantizer(source_dir: Path) -> Any:
     return ORTQuantizer.from_pretrained(str(source_dir), file_name=MODEL_FILE)
 
 
-def _deliver(written_dir: Path, out_dir: Path) -> None:
-    """Optimum writes ``model_quantized.onnx``; textcls folders always hold ``model.onnx``."""
-    produced = next(written_dir.glob("*quantized*.onnx"))
-    os.replace(produced, out_dir / MODEL_FILE)
+def _quantize_into(quantizer: Any, out_dir: Path, config: Any, **extra: Any) -> None:
+    """Run Optimum's quantizer, then deliver its ``model_quantized.onnx`` as ``model.onnx``
+    (the name every textcls model folder uses)."""
+    work = out_dir / ".quantize"
+    quantizer.quantize(save_dir=str(work), quantization_config=config, **extra)
+    os.replace(next(work.glob("*quantized*.onnx")), out_dir / MODEL_FILE)
+    shutil.rmtree(work, ignore_errors=True)
 
 
 class OnnxFp32:
@@ -73,12 +76,7 @@ class DynamicInt8:
     def apply(
         self, source_dir: Path, out_dir: Path, calibration: list[str], tokenizer: Any
     ) -> None:
-        work = out_dir / ".quantize"
-        _quantizer(source_dir).quantize(
-            save_dir=str(work), quantization_config=_quantization_config(self.params, False)
-        )
-        _deliver(work, out_dir)
-        shutil.rmtree(work, ignore_errors=True)
+        _quantize_into(_quantizer(source_dir), out_dir, _quantization_config(self.params, False))
 
 
 class StaticInt8:
@@ -119,12 +117,7 @@ class StaticInt8:
             calibration_config=calibration_config,
             operators_to_quantize=config.operators_to_quantize,
         )
-        work = out_dir / ".quantize"
-        quantizer.quantize(
-            save_dir=str(work), quantization_config=config, calibration_tensors_range=ranges
-        )
-        _deliver(work, out_dir)
-        shutil.rmtree(work, ignore_errors=True)
+        _quantize_into(quantizer, out_dir, config, calibration_tensors_range=ranges)
 
 
 class Fp16:

@@ -179,6 +179,21 @@ def _role_tokenizer(role: Any, texts: list[str], plugins: Any) -> Any:
     return tokenizer
 
 
+def _encoder_config(
+    role: Any, tokenizer: Any, labels: list[str], plugins: Any, **changes: Any
+) -> Any:
+    """The config the role's ``transformer`` plugin builds, so the language model pretrained
+    here has exactly the shape the classifier later loads."""
+    import copy
+
+    from textcls_core.training.builders import build_model
+
+    config = copy.deepcopy(build_model(role.model, tokenizer, labels, plugins).config)
+    for name, value in changes.items():
+        setattr(config, name, value)
+    return config
+
+
 def _perplexity_report(trainer: Any) -> dict[str, Any]:
     loss = float(trainer.evaluate()["eval_loss"])
     return {"held_out_loss": loss, "held_out_perplexity": math.exp(min(loss, 50.0))}
@@ -201,20 +216,9 @@ def _masked_lm(
 
     tokenizer = _role_tokenizer(role, texts, plugins)
     if role.model.name == "transformer":
-        from transformers import BertConfig, BertForMaskedLM
+        from transformers import BertForMaskedLM
 
-        params = role.model.params
-        model = BertForMaskedLM(
-            BertConfig(
-                vocab_size=len(tokenizer),
-                hidden_size=params["hidden_size"],
-                num_hidden_layers=params["num_layers"],
-                num_attention_heads=params["num_heads"],
-                intermediate_size=params.get("intermediate_size") or 4 * params["hidden_size"],
-                max_position_embeddings=params["max_position_embeddings"],
-                pad_token_id=tokenizer.pad_token_id,
-            )
-        )
+        model = BertForMaskedLM(_encoder_config(role, tokenizer, labels, plugins))
     else:
         source = resolve_pretrained(role.model.params["pretrained"], plugins)
         model = AutoModelForMaskedLM.from_pretrained(source, use_safetensors=True)
@@ -252,20 +256,10 @@ def _causal_lm(
     tokenizer = _role_tokenizer(role, texts, plugins)
     train = section.train
     if role.model.name == "transformer":
-        from transformers import BertConfig, BertLMHeadModel
+        from transformers import BertLMHeadModel
 
-        params = role.model.params
         lm: Any = BertLMHeadModel(
-            BertConfig(
-                vocab_size=len(tokenizer),
-                hidden_size=params["hidden_size"],
-                num_hidden_layers=params["num_layers"],
-                num_attention_heads=params["num_heads"],
-                intermediate_size=params.get("intermediate_size") or 4 * params["hidden_size"],
-                max_position_embeddings=params["max_position_embeddings"],
-                pad_token_id=tokenizer.pad_token_id,
-                is_decoder=True,
-            )
+            _encoder_config(role, tokenizer, labels, plugins, is_decoder=True)
         )
         keep = lm
     else:

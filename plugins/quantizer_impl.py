@@ -112,11 +112,16 @@ class StaticInt8:
         else:
             calibration_config = AutoCalibrationConfig.minmax(dataset)
         config = _quantization_config(self.params, True)
+        calibration_dir = out_dir / ".calibration"
+        calibration_dir.mkdir(exist_ok=True)
         ranges = quantizer.fit(
             dataset=dataset,
             calibration_config=calibration_config,
+            # ONNX Runtime writes this helper model; by default into the working directory
+            onnx_augmented_model_name=calibration_dir / "augmented_model.onnx",
             operators_to_quantize=config.operators_to_quantize,
         )
+        shutil.rmtree(calibration_dir, ignore_errors=True)
         _quantize_into(quantizer, out_dir, config, calibration_tensors_range=ranges)
 
 

@@ -52,10 +52,13 @@ def test_every_architecture_exports_and_quantizes_to_int8(trained, architecture)
 
 
 @pytest.mark.parametrize("quantizer", ["onnx-fp32", "ort-static-int8", "ort-fp16"])
-def test_other_quantizers_on_the_transformer(trained, quantizer):
+def test_other_quantizers_on_the_transformer(trained, quantizer, tmp_path, monkeypatch):
     base, data_dir, folders = trained
     out = base / f"transformer-{quantizer}"
+    monkeypatch.chdir(tmp_path)
     quantize(QuantizeStep(name=quantizer), folders["transformer"], data_dir, out)
+    assert list(tmp_path.iterdir()) == []  # nothing written to the working directory
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == []
     report = read_report(out)
     assert (
         report["requested_precision"]

@@ -48,11 +48,17 @@ def _quantize_into(quantizer: Any, out_dir: Path, config: Any, **extra: Any) -> 
     shutil.rmtree(work, ignore_errors=True)
 
 
-class OnnxFp32:
+class _Quantizer:
+    """Holds the validated params; subclasses set ``precision`` and implement ``apply``."""
+
     precision = "fp32"
 
     def __init__(self, params: Any) -> None:
         self.params = params
+
+
+class OnnxFp32(_Quantizer):
+    precision = "fp32"
 
     def apply(
         self, source_dir: Path, out_dir: Path, calibration: list[str], tokenizer: Any
@@ -67,11 +73,8 @@ class OnnxFp32:
         )
 
 
-class DynamicInt8:
+class DynamicInt8(_Quantizer):
     precision = "int8"
-
-    def __init__(self, params: Any) -> None:
-        self.params = params
 
     def apply(
         self, source_dir: Path, out_dir: Path, calibration: list[str], tokenizer: Any
@@ -79,11 +82,8 @@ class DynamicInt8:
         _quantize_into(_quantizer(source_dir), out_dir, _quantization_config(self.params, False))
 
 
-class StaticInt8:
+class StaticInt8(_Quantizer):
     precision = "int8"
-
-    def __init__(self, params: Any) -> None:
-        self.params = params
 
     def apply(
         self, source_dir: Path, out_dir: Path, calibration: list[str], tokenizer: Any
@@ -125,11 +125,8 @@ class StaticInt8:
         _quantize_into(quantizer, out_dir, config, calibration_tensors_range=ranges)
 
 
-class Fp16:
+class Fp16(_Quantizer):
     precision = "fp16"
-
-    def __init__(self, params: Any) -> None:
-        self.params = params
 
     def apply(
         self, source_dir: Path, out_dir: Path, calibration: list[str], tokenizer: Any

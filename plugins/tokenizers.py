@@ -80,7 +80,21 @@ def _normalizer(lowercase: bool) -> Any:
     return normalizers.Sequence(steps)
 
 
-def _train(tokenizer: Tokenizer, trainer: Any, context: TokenizerContext) -> Any:
+def _train(
+    tokenizer: Tokenizer,
+    trainer_class: Any,
+    params: Any,
+    context: TokenizerContext,
+    **options: Any,
+) -> Any:
+    """Train on the context's texts with the shared settings, then wrap for transformers."""
+    trainer = trainer_class(
+        vocab_size=params.vocab_size,
+        min_frequency=params.min_frequency,
+        special_tokens=SPECIAL_TOKENS,
+        show_progress=False,
+        **options,
+    )
     tokenizer.train_from_iterator(batched_texts(context.texts()), trainer=trainer)
     # [CLS] text [SEP], as BERT-style models expect: their classifier reads the [CLS] position.
     tokenizer.post_processor = processors.TemplateProcessing(
@@ -100,13 +114,7 @@ def build_wordpiece(params: TrainedParams, context: TokenizerContext) -> Any:
     tokenizer.normalizer = _normalizer(params.lowercase)
     tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     tokenizer.decoder = decoders.WordPiece()
-    trainer = trainers.WordPieceTrainer(
-        vocab_size=params.vocab_size,
-        min_frequency=params.min_frequency,
-        special_tokens=SPECIAL_TOKENS,
-        show_progress=False,
-    )
-    return _train(tokenizer, trainer, context)
+    return _train(tokenizer, trainers.WordPieceTrainer, params, context)
 
 
 def build_bpe(params: TrainedParams, context: TokenizerContext) -> Any:
@@ -115,14 +123,13 @@ def build_bpe(params: TrainedParams, context: TokenizerContext) -> Any:
     tokenizer.normalizer = _normalizer(params.lowercase)
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=True)
     tokenizer.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=params.vocab_size,
-        min_frequency=params.min_frequency,
-        special_tokens=SPECIAL_TOKENS,
+    return _train(
+        tokenizer,
+        trainers.BpeTrainer,
+        params,
+        context,
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False,
     )
-    return _train(tokenizer, trainer, context)
 
 
 def build_word(params: TrainedParams, context: TokenizerContext) -> Any:
@@ -130,13 +137,7 @@ def build_word(params: TrainedParams, context: TokenizerContext) -> Any:
     tokenizer = Tokenizer(models.WordLevel(unk_token="[UNK]"))
     tokenizer.normalizer = _normalizer(params.lowercase)
     tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
-    trainer = trainers.WordLevelTrainer(
-        vocab_size=params.vocab_size,
-        min_frequency=params.min_frequency,
-        special_tokens=SPECIAL_TOKENS,
-        show_progress=False,
-    )
-    return _train(tokenizer, trainer, context)
+    return _train(tokenizer, trainers.WordLevelTrainer, params, context)
 
 
 def build_char(params: CharParams, context: TokenizerContext) -> Any:
@@ -146,13 +147,7 @@ def build_char(params: CharParams, context: TokenizerContext) -> Any:
     tokenizer.pre_tokenizer = pre_tokenizers.Sequence(
         [pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Split(Regex("."), "isolated")]
     )
-    trainer = trainers.WordLevelTrainer(
-        vocab_size=params.vocab_size,
-        min_frequency=params.min_frequency,
-        special_tokens=SPECIAL_TOKENS,
-        show_progress=False,
-    )
-    return _train(tokenizer, trainer, context)
+    return _train(tokenizer, trainers.WordLevelTrainer, params, context)
 
 
 def build_cjk(params: TrainedParams, context: TokenizerContext) -> Any:
@@ -168,13 +163,7 @@ def build_cjk(params: TrainedParams, context: TokenizerContext) -> Any:
     )
     tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     tokenizer.decoder = decoders.WordPiece()
-    trainer = trainers.WordPieceTrainer(
-        vocab_size=params.vocab_size,
-        min_frequency=params.min_frequency,
-        special_tokens=SPECIAL_TOKENS,
-        show_progress=False,
-    )
-    return _train(tokenizer, trainer, context)
+    return _train(tokenizer, trainers.WordPieceTrainer, params, context)
 
 
 @hookimpl

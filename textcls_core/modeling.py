@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Self, cast
 
 import torch
 from transformers import (
@@ -74,6 +74,24 @@ class TextclsModel(PreTrainedModel):
             if module.padding_idx is not None:
                 with torch.no_grad():
                     module.weight[module.padding_idx].zero_()
+
+    @classmethod
+    def from_context(cls, params: Any, context: Any, **config: Any) -> Self:
+        """Build from a component's validated params and a ModelContext, starting from
+        ``context.init_from`` when the pretraining stage gave one."""
+        config_class: Any = cls.config_class
+        model = cls(
+            config_class(
+                vocab_size=context.vocab_size or 8000,
+                pad_token_id=context.pad_token_id,
+                **label_config(context),
+                **params.model_dump(),
+                **config,
+            )
+        )
+        if context.init_from:
+            model.load_initial_weights(context.init_from)
+        return model
 
     def sequence_features(
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor, causal: bool = False

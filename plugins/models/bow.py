@@ -17,7 +17,6 @@ from textcls_core import (
     ModelContext,
     TextclsModel,
     classification_loss,
-    label_config,
     register_architecture,
 )
 
@@ -104,13 +103,4 @@ register_architecture(BowConfig, BowForSequenceClassification)
 
 def build_bow(params: BowParams, context: ModelContext) -> BowForSequenceClassification:
     """A bag-of-n-grams classifier."""
-    config = BowConfig(
-        vocab_size=context.vocab_size or 8000,
-        pad_token_id=context.pad_token_id,
-        **label_config(context),
-        **params.model_dump(),
-    )
-    model = BowForSequenceClassification(config)
-    if context.init_from:
-        model.load_initial_weights(context.init_from)
-    return model
+    return BowForSequenceClassification.from_context(params, context)

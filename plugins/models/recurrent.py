@@ -19,7 +19,6 @@ from textcls_core import (
     ModelContext,
     TextclsModel,
     classification_loss,
-    label_config,
     masked_max,
     masked_mean,
     register_architecture,
@@ -148,17 +147,7 @@ register_architecture(RecurrentConfig, RecurrentForSequenceClassification)
 
 def build_recurrent(cell: str) -> Any:
     def build(params: RecurrentParams, context: ModelContext) -> RecurrentForSequenceClassification:
-        config = RecurrentConfig(
-            vocab_size=context.vocab_size or 8000,
-            cell=cell,
-            pad_token_id=context.pad_token_id,
-            **label_config(context),
-            **params.model_dump(),
-        )
-        model = RecurrentForSequenceClassification(config)
-        if context.init_from:
-            model.load_initial_weights(context.init_from)
-        return model
+        return RecurrentForSequenceClassification.from_context(params, context, cell=cell)
 
     build.__doc__ = f"A recurrent ({cell}) text classifier."
     return build

@@ -13,7 +13,6 @@ from textcls_core import (
     ModelContext,
     TextclsModel,
     classification_loss,
-    label_config,
     masked_max,
     register_architecture,
 )
@@ -90,13 +89,4 @@ register_architecture(TextCnnConfig, TextCnnForSequenceClassification)
 
 def build_textcnn(params: TextCnnParams, context: ModelContext) -> TextCnnForSequenceClassification:
     """A TextCNN classifier."""
-    config = TextCnnConfig(
-        vocab_size=context.vocab_size or 8000,
-        pad_token_id=context.pad_token_id,
-        **label_config(context),
-        **params.model_dump(),
-    )
-    model = TextCnnForSequenceClassification(config)
-    if context.init_from:
-        model.load_initial_weights(context.init_from)
-    return model
+    return TextCnnForSequenceClassification.from_context(params, context)

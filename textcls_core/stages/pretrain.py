@@ -194,7 +194,28 @@ def _encoder_config(
     return config
 
 
-def _perplexity_report(trainer: Any) -> dict[str, Any]:
+def _train_language_model(
+    model: Any,
+    tokenizer: Any,
+    collator: Any,
+    section: PretrainConfig,
+    texts: list[str],
+    held_out: list[str],
+    work_dir: Path,
+    seed: int,
+) -> dict[str, Any]:
+    """Train a (masked or causal) language model with Trainer; report held-out perplexity."""
+    from transformers import Trainer
+
+    train = section.train
+    trainer = Trainer(
+        model=model,
+        args=_lm_arguments(train, work_dir, seed, evaluate=True),
+        train_dataset=_tokenized(tokenizer, texts, train.max_length),
+        eval_dataset=_tokenized(tokenizer, held_out, train.max_length),
+        data_collator=collator,
+    )
+    _train(trainer, work_dir)
     loss = float(trainer.evaluate()["eval_loss"])
     return {"held_out_loss": loss, "held_out_perplexity": math.exp(min(loss, 50.0))}
 
@@ -210,7 +231,7 @@ def _masked_lm(
     plugins: Any,
     seed: int,
 ) -> dict[str, Any]:
-    from transformers import AutoModelForMaskedLM, DataCollatorForLanguageModeling, Trainer
+    from transformers import AutoModelForMaskedLM, DataCollatorForLanguageModeling
 
     from textcls_core.pretrained import resolve_pretrained
 
@@ -222,16 +243,10 @@ def _masked_lm(
     else:
         source = resolve_pretrained(role.model.params["pretrained"], plugins)
         model = AutoModelForMaskedLM.from_pretrained(source, use_safetensors=True)
-    train = section.train
-    trainer = Trainer(
-        model=model,
-        args=_lm_arguments(train, work_dir, seed, evaluate=True),
-        train_dataset=_tokenized(tokenizer, texts, train.max_length),
-        eval_dataset=_tokenized(tokenizer, held_out, train.max_length),
-        data_collator=DataCollatorForLanguageModeling(tokenizer, mlm_probability=0.15),
+    collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=0.15)
+    report = _train_language_model(
+        model, tokenizer, collator, section, texts, held_out, work_dir, seed
     )
-    _train(trainer, work_dir)
-    report = _perplexity_report(trainer)
     model.save_pretrained(str(out), safe_serialization=True)
     tokenizer.save_pretrained(str(out))
     return report
@@ -248,13 +263,12 @@ def _causal_lm(
     plugins: Any,
     seed: int,
 ) -> dict[str, Any]:
-    from transformers import DataCollatorForLanguageModeling, Trainer
+    from transformers import DataCollatorForLanguageModeling
 
     from textcls_core.training.builders import build_model
     from textcls_core.training.language_model import CausalLMWrapper
 
     tokenizer = _role_tokenizer(role, texts, plugins)
-    train = section.train
     if role.model.name == "transformer":
         from transformers import BertLMHeadModel
 
@@ -265,15 +279,10 @@ def _causal_lm(
     else:
         keep = build_model(role.model, tokenizer, labels, plugins)
         lm = CausalLMWrapper(keep, len(tokenizer))
-    trainer = Trainer(
-        model=lm,
-        args=_lm_arguments(train, work_dir, seed, evaluate=True),
-        train_dataset=_tokenized(tokenizer, texts, train.max_length),
-        eval_dataset=_tokenized(tokenizer, held_out, train.max_length),
-        data_collator=DataCollatorForLanguageModeling(tokenizer, mlm=False),
+    collator = DataCollatorForLanguageModeling(tokenizer, mlm=False)
+    report = _train_language_model(
+        lm, tokenizer, collator, section, texts, held_out, work_dir, seed
     )
-    _train(trainer, work_dir)
-    report = _perplexity_report(trainer)
     if role.model.name == "transformer":
         keep.config.is_decoder = False  # the encoder is fine-tuned bidirectionally afterwards
     keep.save_pretrained(str(out), safe_serialization=True)

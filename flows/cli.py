@@ -9,7 +9,8 @@ from __future__ import annotations
 import functools
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -285,6 +286,9 @@ def run_command(
     ] = None,
     output: Annotated[Path | None, typer.Option(help="Where run folders go")] = None,
     overrides: SetOption = None,
+    run_id: Annotated[
+        str | None, typer.Option(help="Name the run folder (default: time + random suffix)")
+    ] = None,
 ) -> None:
     """Run the whole pipeline as a Prefect flow (ephemeral local API unless PREFECT_API_URL)."""
     prefect_defaults()
@@ -302,6 +306,7 @@ def run_command(
             output=str(output.resolve()) if output else None,
             only=only,
             start_from=start_from,
+            run_id=run_id,
         )
     finally:
         host.unregister("textcls-console-progress")
@@ -316,6 +321,76 @@ def run_command(
     report = run_dir / "eval" / "report.md"
     if report.exists():
         out.print(f"report: {report}")
+
+
+@contextmanager
+def shared_prefect_api() -> Iterator[None]:
+    """Make sure there is a Prefect API that other processes can reach, for their lifetime.
+
+    ``textcls run`` may use Prefect's in-process ephemeral API, but sweep variants run in
+    child processes (and on Dask workers) that must report to the same API. With no
+    ``PREFECT_API_URL`` set, start the local server (SQLite under ``PREFECT_HOME``) for the
+    duration of the command and point everything at it.
+    """
+    from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
+
+    if get_current_settings().api.url:
+        yield
+        return
+    from prefect.server.api.server import SubprocessASGIServer
+
+    server = SubprocessASGIServer()
+    err.print("starting a local Prefect API for the sweep ...")
+    server.start(timeout=120)
+    try:
+        with temporary_settings({PREFECT_API_URL: server.api_url}):
+            yield
+    finally:
+        server.stop()
+
+
+@app.command("sweep")
+@reports_errors
+def sweep_command(
+    file: Annotated[Path, typer.Argument(help="Pipeline YAML file")],
+    grid: Annotated[
+        list[str],
+        typer.Option(
+            "--grid",
+            "-g",
+            help="dotted.key=v1,v2,... (repeatable; every combination runs)",
+        ),
+    ],
+    output: Annotated[Path | None, typer.Option(help="Where run folders go")] = None,
+    overrides: SetOption = None,
+    metric: Annotated[str, typer.Option(help="Metric that picks the best row")] = "accuracy",
+    sweep_id: Annotated[str | None, typer.Option(help="Name the sweep folder")] = None,
+) -> None:
+    """Run one pipeline per grid combination, fanned out on the configured task runner."""
+    prefect_defaults()
+    from flows.pipeline import new_run_id
+    from flows.sweep import task_runner_for, textcls_sweep
+    from textcls_core.sweep import expand_grid, parse_grid, validate_variants
+
+    _warn_load_failures()
+    parsed = parse_grid(grid)
+    configs = validate_variants(file, list(overrides or []), expand_grid(parsed))
+    runner = task_runner_for(configs[0].orchestration)
+    err.print(f"{len(configs)} variants on the {configs[0].orchestration.task_runner} task runner")
+    with shared_prefect_api():
+        summary = textcls_sweep.with_options(task_runner=runner)(
+            config_path=str(file.resolve()),
+            grid=parsed,
+            sweep_id=sweep_id or new_run_id(),
+            overrides=list(overrides or []),
+            output=str(output.resolve()) if output else None,
+            metric=metric,
+        )
+    out.print(Path(summary["folder"], "sweep.md").read_text(encoding="utf-8"))
+    out.print(f"sweep folder: {summary['folder']}")
+    if summary["failed"]:
+        err.print(f"[red]{summary['failed']} of {len(configs)} variants failed[/]", markup=True)
+        raise typer.Exit(1)
 
 
 @app.command("predict")

@@ -15,7 +15,7 @@ from typing import Any
 from prefect import task
 
 from textcls_core import config_from_dict
-from textcls_core.artifacts import ArtifactRef, directory_sha256
+from textcls_core.artifacts import ArtifactRef, artifact_lock, directory_sha256
 
 
 def _key(context: Any, parameters: dict[str, Any]) -> str:
@@ -34,10 +34,12 @@ def ref_from_disk(stage: str, out: Path) -> ArtifactRef:
 
 def _run(stage: str, out: str, work: Any) -> dict[str, Any]:
     target = Path(out)
-    if target.exists():
-        return {"ref": ref_from_disk(stage, target).to_dict(), "status": "reused", "seconds": 0.0}
-    start = time.perf_counter()
-    ref = work()
+    with artifact_lock(target):
+        if target.exists():
+            ref = ref_from_disk(stage, target)
+            return {"ref": ref.to_dict(), "status": "reused", "seconds": 0.0}
+        start = time.perf_counter()
+        ref = work()
     return {"ref": ref.to_dict(), "status": "ran", "seconds": time.perf_counter() - start}
 
 

@@ -22,6 +22,10 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ[variable] = "1"
     os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="textcls-prefect-"))
     os.environ["HF_DATASETS_CACHE"] = tempfile.mkdtemp(prefix="textcls-hf-datasets-")
+    # Prefect binds its console log handler to sys.stderr when first imported. Import it now,
+    # so that handler is the real stderr and not the stream of a CliRunner call that has
+    # since been closed (which makes every later Prefect log line fail).
+    import prefect.main  # noqa: F401  (this module sets up Prefect logging)
 
 
 @pytest.fixture(autouse=True)

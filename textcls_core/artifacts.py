@@ -52,15 +52,36 @@ def atomic_dir(final: str | Path) -> Iterator[Path]:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def write_json_atomic(path: str | Path, data: Any) -> None:
-    """Write JSON to a temporary file and rename it over ``path``."""
+def write_text_atomic(path: str | Path, text: str) -> None:
+    """Write text to a temporary sibling file and rename it over ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
-    tmp.write_text(
-        json.dumps(data, indent=2, sort_keys=False, default=str) + "\n", encoding="utf-8"
-    )
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_json_atomic(path: str | Path, data: Any) -> None:
+    """Write JSON to a temporary file and rename it over ``path``."""
+    write_text_atomic(path, json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+
+
+@contextmanager
+def artifact_lock(final: str | Path) -> Iterator[None]:
+    """Hold an exclusive lock for building ``final`` (released if the process dies).
+
+    Two runs that need the same artifact (variants of a sweep, a retrain racing a manual run)
+    then build it once: the second waits, finds it finished, and reuses it.
+    """
+    from filelock import FileLock
+
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(final.parent / f".{final.name}.lock")):
+        yield
 
 
 #: Documentation that later stages rewrite (the evaluation adds its numbers to model cards);

@@ -234,8 +234,9 @@ class OrchestrationConfig(_Strict):
     retries: int = Field(1, ge=0, description="Retries of stages that do I/O (ingest, quantize)")
     retry_delay_s: float = Field(5.0, ge=0)
     task_runner: Literal["thread", "dask"] = Field(
-        "thread", description="dask needs prefect-dask; it fans sweeps out to a Dask cluster"
+        "thread", description="How sweeps fan out: a thread pool, or Dask (needs prefect-dask)"
     )
+    max_parallel: int = Field(2, gt=0, description="Sweep variants run at once (thread runner)")
     dask_address: str | None = Field(None, description="Existing Dask scheduler; default: local")
     dask_workers: int = Field(2, gt=0, description="Workers of the local Dask cluster")
 

@@ -1,0 +1,190 @@
+"""The ``textcls-sweep`` flow: one pipeline run per grid combination, fanned out by task mapping.
+
+Each mapped task runs one variant's pipeline in a child process (``textcls run --run-id ...``)
+against the same Prefect API. Why a child process and not an in-process subflow: training
+seeds the process-wide RNGs and sets torch's thread pool, so two variants training in threads
+of one process would disturb each other and their results would depend on timing. A child
+process per variant keeps every variant reproducible, frees its memory when it ends, confines
+a crash to its own task, and behaves the same on the default thread pool and on Dask workers.
+
+Variants share the pipeline's artifact store, so stages whose inputs do not change across the
+grid (ingest, usually the teacher) run once; the per-artifact lock in ``flows.tasks`` makes a
+concurrent variant wait for the shared stage and then reuse it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger, task, unmapped
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from textcls_core import ConfigError, StageError
+from textcls_core.artifacts import write_json_atomic, write_text_atomic
+from textcls_core.config import OrchestrationConfig
+from textcls_core.sweep import (
+    expand_grid,
+    render_summary,
+    summarize,
+    validate_variants,
+)
+
+
+def task_runner_for(orchestration: OrchestrationConfig) -> Any:
+    """The task runner the config asks for: a thread pool, or Dask (local or remote)."""
+    if orchestration.task_runner == "thread":
+        return ThreadPoolTaskRunner(max_workers=orchestration.max_parallel)
+    try:
+        from prefect_dask import DaskTaskRunner
+    except ImportError:
+        raise ConfigError(
+            "orchestration.task_runner: dask needs prefect-dask; install it with "
+            "pip install 'textcls[dask]'"
+        ) from None
+    if orchestration.dask_address:
+        return DaskTaskRunner(address=orchestration.dask_address)
+    return DaskTaskRunner(
+        cluster_kwargs={
+            "n_workers": orchestration.dask_workers,
+            "threads_per_worker": 1,
+            "processes": True,
+            "dashboard_address": None,
+        }
+    )
+
+
+def _api_env() -> dict[str, str]:
+    """The child's environment: this process's, plus the Prefect API this flow reports to."""
+    from prefect.settings import get_current_settings
+
+    env = dict(os.environ)
+    url = get_current_settings().api.url
+    if url:
+        env["PREFECT_API_URL"] = str(url)
+    return env
+
+
+def _last_error(log: str) -> str:
+    lines = [line for line in log.splitlines() if line.strip()]
+    for line in reversed(lines):
+        if line.startswith("error:"):
+            return line.removeprefix("error:").strip()
+    return " | ".join(lines[-5:]) or "no output"
+
+
+@task(name="sweep-variant")
+def run_variant(
+    config_path: str,
+    overrides: list[str],
+    output: str,
+    pipeline: str,
+    run_id: str,
+    log_path: str,
+) -> dict[str, Any]:
+    """Run one variant's pipeline in a child process; its output goes to ``log_path``."""
+    command = [
+        sys.executable,
+        "-m",
+        "flows.cli",
+        "run",
+        config_path,
+        "--output",
+        output,
+        "--run-id",
+        run_id,
+    ]
+    for override in overrides:
+        command += ["--set", override]
+    log = Path(log_path)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("w", encoding="utf-8") as handle:
+        code = subprocess.run(
+            command,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            env=_api_env(),
+            cwd=Path(__file__).resolve().parents[1],
+            check=False,
+        ).returncode
+    if code != 0:
+        raise StageError(
+            f"variant run {run_id} exited with {code}: "
+            f"{_last_error(log.read_text(encoding='utf-8'))} (log: {log})"
+        )
+    return {
+        "status": "completed",
+        "run_id": run_id,
+        "run_dir": str(Path(output) / pipeline / run_id),
+        "log": str(log),
+        "task_pid": os.getpid(),  # which process ran the task: this one, or a Dask worker
+    }
+
+
+def sweep_slug(pipeline: str) -> str:
+    return re.sub(r"[^a-z0-9-]+", "-", pipeline.lower()).strip("-") + "-sweep"
+
+
+@flow(name="textcls-sweep", log_prints=True)
+def textcls_sweep(
+    config_path: str,
+    grid: dict[str, list[str]],
+    sweep_id: str,
+    overrides: list[str] | None = None,
+    output: str | None = None,
+    metric: str = "accuracy",
+) -> dict[str, Any]:
+    """Run every grid combination of the pipeline; returns the sweep summary."""
+    from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+    logger = get_run_logger()
+    base = list(overrides or [])
+    variants = expand_grid(grid)
+    configs = validate_variants(config_path, base, variants)
+    pipeline = configs[0].name
+    if any(config.name != pipeline for config in configs):
+        raise ConfigError("a sweep cannot change the pipeline name; remove name from --grid")
+    root = Path(output) if output else Path(configs[0].output)
+    sweep_dir = root / pipeline / "sweeps" / sweep_id
+    logger.info("sweep %s: %d variants of %s", sweep_id, len(variants), pipeline)
+    futures = run_variant.map(
+        config_path=unmapped(config_path),
+        overrides=[[*base, *v.overrides] for v in variants],
+        output=unmapped(str(root)),
+        pipeline=unmapped(pipeline),
+        run_id=[f"{sweep_id}-{v.name}" for v in variants],
+        log_path=[str(sweep_dir / f"{v.name}.log") for v in variants],
+    )
+    outcomes: list[dict[str, Any]] = []
+    for variant, future in zip(variants, futures, strict=True):
+        future.wait()
+        state = future.state
+        if state.is_completed():
+            outcomes.append(state.result())
+        else:
+            try:
+                state.result()
+                error = state.message or state.name
+            except BaseException as exc:  # the variant's own error, kept for the summary
+                error = str(exc)
+            logger.warning("%s (%s) failed: %s", variant.name, variant.label, error)
+            outcomes.append({"status": "failed", "error": error})
+    summary = summarize(sweep_id, pipeline, grid, variants, outcomes, metric)
+    summary["folder"] = str(sweep_dir)
+    markdown = render_summary(summary)
+    write_json_atomic(sweep_dir / "sweep.json", summary)
+    write_text_atomic(sweep_dir / "sweep.md", markdown)
+    key = sweep_slug(pipeline)
+    create_table_artifact(
+        table=[{k: v for k, v in row.items() if k != "error"} for row in summary["rows"]],
+        key=key,
+        description=f"{pipeline}: sweep {sweep_id}",
+    )
+    create_markdown_artifact(
+        markdown=markdown, key=f"{key}-report", description=f"sweep {sweep_id}"
+    )
+    return summary

@@ -24,12 +24,13 @@ from flows.tasks import (
     ingest_task,
     pretrain_task,
     quantize_task,
+    register_task,
     student_task,
     teacher_task,
 )
 from textcls_core import ConfigError, StageError, TextclsError, get_plugins, load_config
 from textcls_core.lifecycle import notify
-from textcls_core.manifest import write_manifest
+from textcls_core.manifest import build_manifest, write_manifest
 from textcls_core.pipeline_plan import (
     RunLayout,
     enabled_stages,
@@ -141,6 +142,46 @@ class _Runner:
         self.logger.info("%s: %s in %.1fs", name, result["status"], result["seconds"])
         return result
 
+    def register(self, task: Any, **params: Any) -> dict[str, Any]:
+        """Run the register task: a side effect, not an artifact, so it is never cached."""
+        run_dir = str(self.layout.run_dir)
+        notify(self.plugins, "textcls_stage_started", stage="register", run_dir=run_dir, config={})
+        start = time.perf_counter()
+        state = task.with_options(task_run_name="register")(**params, return_state=True)
+        if state.is_failed():
+            try:
+                state.result()
+            except BaseException as error:
+                notify(
+                    self.plugins,
+                    "textcls_stage_failed",
+                    stage="register",
+                    run_dir=run_dir,
+                    error=error,
+                )
+                message = error if isinstance(error, TextclsError) else repr(error)
+                raise StageError(f"stage register failed: {message}") from error
+        decision: dict[str, Any] = state.result()
+        status = (
+            "already registered"
+            if decision["already_registered"]
+            else ("promoted" if decision["promoted"] else "candidate")
+        )
+        self.records["register"] = {
+            "status": status,
+            "version": decision["version"],
+            "seconds": round(time.perf_counter() - start, 3),
+        }
+        notify(
+            self.plugins,
+            "textcls_stage_finished",
+            stage="register",
+            run_dir=run_dir,
+            artifact={"version": decision["version"], "status": status},
+        )
+        self.logger.info("register: version %s: %s", decision["version"], decision["reason"])
+        return decision
+
 
 @flow(name="textcls-pipeline", log_prints=True)
 def textcls_pipeline(
@@ -164,6 +205,7 @@ def textcls_pipeline(
     started = datetime.now(UTC)
     run = _Runner(layout, allowed, config, plugins)
     data_sha = None
+    registry_decision = None
     try:
         labels = previous_labels(layout)
         # Not keyed on the previous run's labels: they only keep ids stable, and new labels
@@ -301,8 +343,30 @@ def textcls_pipeline(
                 seed=seed,
                 measure_cost=config.evaluate.measure_cost,
             )
-            layout.link("eval", Path(result["ref"]["path"]))
-            publish_report(config.name, Path(result["ref"]["path"]))
+            eval_dir = Path(result["ref"]["path"])
+            layout.link("eval", eval_dir)
+            publish_report(config.name, eval_dir)
+            if config.registry is not None and "register" in allowed:
+                run.begin("register")
+                snapshot = build_manifest(
+                    pipeline=config.name,
+                    run_id=layout.run_id,
+                    config=dump,
+                    config_source=config.source,
+                    stages=run.records,
+                    data_fingerprint=data_sha,
+                    started=started,
+                    status="registering",
+                )
+                registry_decision = run.register(
+                    register_task,
+                    config=dump,
+                    base_dir=base_dir,
+                    data_dir=data_dir,
+                    eval_dir=str(eval_dir),
+                    variants=variants,
+                    manifest=snapshot,
+                )
     except BaseException as error:
         if isinstance(error, TextclsError) and not isinstance(error, (StageError, ConfigError)):
             error = StageError(f"stage {run.current} failed: {error}")
@@ -317,6 +381,7 @@ def textcls_pipeline(
             started=started,
             status="failed",
             error=str(error),
+            registry=registry_decision,
         )
         raise error from None
     return write_manifest(
@@ -329,6 +394,7 @@ def textcls_pipeline(
         data_fingerprint=data_sha,
         started=started,
         status="completed",
+        registry=registry_decision,
     )
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from prefect import task
+from prefect.cache_policies import NO_CACHE
 
 from textcls_core import config_from_dict
 from textcls_core.artifacts import ArtifactRef, artifact_lock, directory_sha256
@@ -164,3 +165,20 @@ def evaluate_task(
             measure_cost=measure_cost,
         ),
     )
+
+
+@task(name="register", cache_policy=NO_CACHE)
+def register_task(
+    config: dict[str, Any],
+    base_dir: str,
+    data_dir: str,
+    eval_dir: str,
+    variants: dict[str, str],
+    manifest: dict[str, Any],
+) -> dict[str, Any]:
+    """Not cached: registering is a side effect, and the registry itself skips a model it
+    already holds (by content hash), so rerunning an unchanged pipeline adds no version."""
+    from textcls_core.stages.register import register
+
+    decision = register(_config(config, base_dir), data_dir, eval_dir, variants, manifest)
+    return decision.to_dict()

@@ -223,9 +223,21 @@ class EvaluateConfig(_Strict):
 
 
 class RegistryConfig(_Strict):
-    path: ConfigPath = Field("registry", validate_default=True)
-    metric: str = "accuracy"
-    min_improvement: float = Field(0.0, ge=0)
+    """Where the run's chosen model is registered and when it becomes the champion."""
+
+    path: ConfigPath = Field(
+        "registry", validate_default=True, description="Registry folder; holds <name>/"
+    )
+    metric: Literal["accuracy", "macro_f1"] = Field(
+        "accuracy", description="Compared on the champion's test set"
+    )
+    min_improvement: float = Field(
+        0.0, ge=0, le=1, description="How much the challenger must beat the champion by"
+    )
+    variant: str | None = Field(
+        None, description="Variant to register, e.g. student-ort-dynamic-int8; default: best"
+    )
+    lock_timeout_s: float = Field(600.0, gt=0, description="How long to wait for another run")
 
 
 class OrchestrationConfig(_Strict):

@@ -69,8 +69,39 @@ def write_manifest(
     started: datetime,
     status: str,
     error: str | None = None,
+    registry: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    manifest = {
+    manifest = build_manifest(
+        pipeline=pipeline,
+        run_id=run_id,
+        config=config,
+        config_source=config_source,
+        stages=stages,
+        data_fingerprint=data_fingerprint,
+        started=started,
+        status=status,
+        error=error,
+        registry=registry,
+    )
+    write_json_atomic(path, manifest)
+    return manifest
+
+
+def build_manifest(
+    *,
+    pipeline: str,
+    run_id: str,
+    config: dict[str, Any],
+    config_source: str | None,
+    stages: dict[str, Any],
+    data_fingerprint: str | None,
+    started: datetime,
+    status: str,
+    error: str | None = None,
+    registry: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A run's lineage record (``write_manifest`` writes it; the registry keeps a copy)."""
+    return {
         "pipeline": pipeline,
         "run_id": run_id,
         "status": status,
@@ -88,6 +119,5 @@ def write_manifest(
             "platform": platform.platform(),
             "python": platform.python_version(),
         },
+        "registry": registry,
     }
-    write_json_atomic(path, manifest)
-    return manifest

@@ -24,7 +24,15 @@ from textcls_core.data.fingerprint import source_stats
 from textcls_core.errors import ConfigError
 from textcls_core.version import __version__
 
-STAGE_ORDER = ("ingest", "pretrain", "teacher", "student", "quantize", "evaluate")
+STAGE_ORDER = (
+    "ingest",
+    "pretrain",
+    "teacher",
+    "student",
+    "quantize",
+    "evaluate",
+    "register",
+)
 
 
 def stage_key(stage: str, section: Any, upstream: dict[str, str], seed: int) -> str:
@@ -68,6 +76,8 @@ def enabled_stages(config: PipelineConfig) -> list[str]:
         stages.append("quantize")
     if config.teacher is not None or config.student is not None:
         stages.append("evaluate")
+        if config.registry is not None:
+            stages.append("register")
     return stages
 
 

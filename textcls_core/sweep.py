@@ -48,7 +48,9 @@ class SweepVariant:
 
 def split_values(text: str) -> list[str]:
     """Split on commas that are outside brackets, braces and quotes."""
-    values, current, depth, quote = [], [], 0, ""
+    values: list[str] = []
+    current: list[str] = []
+    depth, quote = 0, ""
     for char in text:
         if quote:
             quote = "" if char == quote else quote

@@ -44,7 +44,8 @@ def test_readme_demo_command_runs_end_to_end(tmp_path):
     script = Path(sys.executable).with_name("textcls")
     command = [str(script)] if script.exists() else [sys.executable, "-m", "flows.cli"]
     result = subprocess.run(
-        [*command, "run", "examples/demo/pipeline.yaml", "--output", str(tmp_path / "runs")],
+        [*command, "run", "examples/demo/pipeline.yaml", "--output", str(tmp_path / "runs")]
+        + ["--set", f"registry.path={tmp_path / 'registry'}"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -68,3 +69,10 @@ def test_readme_demo_command_runs_end_to_end(tmp_path):
     teacher = report["variants"]["teacher"]
     assert student["quality"]["accuracy"] >= 0.7
     assert student["cost"]["size_mb"] * 20 < teacher["cost"]["size_mb"]
+    # the int8 student is registered and, being the first, promoted
+    assert manifest["registry"]["version"] == 1 and manifest["registry"]["promoted"]
+    assert "registry: version 1: first version" in result.stdout
+    version = tmp_path / "registry" / "support-intents" / "versions" / "1"
+    assert json.loads((version / "version.json").read_text())["variant"] == (
+        "student-ort-dynamic-int8"
+    )

@@ -1,0 +1,98 @@
+"""The ``textcls-retrain`` flow: rerun a declared pipeline on its current data.
+
+Started by the ``retrain`` deployment's event trigger (one ``textcls.dataset.updated`` event
+names a pipeline) or by the ``nightly`` schedule (every declared pipeline).
+
+Trust: an event names a pipeline, never a path. The deployment's own ``pipelines`` parameter
+maps the names it may run to their config files; a request for any other name is rejected,
+logged, and fails the run without touching anything.
+
+Coalescing: a retrain that starts and finds the data already trained (an earlier run of a
+burst got the latest files) skips; the pipeline's cache makes a scheduled rerun on unchanged
+data train nothing. A per-pipeline Prefect global concurrency limit (``textcls-pipeline-<name>``,
+created by ``deployments/serve.py`` or ``prefect gcl create``) keeps the event-triggered and the
+scheduled deployment from running one pipeline twice at once.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger
+from prefect.concurrency.sync import concurrency
+from prefect.variables import Variable
+
+from flows.pipeline import textcls_pipeline
+from textcls_core import ConfigError, TextclsError, get_plugins, load_config
+from textcls_core.data_watch import content_fingerprint, state_key, watched_files
+
+
+class RejectedRequest(TextclsError):
+    """A retrain request for a pipeline this deployment does not declare."""
+
+    exit_code = 2
+
+
+def requested_pipelines(pipelines: dict[str, str], pipeline: str | None) -> list[str]:
+    """The names to retrain: the requested one if declared, or all of them for a schedule."""
+    if pipeline is None or pipeline == "":
+        return list(pipelines)
+    if pipeline not in pipelines:
+        shown = re.sub(r"[^\w.-]", "?", pipeline)[:100]
+        raise RejectedRequest(
+            f"rejected: pipeline {shown!r} is not declared in this deployment's parameters "
+            f"(declared: {', '.join(sorted(pipelines)) or 'none'}); nothing was run"
+        )
+    return [pipeline]
+
+
+def retrain_one(name: str, config_path: str, reason: str, output: str | None) -> dict[str, Any]:
+    logger = get_run_logger()
+    config = load_config(config_path)
+    if config.name != name:
+        raise ConfigError(
+            f"deployment parameter pipelines.{name}: {config_path} holds pipeline "
+            f"{config.name!r}; use that name as the key"
+        )
+    files = watched_files(config, get_plugins())
+    trained_key = state_key("textcls-trained", name)
+    with concurrency(state_key("textcls-pipeline", name), occupy=1, strict=False):
+        current = content_fingerprint(files)
+        if reason == "event" and Variable.get(trained_key, default=None) == current:
+            logger.info("%s: already trained on this data; nothing to do", name)
+            return {"status": "skipped", "reason": "already trained on this data"}
+        manifest = textcls_pipeline(config_path=config_path, output=output)
+        Variable.set(trained_key, current, overwrite=True)
+    decision = manifest.get("registry") or {}
+    logger.info("%s: run %s; %s", name, manifest["run_id"], decision.get("reason", "no registry"))
+    return {
+        "status": "retrained",
+        "run_id": manifest["run_id"],
+        "fingerprint": current,
+        "registry": decision or None,
+    }
+
+
+@flow(name="textcls-retrain")
+def textcls_retrain(
+    pipelines: dict[str, str],
+    pipeline: str | None = None,
+    fingerprint: str | None = None,
+    reason: str = "event",
+    output: str | None = None,
+) -> dict[str, Any]:
+    """Retrain ``pipeline`` (or every declared pipeline when none is named)."""
+    logger = get_run_logger()
+    try:
+        names = requested_pipelines(pipelines, pipeline)
+    except RejectedRequest as error:
+        logger.error("%s", error)
+        raise
+    if fingerprint:
+        logger.info("requested for data fingerprint %s", fingerprint[:16])
+    return {
+        name: retrain_one(name, str(Path(pipelines[name]).resolve()), reason, output)
+        for name in names
+    }

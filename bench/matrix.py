@@ -256,6 +256,21 @@ def bench_dataset(name: str, spec: dict[str, Any], work: Path, args: argparse.Na
         report_of(bow, work), "student", bow["stages"]["student"]["seconds"]
     )
 
+    # where the teacher-only flow's time went, beside the plain script's
+    stages = teacher_only["stages"]
+    teacher_meta = json.loads((Path(stages["teacher"]["ref"]["path"]) / "textcls.json").read_text())
+    timings["plain_train_s"] = trained["train_s"]
+    timings["plain_load_and_tokenize_s"] = trained["wall_s"] - trained["train_s"]
+    timings["plain_predict_s"] = predict_s
+    timings["textcls_ingest_s"] = stages["ingest"]["seconds"]
+    timings["textcls_teacher_stage_s"] = stages["teacher"]["seconds"]
+    timings["textcls_trainer_train_s"] = teacher_meta["metrics"]["train_runtime_s"]
+    timings["textcls_validation_s"] = teacher_meta["metrics"]["validation_runtime_s"]
+    timings["textcls_evaluate_stage_s"] = stages["evaluate"]["seconds"]
+    timings["textcls_flow_other_s"] = timings["textcls_teacher_flow_s"] - sum(
+        stages[s]["seconds"] for s in ("ingest", "teacher", "evaluate")
+    )
+
     first_run = timings["textcls_teacher_flow_s"] + timings["textcls_full_flow_s"]
     teacher, student_int8 = rows["textcls teacher"], rows["textcls student int8"]
     student = rows["textcls student (distilled BiLSTM)"]
@@ -324,6 +339,35 @@ def render(results: dict[str, Any], command: str, info: dict[str, Any], wall_s: 
             lines += ["", *[f"- {note}" for note in notes]]
         lines.append("")
     lines += [
+        "### Where the time goes (plain script vs textcls teacher-only flow, same training)",
+        "",
+        "| dataset | plain: load + tokenize | plain: Trainer.train | plain: predict test "
+        "| textcls: ingest | textcls: teacher stage (Trainer.train; validation pass in it) "
+        "| textcls: evaluate "
+        "| textcls: Prefect + flow | plain total | textcls total |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, result in results.items():
+        if "skipped" in result:
+            continue
+        t = result["timings"]
+        lines.append(
+            markdown_row(
+                name,
+                _fmt(t["plain_load_and_tokenize_s"], 1),
+                _fmt(t["plain_train_s"], 1),
+                _fmt(t["plain_predict_s"], 1),
+                _fmt(t["textcls_ingest_s"], 1),
+                f"{t['textcls_teacher_stage_s']:.1f} ({t['textcls_trainer_train_s']:.1f}; "
+                f"{t['textcls_validation_s']:.1f})",
+                _fmt(t["textcls_evaluate_stage_s"], 1),
+                _fmt(t["textcls_flow_other_s"], 1),
+                _fmt(t["plain_train_and_predict_s"], 1),
+                _fmt(t["textcls_teacher_flow_s"], 1),
+            )
+        )
+    lines += [
+        "",
         "### Targets",
         "",
         "| dataset | teacher vs plain (points, target >= 0) | student / teacher (>= 97%) "

@@ -185,3 +185,21 @@ def test_real_minilm_teacher_on_512_sst2_examples(shared_data, tmp_path):
     classify = pipeline("text-classification", model=ref.path)
     result = classify("a wonderful, moving film")[0]
     assert result["label"] in ("negative", "positive")
+
+
+def test_recorded_validation_metrics_are_those_of_the_saved_model(toy):
+    """The metrics come from the best checkpoint's log entry, not a second evaluation pass."""
+    import datasets
+    import numpy as np
+
+    from textcls_core.predictor import Predictor
+
+    base, raw, data_dir = toy
+    config = with_student(raw, base, "bow", epochs=3)
+    ref = fine_tune(config, "student", data_dir, base / "bow-metrics")
+    metrics = json.loads((Path(ref.path) / "textcls.json").read_text())["metrics"]
+    validation = datasets.load_from_disk(str(data_dir))["validation"]
+    probabilities = Predictor.load(ref.path).probabilities(list(validation["text"]))
+    accuracy = float((np.argmax(probabilities, -1) == np.asarray(validation["label"])).mean())
+    assert metrics["validation_accuracy"] == pytest.approx(accuracy)
+    assert metrics["validation_loss"] is not None

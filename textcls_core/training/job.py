@@ -38,6 +38,22 @@ log = logging.getLogger("textcls.training")
 JOB_FILE = "job.json"
 
 
+def best_evaluation(trainer: Any) -> dict[str, Any] | None:
+    """The validation metrics of the checkpoint Trainer loaded at the end, from its log.
+
+    Every checkpoint was evaluated when it was saved, and ``load_best_model_at_end`` loads the
+    best one, so evaluating it again would only repeat a full validation pass.
+    """
+    best = trainer.state.best_model_checkpoint
+    if not best:
+        return None
+    step = int(Path(best).name.rsplit("-", 1)[-1])
+    for entry in reversed(trainer.state.log_history):
+        if entry.get("step") == step and "eval_loss" in entry:
+            return dict(entry)
+    return None
+
+
 def job_ready(work_dir: Path) -> bool:
     return (work_dir / JOB_FILE).is_file() and (work_dir / "init").is_dir()
 
@@ -140,11 +156,12 @@ def train_in_work_dir(work_dir: Path) -> dict[str, Any]:
     else:
         trainer = TextclsTrainer(**common)
     result = trainer.train(resume_from_checkpoint=True if resumed_from else None)
-    evaluation = trainer.evaluate()
+    evaluation = best_evaluation(trainer) or trainer.evaluate()
     metrics = {
         "validation_accuracy": evaluation.get("eval_accuracy"),
         "validation_macro_f1": evaluation.get("eval_macro_f1"),
         "validation_loss": evaluation.get("eval_loss"),
+        "validation_runtime_s": evaluation.get("eval_runtime"),
         "train_loss": result.metrics.get("train_loss"),
         "train_runtime_s": result.metrics.get("train_runtime"),
         "train_examples_per_s": result.metrics.get("train_samples_per_second"),

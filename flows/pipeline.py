@@ -180,6 +180,7 @@ class _Runner:
             artifact={"version": decision["version"], "status": status},
         )
         self.logger.info("register: version %s: %s", decision["version"], decision["reason"])
+        publish_decision(self.config.name, self.layout.run_id, decision)
         return decision
 
 
@@ -436,4 +437,19 @@ def publish_report(pipeline: str, eval_dir: Path) -> None:
         markdown=(eval_dir / "report.md").read_text(),
         key=f"{key}-report",
         description=f"{pipeline}: evaluation report",
+    )
+
+
+def publish_decision(pipeline: str, run_id: str, decision: dict[str, Any]) -> None:
+    """The registry decision as a markdown artifact beside the evaluation, keyed by pipeline."""
+    from prefect.artifacts import create_markdown_artifact
+
+    key = artifact_key(pipeline).removesuffix("-evaluation") + "-registry"
+    create_markdown_artifact(
+        markdown=(
+            f"# {pipeline}: registry\n\nRun `{run_id}` registered version "
+            f"{decision['version']}.\n\n{decision['reason']}\n"
+        ),
+        key=key,
+        description=f"{pipeline}: promoted or kept, and why",
     )

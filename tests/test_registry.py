@@ -291,6 +291,12 @@ def test_the_flow_registers_promotes_and_keeps_as_the_policy_says(project, prefe
         == (first["run_id"])
     )
 
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        published = {a.key: a for a in client.read_latest_artifacts()}
+    assert "first version" in str(published["toy-registry-registry"].data)
+
     again = run()
     assert again["stages"]["register"]["status"] == "already registered"
     assert registry.version_numbers() == [1]

@@ -19,21 +19,12 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from finetune_teacher import HYPER, MODEL  # noqa: E402  (the same teacher budget)
 from machine import machine_info, markdown_row, save_result, update_section  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "sst2"
-TEACHER = {
-    "model": {"name": "hf", "params": {"pretrained": "sentence-transformers/all-MiniLM-L6-v2"}},
-    "train": {
-        "epochs": 1,
-        "batch_size": 32,
-        "learning_rate": 1e-4,
-        "warmup_ratio": 0.06,
-        "weight_decay": 0.01,
-        "max_length": 64,
-    },
-}
+TEACHER = {"model": {"name": "hf", "params": {"pretrained": MODEL}}, "train": HYPER}
 STUDENT = {
     "model": {"name": "bilstm", "params": {"embedding_dim": 128, "hidden_size": 128}},
     "tokenizer": {"name": "word", "params": {"min_frequency": 2, "vocab_size": 20000}},

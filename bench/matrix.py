@@ -38,19 +38,11 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import plain_contender as plain  # noqa: E402
+from finetune_teacher import HYPER, MODEL  # noqa: E402  (the same teacher budget)
 from machine import machine_info, markdown_row, save_result, update_section  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("TEXTCLS_SHARED_DATA", ROOT.parent / "shared" / "data"))
-MODEL = "sentence-transformers/all-MiniLM-L6-v2"
-HYPER = {
-    "epochs": 1,
-    "batch_size": 32,
-    "learning_rate": 1e-4,
-    "warmup_ratio": 0.06,
-    "weight_decay": 0.01,
-    "max_length": 64,
-}
 DATASETS: dict[str, dict[str, Any]] = {
     "sst2": {
         "pool": ["sst2/train.part1.csv", "sst2/train.part2.csv"],

@@ -111,22 +111,7 @@ class _Runner:
                 stage=stage, key=key, out=str(out), return_state=True, **params
             )
             if state.is_failed():
-                try:
-                    state.result()
-                except BaseException as error:  # the stage's own error, named
-                    notify(
-                        self.plugins,
-                        "textcls_stage_failed",
-                        stage=name,
-                        run_dir=run_dir,
-                        error=error,
-                    )
-                    message = (
-                        str(error)
-                        if isinstance(error, TextclsError)
-                        else (f"{type(error).__name__}: {error}")
-                    )
-                    raise StageError(f"stage {name} failed: {message}") from error
+                self.fail(name, state)
             result = dict(state.result())
             if state.name == "Cached":
                 result["status"] = "cached"
@@ -142,6 +127,25 @@ class _Runner:
         self.logger.info("%s: %s in %.1fs", name, result["status"], result["seconds"])
         return result
 
+    def fail(self, name: str, state: Any) -> None:
+        """Tell the listeners, then raise the failed task's own error, named by its stage."""
+        try:
+            state.result()
+        except BaseException as error:
+            notify(
+                self.plugins,
+                "textcls_stage_failed",
+                stage=name,
+                run_dir=str(self.layout.run_dir),
+                error=error,
+            )
+            message = (
+                str(error)
+                if isinstance(error, TextclsError)
+                else f"{type(error).__name__}: {error}"
+            )
+            raise StageError(f"stage {name} failed: {message}") from error
+
     def register(self, task: Any, **params: Any) -> dict[str, Any]:
         """Run the register task: a side effect, not an artifact, so it is never cached."""
         run_dir = str(self.layout.run_dir)
@@ -149,18 +153,7 @@ class _Runner:
         start = time.perf_counter()
         state = task.with_options(task_run_name="register")(**params, return_state=True)
         if state.is_failed():
-            try:
-                state.result()
-            except BaseException as error:
-                notify(
-                    self.plugins,
-                    "textcls_stage_failed",
-                    stage="register",
-                    run_dir=run_dir,
-                    error=error,
-                )
-                message = error if isinstance(error, TextclsError) else repr(error)
-                raise StageError(f"stage register failed: {message}") from error
+            self.fail("register", state)
         decision: dict[str, Any] = state.result()
         status = (
             "already registered"
@@ -207,6 +200,19 @@ def textcls_pipeline(
     run = _Runner(layout, allowed, config, plugins)
     data_sha = None
     registry_decision = None
+
+    def lineage() -> dict[str, Any]:
+        """The manifest fields every record of this run shares, as they stand now."""
+        return {
+            "pipeline": config.name,
+            "run_id": layout.run_id,
+            "config": dump,
+            "config_source": config.source,
+            "stages": run.records,
+            "data_fingerprint": data_sha,
+            "started": started,
+        }
+
     try:
         labels = previous_labels(layout)
         # Not keyed on the previous run's labels: they only keep ids stable, and new labels
@@ -349,16 +355,7 @@ def textcls_pipeline(
             publish_report(config.name, eval_dir)
             if config.registry is not None and "register" in allowed:
                 run.begin("register")
-                snapshot = build_manifest(
-                    pipeline=config.name,
-                    run_id=layout.run_id,
-                    config=dump,
-                    config_source=config.source,
-                    stages=run.records,
-                    data_fingerprint=data_sha,
-                    started=started,
-                    status="registering",
-                )
+                snapshot = build_manifest(**lineage(), status="registering")
                 registry_decision = run.register(
                     register_task,
                     config=dump,
@@ -373,13 +370,7 @@ def textcls_pipeline(
             error = StageError(f"stage {run.current} failed: {error}")
         write_manifest(
             layout.run_dir / "manifest.json",
-            pipeline=config.name,
-            run_id=layout.run_id,
-            config=dump,
-            config_source=config.source,
-            stages=run.records,
-            data_fingerprint=data_sha,
-            started=started,
+            **lineage(),
             status="failed",
             error=str(error),
             registry=registry_decision,
@@ -387,13 +378,7 @@ def textcls_pipeline(
         raise error from None
     return write_manifest(
         layout.run_dir / "manifest.json",
-        pipeline=config.name,
-        run_id=layout.run_id,
-        config=dump,
-        config_source=config.source,
-        stages=run.records,
-        data_fingerprint=data_sha,
-        started=started,
+        **lineage(),
         status="completed",
         registry=registry_decision,
     )
@@ -407,9 +392,9 @@ def _record_name(variant: str) -> str:
     return variant if variant in ("teacher", "student") else f"quantize {variant}"
 
 
-def artifact_key(pipeline: str) -> str:
-    """Prefect artifact keys allow lowercase letters, digits and dashes."""
-    return re.sub(r"[^a-z0-9-]+", "-", pipeline.lower()).strip("-") + "-evaluation"
+def artifact_key(pipeline: str, suffix: str = "evaluation") -> str:
+    """``<pipeline>-<suffix>`` in what Prefect artifact keys allow: lowercase, digits, dashes."""
+    return re.sub(r"[^a-z0-9-]+", "-", pipeline.lower()).strip("-") + f"-{suffix}"
 
 
 def publish_report(pipeline: str, eval_dir: Path) -> None:
@@ -444,7 +429,7 @@ def publish_decision(pipeline: str, run_id: str, decision: dict[str, Any]) -> No
     """The registry decision as a markdown artifact beside the evaluation, keyed by pipeline."""
     from prefect.artifacts import create_markdown_artifact
 
-    key = artifact_key(pipeline).removesuffix("-evaluation") + "-registry"
+    key = artifact_key(pipeline, "registry")
     create_markdown_artifact(
         markdown=(
             f"# {pipeline}: registry\n\nRun `{run_id}` registered version "

@@ -15,7 +15,6 @@ concurrent variant wait for the shared stage and then reuse it.
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import Any
 from prefect import flow, get_run_logger, task, unmapped
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from flows.pipeline import artifact_key
 from textcls_core import ConfigError, StageError
 from textcls_core.artifacts import write_json_atomic, write_text_atomic
 from textcls_core.config import OrchestrationConfig
@@ -125,10 +125,6 @@ def run_variant(
     }
 
 
-def sweep_slug(pipeline: str) -> str:
-    return re.sub(r"[^a-z0-9-]+", "-", pipeline.lower()).strip("-") + "-sweep"
-
-
 @flow(name="textcls-sweep", log_prints=True)
 def textcls_sweep(
     config_path: str,
@@ -178,7 +174,7 @@ def textcls_sweep(
     markdown = render_summary(summary)
     write_json_atomic(sweep_dir / "sweep.json", summary)
     write_text_atomic(sweep_dir / "sweep.md", markdown)
-    key = sweep_slug(pipeline)
+    key = artifact_key(pipeline, "sweep")
     create_table_artifact(
         table=[{k: v for k, v in row.items() if k != "error"} for row in summary["rows"]],
         key=key,

@@ -57,32 +57,9 @@ def git_revision(folder: str | Path) -> str | None:
         return None
 
 
-def write_manifest(
-    path: Path,
-    *,
-    pipeline: str,
-    run_id: str,
-    config: dict[str, Any],
-    config_source: str | None,
-    stages: dict[str, Any],
-    data_fingerprint: str | None,
-    started: datetime,
-    status: str,
-    error: str | None = None,
-    registry: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    manifest = build_manifest(
-        pipeline=pipeline,
-        run_id=run_id,
-        config=config,
-        config_source=config_source,
-        stages=stages,
-        data_fingerprint=data_fingerprint,
-        started=started,
-        status=status,
-        error=error,
-        registry=registry,
-    )
+def write_manifest(path: Path, **fields: Any) -> dict[str, Any]:
+    """Build the manifest from ``fields`` (see ``build_manifest``) and write it atomically."""
+    manifest = build_manifest(**fields)
     write_json_atomic(path, manifest)
     return manifest
 

@@ -35,9 +35,8 @@ DISTILLER = {"name": "logits-kl", "params": {"temperature": 2.0, "alpha": 0.9}}
 
 def measure(folder: Path, texts: list[str], labels: list[int]) -> dict:
     import numpy as np
-
-    from textcls_core.model_folder import count_parameters, load_model_folder
-    from textcls_core.predictor import Predictor, accuracy
+    from textcls.model_folder import count_parameters, load_model_folder
+    from textcls.predictor import Predictor, accuracy
 
     predictor = Predictor.load(folder)
     acc = accuracy(predictor, texts, labels)
@@ -74,13 +73,12 @@ def main() -> None:
         print(f"skipped: {DATA} not found (the shared SST-2 CSVs)")
         return
     import datasets
-
-    from textcls_core import config_from_dict
-    from textcls_core.config import QuantizeStep
-    from textcls_core.stages.distill import distill
-    from textcls_core.stages.finetune import fine_tune
-    from textcls_core.stages.ingest import ingest
-    from textcls_core.stages.quantize import quantize
+    from textcls import config_from_dict
+    from textcls.config import QuantizeStep
+    from textcls.stages.distill import distill
+    from textcls.stages.finetune import fine_tune
+    from textcls.stages.ingest import ingest
+    from textcls.stages.quantize import quantize
 
     timings = {}
     with tempfile.TemporaryDirectory(prefix="textcls-bench-") as tmp:

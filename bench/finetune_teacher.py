@@ -35,9 +35,9 @@ MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 
 
 def textcls_run(work: Path, examples: int, grouped: bool = False) -> tuple[dict, Path]:
-    from textcls_core import config_from_dict
-    from textcls_core.stages.finetune import fine_tune
-    from textcls_core.stages.ingest import ingest
+    from textcls import config_from_dict
+    from textcls.stages.finetune import fine_tune
+    from textcls.stages.ingest import ingest
 
     config = config_from_dict(
         {

@@ -28,8 +28,7 @@ def main() -> None:
         os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
         os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
         from prefect import flow
-
-        from flows.pipeline import textcls_pipeline
+        from textcls.flows.pipeline import textcls_pipeline
 
         @flow
         def warm_up() -> None:

@@ -32,8 +32,8 @@ LABELS = ("negative", "positive", "neutral")
 
 CHILD_TEXTCLS = """
 import json, resource, sys, time
-from textcls_core import config_from_dict
-from textcls_core.stages.ingest import ingest
+from textcls import config_from_dict
+from textcls.stages.ingest import ingest
 start = time.perf_counter()
 config = config_from_dict({"name": "bench", "data": {"train": sys.argv[1]}})
 ingest(config, sys.argv[2])

@@ -155,7 +155,7 @@ def configs(name: str, spec: dict[str, Any], work: Path) -> dict[str, Path]:
 
 
 def run_flow(config: Path) -> tuple[dict[str, Any], float]:
-    from flows.pipeline import textcls_pipeline
+    from textcls.flows.pipeline import textcls_pipeline
 
     start = time.perf_counter()
     manifest = textcls_pipeline(config_path=str(config))

@@ -145,7 +145,7 @@ def _measure(folder: str, int8: bool, max_length: int, texts: list[str], queue: 
         start = time.perf_counter()
         classify(sample, batch_size=32)
         throughput = len(sample) / (time.perf_counter() - start)
-        from textcls_core.evaluation.cost import peak_rss_mb
+        from textcls.evaluation.cost import peak_rss_mb
 
         queue.put(
             {

@@ -32,10 +32,10 @@ PRETRAIN = {
 
 
 def run(work: Path, labelled: int, objective: str | None) -> dict:
-    from textcls_core import config_from_dict
-    from textcls_core.stages.finetune import fine_tune
-    from textcls_core.stages.ingest import ingest
-    from textcls_core.stages.pretrain import pretrain, read_report
+    from textcls import config_from_dict
+    from textcls.stages.finetune import fine_tune
+    from textcls.stages.ingest import ingest
+    from textcls.stages.pretrain import pretrain, read_report
 
     raw: dict = {
         "name": "bench-pretrain",

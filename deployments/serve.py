@@ -92,8 +92,7 @@ def ensure_pipeline_limits(names: list[str]) -> None:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
     from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
-
-    from textcls_core.data_watch import state_key
+    from textcls.data_watch import state_key
 
     with get_client(sync_client=True) as client:
         for name in names:

@@ -1,1 +1,1 @@
-"""Prefect tasks and flows over textcls_core's stages, and the ``textcls`` command line."""
+"""Prefect tasks and flows over textcls's stages, and the ``textcls`` command line."""

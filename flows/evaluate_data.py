@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from textcls_core import DataError, config_from_dict, load_config
+from textcls import DataError, config_from_dict, load_config
 
 
 def resolve_data(data: Path, output: Path, model_labels: list[str]) -> tuple[Path, str]:
@@ -15,7 +15,7 @@ def resolve_data(data: Path, output: Path, model_labels: list[str]) -> tuple[Pat
     - any other file (CSV, TSV, JSONL, Parquet with text and label columns) is ingested as the
       split to score, keeping the models' label order.
     """
-    from textcls_core.stages.ingest import ingest
+    from textcls.stages.ingest import ingest
 
     if data.is_dir() and (data / "dataset_dict.json").is_file():
         return data, data.name

@@ -1,7 +1,7 @@
 """The ``textcls_pipeline`` flow: ingest, pretrain, teacher, student, quantize, evaluate.
 
 The flow decides order, caching, retries and reporting; each task calls one stage function.
-Stage keys come from ``textcls_core.pipeline_plan``: unchanged inputs mean a cache hit, so a
+Stage keys come from ``textcls.pipeline_plan``: unchanged inputs mean a cache hit, so a
 rerun trains nothing, and changing only ``quantize`` reruns only quantize and evaluate.
 Artifacts live in a store shared by runs; each run folder links to what it used and holds a
 ``manifest.json``. The evaluation becomes Prefect table and markdown artifacts keyed by
@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger
-
-from flows.tasks import (
+from textcls import ConfigError, StageError, TextclsError, get_plugins, load_config
+from textcls.flows.tasks import (
     evaluate_task,
     ingest_task,
     pretrain_task,
@@ -28,10 +28,9 @@ from flows.tasks import (
     student_task,
     teacher_task,
 )
-from textcls_core import ConfigError, StageError, TextclsError, get_plugins, load_config
-from textcls_core.lifecycle import notify
-from textcls_core.manifest import build_manifest, write_manifest
-from textcls_core.pipeline_plan import (
+from textcls.lifecycle import notify
+from textcls.manifest import build_manifest, write_manifest
+from textcls.pipeline_plan import (
     RunLayout,
     enabled_stages,
     input_stats,
@@ -97,7 +96,7 @@ class _Runner:
                     f"stage {name} is needed but not in the artifact store "
                     f"({out}); run the pipeline without --only/--from first"
                 )
-            from flows.tasks import ref_from_disk
+            from textcls.flows.tasks import ref_from_disk
 
             result = {"ref": ref_from_disk(stage, out).to_dict(), "status": "reused"}
         else:

@@ -16,8 +16,8 @@ import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
-from textcls_core import DataError
-from textcls_core.predictor import Prediction
+from textcls import DataError
+from textcls.predictor import Prediction
 
 
 def read_texts(path: Path | None, text_column: str, arguments: Sequence[str]) -> list[str]:

@@ -23,10 +23,9 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.concurrency.sync import concurrency
 from prefect.variables import Variable
-
-from flows.pipeline import textcls_pipeline
-from textcls_core import ConfigError, TextclsError, get_plugins, load_config
-from textcls_core.data_watch import content_fingerprint, state_key, watched_files
+from textcls import ConfigError, TextclsError, get_plugins, load_config
+from textcls.data_watch import content_fingerprint, state_key, watched_files
+from textcls.flows.pipeline import textcls_pipeline
 
 
 class RejectedRequest(TextclsError):

@@ -8,8 +8,8 @@ process per variant keeps every variant reproducible, frees its memory when it e
 a crash to its own task, and behaves the same on the default thread pool and on Dask workers.
 
 Variants share the pipeline's artifact store, so stages whose inputs do not change across the
-grid (ingest, usually the teacher) run once; the per-artifact lock in ``flows.tasks`` makes a
-concurrent variant wait for the shared stage and then reuse it.
+grid (ingest, usually the teacher) run once; the per-artifact lock in ``textcls.flows.tasks``
+makes a concurrent variant wait for the shared stage and then reuse it.
 """
 
 from __future__ import annotations
@@ -22,12 +22,11 @@ from typing import Any
 
 from prefect import flow, get_run_logger, task, unmapped
 from prefect.task_runners import ThreadPoolTaskRunner
-
-from flows.pipeline import artifact_key
-from textcls_core import ConfigError, StageError
-from textcls_core.artifacts import write_json_atomic, write_text_atomic
-from textcls_core.config import OrchestrationConfig
-from textcls_core.sweep import (
+from textcls import ConfigError, StageError
+from textcls.artifacts import write_json_atomic, write_text_atomic
+from textcls.config import OrchestrationConfig
+from textcls.flows.pipeline import artifact_key
+from textcls.sweep import (
     expand_grid,
     render_summary,
     summarize,
@@ -90,7 +89,7 @@ def run_variant(
     command = [
         sys.executable,
         "-m",
-        "flows.cli",
+        "textcls.flows.cli",
         "run",
         config_path,
         "--output",

@@ -1,6 +1,6 @@
-"""Prefect tasks: one per stage, each a thin call to a ``textcls_core`` stage function.
+"""Prefect tasks: one per stage, each a thin call to a ``textcls`` stage function.
 
-Every task is cached on the key the flow computes (``textcls_core.pipeline_plan.stage_key``)
+Every task is cached on the key the flow computes (``textcls.pipeline_plan.stage_key``)
 with persisted results. The task body also reuses an artifact already on disk under that key,
 so a fresh Prefect database never retrains what the artifact store holds.
 """
@@ -14,9 +14,8 @@ from typing import Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
-
-from textcls_core import config_from_dict
-from textcls_core.artifacts import ArtifactRef, artifact_lock, directory_sha256
+from textcls import config_from_dict
+from textcls.artifacts import ArtifactRef, artifact_lock, directory_sha256
 
 
 def _key(context: Any, parameters: dict[str, Any]) -> str:
@@ -60,7 +59,7 @@ def ingest_task(
     out: str,
     previous_labels: list[str] | None,
 ) -> dict[str, Any]:
-    from textcls_core.stages.ingest import ingest
+    from textcls.stages.ingest import ingest
 
     return _run(
         stage, out, lambda: ingest(_config(config, base_dir), out, previous_labels=previous_labels)
@@ -71,7 +70,7 @@ def ingest_task(
 def pretrain_task(
     stage: str, key: str, config: dict[str, Any], base_dir: str, data_dir: str, out: str
 ) -> dict[str, Any]:
-    from textcls_core.stages.pretrain import pretrain
+    from textcls.stages.pretrain import pretrain
 
     return _run(stage, out, lambda: pretrain(_config(config, base_dir), data_dir, out))
 
@@ -86,7 +85,7 @@ def teacher_task(
     out: str,
     init_from: str | None,
 ) -> dict[str, Any]:
-    from textcls_core.stages.finetune import fine_tune
+    from textcls.stages.finetune import fine_tune
 
     return _run(
         stage,
@@ -107,8 +106,8 @@ def student_task(
     init_from: str | None,
     cache_dir: str,
 ) -> dict[str, Any]:
-    from textcls_core.stages.distill import distill
-    from textcls_core.stages.finetune import fine_tune
+    from textcls.stages.distill import distill
+    from textcls.stages.finetune import fine_tune
 
     parsed = _config(config, base_dir)
     if parsed.student.distill is None or teacher_dir is None:
@@ -128,8 +127,8 @@ def student_task(
 def quantize_task(
     stage: str, key: str, step: dict[str, Any], model_dir: str, data_dir: str, out: str
 ) -> dict[str, Any]:
-    from textcls_core.config import QuantizeStep
-    from textcls_core.stages.quantize import quantize
+    from textcls.config import QuantizeStep
+    from textcls.stages.quantize import quantize
 
     return _run(
         stage, out, lambda: quantize(QuantizeStep.model_validate(step), model_dir, data_dir, out)
@@ -149,7 +148,7 @@ def evaluate_task(
     seed: int,
     measure_cost: bool = True,
 ) -> dict[str, Any]:
-    from textcls_core.stages.evaluate import evaluate
+    from textcls.stages.evaluate import evaluate
 
     return _run(
         stage,
@@ -178,7 +177,7 @@ def register_task(
 ) -> dict[str, Any]:
     """Not cached: registering is a side effect, and the registry itself skips a model it
     already holds (by content hash), so rerunning an unchanged pipeline adds no version."""
-    from textcls_core.stages.register import register
+    from textcls.stages.register import register
 
     decision = register(_config(config, base_dir), data_dir, eval_dir, variants, manifest)
     return decision.to_dict()

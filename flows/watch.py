@@ -5,7 +5,7 @@ last look lives in a Prefect Variable per pipeline, so the watcher itself is sta
 worker can run it. When the data changed, it emits ``textcls.dataset.updated`` with resource id
 ``textcls.dataset.<pipeline>`` and a payload naming the pipeline, its config file and the new
 content fingerprint; the retrain deployment's trigger listens for exactly that. See
-``textcls_core.data_watch`` for the rules, including the catch-up for coalesced events.
+``textcls.data_watch`` for the rules, including the catch-up for coalesced events.
 """
 
 from __future__ import annotations
@@ -17,9 +17,8 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.events import emit_event
 from prefect.variables import Variable
-
-from textcls_core import get_plugins, load_config
-from textcls_core.data_watch import (
+from textcls import get_plugins, load_config
+from textcls.data_watch import (
     EVENT,
     content_fingerprint,
     decide,

@@ -1,6 +1,6 @@
 """textcls's built-in plugins.
 
 Each module here is declared as an entry point in the ``textcls`` group of pyproject.toml, the
-same way a third-party distribution declares its plugins, and imports only ``textcls_core``'s
+same way a third-party distribution declares its plugins, and imports only ``textcls``'s
 public API.
 """

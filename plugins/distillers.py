@@ -14,8 +14,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-
-from textcls_core import hookimpl
+from textcls import hookimpl
 
 
 class _Params(BaseModel):
@@ -76,7 +75,7 @@ class MultiTeacherParams(_Params):
 
 def _lazy(name: str) -> Any:
     def factory(params: Any) -> Any:
-        from plugins import distiller_losses
+        from textcls.plugins import distiller_losses
 
         return getattr(distiller_losses, name)(params)
 

@@ -1,4 +1,4 @@
-"""The quantizers behind ``plugins.quantizers`` (import onnxruntime and Optimum on first use)."""
+"""The quantizers behind ``textcls.plugins.quantizers`` (load onnxruntime and Optimum lazily)."""
 
 from __future__ import annotations
 

@@ -10,8 +10,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-
-from textcls_core import hookimpl
+from textcls import hookimpl
 
 
 class NoQuantParams(BaseModel):
@@ -35,7 +34,7 @@ class StaticInt8Params(DynamicInt8Params):
 
 def _lazy(name: str) -> Any:
     def factory(params: Any) -> Any:
-        from plugins import quantizer_impl
+        from textcls.plugins import quantizer_impl
 
         return getattr(quantizer_impl, name)(params)
 

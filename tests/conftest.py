@@ -31,7 +31,7 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture(autouse=True)
 def fresh_plugins() -> Iterator[None]:
     """Each test starts from freshly loaded built-in plugins."""
-    from textcls_core import reset_plugins
+    from textcls import reset_plugins
 
     reset_plugins()
     yield

@@ -7,9 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import datasets
-
-from textcls_core import config_from_dict
-from textcls_core.stages.ingest import ingest
+from textcls import config_from_dict
+from textcls.stages.ingest import ingest
 
 
 def make_config(base: Path, **data: Any):

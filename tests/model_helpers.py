@@ -6,9 +6,8 @@ import random
 from pathlib import Path
 
 from ingest_helpers import csv_text
-
-from textcls_core import config_from_dict
-from textcls_core.stages.ingest import ingest
+from textcls import config_from_dict
+from textcls.stages.ingest import ingest
 
 POSITIVE = "good great fine lovely superb excellent nice happy".split()
 NEGATIVE = "bad awful poor terrible horrid dull sad nasty".split()

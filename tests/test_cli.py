@@ -9,10 +9,9 @@ import sys
 
 import pytest
 from ingest_helpers import csv_text
+from textcls import __version__
+from textcls.flows.cli import app
 from typer.testing import CliRunner
-
-from flows.cli import app
-from textcls_core import __version__
 
 runner = CliRunner()
 
@@ -129,7 +128,7 @@ def test_console_script_reports_without_traceback(tmp_path):
 
 
 def test_clashing_plugins_exit_2_naming_both():
-    from textcls_core import get_plugins, hookimpl
+    from textcls import get_plugins, hookimpl
 
     class Clash:
         @hookimpl

@@ -6,8 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-
-from textcls_core import ConfigError, load_config, pipeline_json_schema
+from textcls import ConfigError, load_config, pipeline_json_schema
 
 VALID = """\
 name: demo
@@ -35,7 +34,7 @@ def test_valid_file_loads_with_defaults_and_relative_paths(write, tmp_path):
 
 
 def test_source_shorthand_and_default():
-    from textcls_core import config_from_dict
+    from textcls import config_from_dict
 
     config = config_from_dict({"name": "x", "data": {"source": "tsv", "train": "a.tsv"}})
     assert config.data.source.name == "tsv"
@@ -136,7 +135,7 @@ def test_overrides_parse_values_and_create_sections(write):
 
 def test_override_of_list_item(write):
     path = write("p.yaml", VALID + "quantize:\n  - {name: onnx-fp32}\n")
-    from textcls_core import config_from_dict
+    from textcls import config_from_dict
 
     raw = {
         "name": "x",

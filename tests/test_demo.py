@@ -28,7 +28,7 @@ def test_demo_data_is_what_make_data_writes(tmp_path):
 
 
 def test_demo_pipeline_is_valid():
-    from textcls_core import load_config
+    from textcls import load_config
 
     config = load_config(DEMO / "pipeline.yaml")
     assert config.teacher is not None and config.student is not None and config.quantize
@@ -42,7 +42,7 @@ def test_readme_demo_command_runs_end_to_end(tmp_path):
     env = dict(os.environ, PREFECT_HOME=str(tmp_path / "prefect"))
     env.pop("PREFECT_API_URL", None)
     script = Path(sys.executable).with_name("textcls")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "flows.cli"]
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "textcls.flows.cli"]
     result = subprocess.run(
         [*command, "run", "examples/demo/pipeline.yaml", "--output", str(tmp_path / "runs")]
         + ["--set", f"registry.path={tmp_path / 'registry'}"],

@@ -23,9 +23,8 @@ import pytest
 import yaml
 from ingest_helpers import csv_text
 from model_helpers import TINY_MODELS, toy_rows
-
-from textcls_core.data_watch import content_fingerprint, state_key
-from textcls_core.registry import Registry
+from textcls.data_watch import content_fingerprint, state_key
+from textcls.registry import Registry
 
 pytestmark = pytest.mark.slow
 

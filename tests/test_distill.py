@@ -10,12 +10,11 @@ import pytest
 import torch
 from ingest_helpers import csv_text
 from model_helpers import TINY_MODELS, TINY_TRAIN, toy_data
-
-from textcls_core import ConfigError, config_from_dict
-from textcls_core.model_folder import load_model_folder
-from textcls_core.stages.distill import distill
-from textcls_core.stages.finetune import fine_tune
-from textcls_core.stages.ingest import ingest
+from textcls import ConfigError, config_from_dict
+from textcls.model_folder import load_model_folder
+from textcls.stages.distill import distill
+from textcls.stages.finetune import fine_tune
+from textcls.stages.ingest import ingest
 
 TEACHER = {
     "model": {"name": "transformer", "params": TINY_MODELS["transformer"]},
@@ -170,7 +169,7 @@ def test_teacher_embeddings_start_the_student_embedding(toy):
 
 
 def test_teacher_layers_copies_the_chosen_layer():
-    from textcls_core.distillation.layers import spread_layers, student_from_teacher_layers
+    from textcls.distillation.layers import spread_layers, student_from_teacher_layers
 
     teacher = load_model_folder_or_tiny()
     student = student_from_teacher_layers(teacher, {}, [1])

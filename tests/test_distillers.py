@@ -7,8 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 import torch
-
-from textcls_core import get_plugins
+from textcls import get_plugins
 
 
 def make(name: str, **params):
@@ -117,9 +116,8 @@ def test_layer_map_out_of_range_is_explained():
 
 
 def test_gradients_reach_only_the_student_and_projections():
+    from textcls.distillation.trainer import DistillationTrainer
     from transformers import BertConfig, BertForSequenceClassification
-
-    from textcls_core.distillation.trainer import DistillationTrainer
 
     def tiny(seed):
         torch.manual_seed(seed)

@@ -6,8 +6,7 @@ import inspect
 from pathlib import Path
 
 import pytest
-
-from textcls_core import hookspecs
+from textcls import hookspecs
 
 ROOT = Path(__file__).resolve().parents[1]
 HOOKS = sorted(name for name in dir(hookspecs) if name.startswith("textcls_"))

@@ -10,18 +10,17 @@ import numpy as np
 import pytest
 from model_helpers import toy_data, with_student
 from sklearn.metrics import accuracy_score, f1_score, log_loss, roc_auc_score
-from typer.testing import CliRunner
-
-from flows.cli import app
-from textcls_core.config import QuantizeStep
-from textcls_core.evaluation.metrics import (
+from textcls.config import QuantizeStep
+from textcls.evaluation.metrics import (
     bootstrap_interval,
     expected_calibration_error,
     quality_metrics,
 )
-from textcls_core.stages.evaluate import evaluate
-from textcls_core.stages.finetune import fine_tune
-from textcls_core.stages.quantize import quantize
+from textcls.flows.cli import app
+from textcls.stages.evaluate import evaluate
+from textcls.stages.finetune import fine_tune
+from textcls.stages.quantize import quantize
+from typer.testing import CliRunner
 
 
 def test_expected_calibration_error_by_hand():

@@ -62,7 +62,7 @@ def run_cli(site: Path, *args: str, cwd: Path | None = None) -> subprocess.Compl
     env["TEXTCLS_PLUGINS"] = "textcls-plugin-example"
     env["PYTHONPATH"] = os.pathsep.join([str(site), str(ROOT)])
     return subprocess.run(
-        [sys.executable, "-m", "flows.cli", *args],
+        [sys.executable, "-m", "textcls.flows.cli", *args],
         capture_output=True,
         text=True,
         env=env,
@@ -122,8 +122,7 @@ def test_example_components_are_usable_by_name_in_a_config(installed_example, tm
 
 def test_example_model_and_distiller_work(installed_example, monkeypatch):
     import torch
-
-    from textcls_core import ModelContext, PluginHost
+    from textcls import ModelContext, PluginHost
 
     monkeypatch.syspath_prepend(str(installed_example))
     host = PluginHost()

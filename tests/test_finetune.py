@@ -14,11 +14,10 @@ from pathlib import Path
 import pytest
 import torch
 from model_helpers import toy_data, with_student
-
-from textcls_core import config_from_dict
-from textcls_core.model_folder import load_model_folder
-from textcls_core.stages.finetune import fine_tune
-from textcls_core.training.trainer import TextclsTrainer, class_weights
+from textcls import config_from_dict
+from textcls.model_folder import load_model_folder
+from textcls.stages.finetune import fine_tune
+from textcls.training.trainer import TextclsTrainer, class_weights
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -96,7 +95,7 @@ import sys
 from pathlib import Path
 sys.path.insert(0, {tests!r})
 from model_helpers import with_student
-from textcls_core.stages.finetune import fine_tune
+from textcls.stages.finetune import fine_tune
 import json
 raw = json.loads({raw!r})
 base = Path({base!r})
@@ -149,9 +148,8 @@ def test_two_cpu_processes_through_torchrun(toy):
 
 @pytest.mark.slow
 def test_real_minilm_teacher_on_512_sst2_examples(shared_data, tmp_path):
+    from textcls.stages.ingest import ingest
     from transformers import pipeline
-
-    from textcls_core.stages.ingest import ingest
 
     raw = {
         "name": "sst2-small",
@@ -191,8 +189,7 @@ def test_recorded_validation_metrics_are_those_of_the_saved_model(toy):
     """The metrics come from the best checkpoint's log entry, not a second evaluation pass."""
     import datasets
     import numpy as np
-
-    from textcls_core.predictor import Predictor
+    from textcls.predictor import Predictor
 
     base, raw, data_dir = toy
     config = with_student(raw, base, "bow", epochs=3)

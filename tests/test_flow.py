@@ -9,8 +9,7 @@ import pytest
 import yaml
 from ingest_helpers import csv_text
 from model_helpers import TINY_MODELS, TINY_TRAIN, toy_rows
-
-from textcls_core import ConfigError, StageError
+from textcls import ConfigError, StageError
 
 PIPELINE = {
     "name": "toy-flow",
@@ -48,7 +47,7 @@ def project(tmp_path_factory):
 
 
 def run(project: Path, *overrides: str, **options):
-    from flows.pipeline import textcls_pipeline
+    from textcls.flows.pipeline import textcls_pipeline
 
     return textcls_pipeline(
         config_path=str(project / "pipeline.yaml"), overrides=list(overrides), **options

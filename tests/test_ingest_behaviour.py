@@ -9,10 +9,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from ingest_helpers import csv_text, labels_of, make_config, run_ingest
-
-from textcls_core import DataError
-from textcls_core.data.clean import unescape_entities
-from textcls_core.stages.ingest import ingest, load_unlabeled_texts, read_labels
+from textcls import DataError
+from textcls.data.clean import unescape_entities
+from textcls.stages.ingest import ingest, load_unlabeled_texts, read_labels
 
 
 def balanced_rows(n_per_class: int, classes=("a", "b", "c")) -> list[tuple[str, str]]:
@@ -145,8 +144,7 @@ def test_cleaning_steps_and_switches(tmp_path, write):
 
 def test_vectorised_and_python_unescaping_agree():
     import pyarrow as pa
-
-    from textcls_core.data.clean import _unescape_array
+    from textcls.data.clean import _unescape_array
 
     texts = [
         "Tom&#39;s",
@@ -168,8 +166,7 @@ def test_vectorised_and_python_unescaping_agree():
 def test_whitespace_collapse_matches_the_plain_regex():
     import pyarrow as pa
     import pyarrow.compute as pc
-
-    from textcls_core.data.clean import _collapse_whitespace
+    from textcls.data.clean import _collapse_whitespace
 
     texts = [" a  b ", "a\tb", "a \n b", "plain text", "\u00a0x\u2003y ", "", None]
     plain = pc.utf8_trim_whitespace(pc.replace_substring_regex(pa.array(texts), r"\s+", " "))

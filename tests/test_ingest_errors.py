@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 from ingest_helpers import csv_text, run_ingest
-
-from textcls_core import DataError
+from textcls import DataError
 
 GOOD = [("good movie", "pos"), ("bad movie", "neg"), ("great film", "pos"), ("awful film", "neg")]
 

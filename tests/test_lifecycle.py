@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import pytest
 from ingest_helpers import csv_text
+from textcls import get_plugins, hookimpl
+from textcls.artifacts import ArtifactRef
+from textcls.flows.cli import app
+from textcls.lifecycle import run_stage
 from typer.testing import CliRunner
-
-from flows.cli import app
-from textcls_core import get_plugins, hookimpl
-from textcls_core.artifacts import ArtifactRef
-from textcls_core.lifecycle import run_stage
 
 
 class Recorder:

@@ -8,11 +8,10 @@ import warnings
 import pytest
 import torch
 from model_helpers import TINY_MODELS, toy_data, with_student
-
-from textcls_core import ConfigError, DataError, ModelContext, get_plugins
-from textcls_core.model_folder import load_model_folder
-from textcls_core.pretrained import resolve_pretrained
-from textcls_core.stages.finetune import fine_tune
+from textcls import ConfigError, DataError, ModelContext, get_plugins
+from textcls.model_folder import load_model_folder
+from textcls.pretrained import resolve_pretrained
+from textcls.stages.finetune import fine_tune
 
 
 @pytest.fixture(scope="module")

@@ -8,15 +8,14 @@ from pathlib import Path
 
 import pytest
 from pydantic import BaseModel
-
-from textcls_core import (
+from textcls import (
     PluginError,
     PluginHost,
     UnknownComponentError,
     get_plugins,
     hookimpl,
 )
-from textcls_core.plugin_manager import DEFAULT_PLUGINS
+from textcls.plugin_manager import DEFAULT_PLUGINS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -49,7 +48,7 @@ def installed(tmp_path, monkeypatch):
 
 GOOD_PLUGIN = """
 from pydantic import BaseModel
-from textcls_core import hookimpl
+from textcls import hookimpl
 
 class Params(BaseModel):
     width: int = 3

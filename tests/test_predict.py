@@ -8,12 +8,11 @@ import json
 
 import pytest
 from model_helpers import toy_data, with_student
+from textcls.config import QuantizeStep
+from textcls.flows.cli import app
+from textcls.stages.finetune import fine_tune
+from textcls.stages.quantize import quantize
 from typer.testing import CliRunner
-
-from flows.cli import app
-from textcls_core.config import QuantizeStep
-from textcls_core.stages.finetune import fine_tune
-from textcls_core.stages.quantize import quantize
 
 runner = CliRunner()
 

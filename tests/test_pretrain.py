@@ -8,11 +8,10 @@ import pytest
 import torch
 from model_helpers import TINY_MODELS, toy_data
 from safetensors.torch import load_file
-
-from textcls_core import ConfigError, config_from_dict
-from textcls_core.model_folder import load_model_folder
-from textcls_core.stages.finetune import fine_tune
-from textcls_core.stages.pretrain import pretrain, read_report
+from textcls import ConfigError, config_from_dict
+from textcls.model_folder import load_model_folder
+from textcls.stages.finetune import fine_tune
+from textcls.stages.pretrain import pretrain, read_report
 
 
 @pytest.fixture(scope="module")
@@ -73,8 +72,8 @@ def test_causal_lm_reports_perplexity_and_seeds_the_student(toy, model):
 
 
 def start_model(config, folder):
-    from textcls_core import get_plugins
-    from textcls_core.training.builders import build_model
+    from textcls import get_plugins
+    from textcls.training.builders import build_model
 
     return build_model(
         config.student.model,

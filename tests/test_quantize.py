@@ -9,12 +9,11 @@ import numpy as np
 import pytest
 from model_helpers import TINY_MODELS, toy_data, with_student
 from pydantic import BaseModel
-
-from textcls_core import get_plugins, hookimpl
-from textcls_core.config import QuantizeStep
-from textcls_core.predictor import Predictor
-from textcls_core.stages.finetune import fine_tune
-from textcls_core.stages.quantize import quantize, read_report
+from textcls import get_plugins, hookimpl
+from textcls.config import QuantizeStep
+from textcls.predictor import Predictor
+from textcls.stages.finetune import fine_tune
+from textcls.stages.quantize import quantize, read_report
 
 TEXTS = ["good film", "the plot was awful and dull", "a lovely superb story", "bad"]
 
@@ -68,7 +67,7 @@ def test_other_quantizers_on_the_transformer(trained, quantizer, tmp_path, monke
 
 
 def test_fp32_onnx_matches_pytorch(trained):
-    from textcls_core.onnx_export import compare_with_pytorch
+    from textcls.onnx_export import compare_with_pytorch
 
     base, data_dir, folders = trained
     out = base / "bilstm-fp32"
@@ -125,7 +124,7 @@ def test_gate_delivers_fp32_when_quantization_collapses_accuracy(trained):
 
 @pytest.mark.slow
 def test_real_minilm_exports_and_quantizes(tmp_path):
-    from textcls_core import config_from_dict
+    from textcls import config_from_dict
 
     raw, data_dir = toy_data(tmp_path, n=64)
     config = config_from_dict(

@@ -15,11 +15,10 @@ import pytest
 import yaml
 from ingest_helpers import csv_text
 from model_helpers import TINY_MODELS, toy_data, toy_rows, with_student
+from textcls.flows.cli import app
+from textcls.registry import Registry, RegistryError, read_test_set
+from textcls.stages.finetune import fine_tune
 from typer.testing import CliRunner
-
-from flows.cli import app
-from textcls_core.registry import Registry, RegistryError, read_test_set
-from textcls_core.stages.finetune import fine_tune
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[1]
@@ -166,7 +165,7 @@ def test_concurrent_writers_get_distinct_versions(tmp_path, models):
 KILLED_WRITER = """
 import json, shutil, sys, time
 from pathlib import Path
-from textcls_core.registry import Registry
+from textcls.registry import Registry
 
 real_copytree = shutil.copytree
 
@@ -272,7 +271,7 @@ def project(tmp_path_factory) -> Path:
 
 
 def test_the_flow_registers_promotes_and_keeps_as_the_policy_says(project, prefect_api):
-    from flows.pipeline import textcls_pipeline
+    from textcls.flows.pipeline import textcls_pipeline
 
     def run(*overrides: str) -> dict:
         return textcls_pipeline(

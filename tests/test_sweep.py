@@ -10,11 +10,10 @@ import pytest
 import yaml
 from ingest_helpers import csv_text
 from model_helpers import TINY_MODELS, toy_rows
+from textcls import ConfigError
+from textcls.flows.cli import app
+from textcls.sweep import expand_grid, parse_grid, split_values, validate_variants
 from typer.testing import CliRunner
-
-from flows.cli import app
-from textcls_core import ConfigError
-from textcls_core.sweep import expand_grid, parse_grid, split_values, validate_variants
 
 runner = CliRunner()
 

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from textcls import TokenizerContext, get_plugins
+from textcls.pretrained import make_resolver
 from transformers import AutoTokenizer, PreTrainedTokenizerFast
-
-from textcls_core import TokenizerContext, get_plugins
-from textcls_core.pretrained import make_resolver
 
 TEXTS = [
     "The quick brown fox jumps.",

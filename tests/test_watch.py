@@ -7,16 +7,15 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from flows.retrain import RejectedRequest, requested_pipelines
-from textcls_core import ConfigError, config_from_dict, get_plugins
-from textcls_core.data_watch import (
+from textcls import ConfigError, config_from_dict, get_plugins
+from textcls.data_watch import (
     content_fingerprint,
     decide,
     state_key,
     stats_digest,
     watched_files,
 )
+from textcls.flows.retrain import RejectedRequest, requested_pipelines
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -147,6 +146,6 @@ def test_deployments_file_builds_three_deployments():
     assert built["nightly"].schedules[0].schedule.cron == "0 2 * * *"
     # every declared pipeline file exists and is valid
     for path in serve.declared_pipelines(spec).values():
-        from textcls_core import load_config
+        from textcls import load_config
 
         load_config(ROOT / path)

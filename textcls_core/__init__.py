@@ -1,24 +1,24 @@
-"""textcls_core: the library under textcls.
+"""textcls: the library under textcls.
 
 Config schema, hookspecs, the plugin manager and registries, and the pipeline stages as plain
 functions. Nothing here imports Prefect: every stage can run from a notebook or another
 orchestrator. Plugins import only the names exported here.
 """
 
-from textcls_core.components import KINDS, Component, ComponentRegistry, NoParams
-from textcls_core.config import (
+from textcls.components import KINDS, Component, ComponentRegistry, NoParams
+from textcls.config import (
     ComponentRef,
     PipelineConfig,
     config_from_dict,
     load_config,
     pipeline_json_schema,
 )
-from textcls_core.data.files import check_file_start, expand_inputs, find_undecodable_line
-from textcls_core.data.table import FILE as FILE_COLUMN
-from textcls_core.data.table import LABEL as LABEL_COLUMN
-from textcls_core.data.table import ROW as ROW_COLUMN
-from textcls_core.data.table import TEXT as TEXT_COLUMN
-from textcls_core.data.table import (
+from textcls.data.files import check_file_start, expand_inputs, find_undecodable_line
+from textcls.data.table import FILE as FILE_COLUMN
+from textcls.data.table import LABEL as LABEL_COLUMN
+from textcls.data.table import ROW as ROW_COLUMN
+from textcls.data.table import TEXT as TEXT_COLUMN
+from textcls.data.table import (
     DataSource,
     LoadedSplit,
     SkippedRow,
@@ -26,7 +26,7 @@ from textcls_core.data.table import (
     join_text_columns,
     row_table,
 )
-from textcls_core.errors import (
+from textcls.errors import (
     ConfigError,
     DataError,
     PluginError,
@@ -34,12 +34,12 @@ from textcls_core.errors import (
     TextclsError,
     UnknownComponentError,
 )
-from textcls_core.hookspecs import hookimpl
-from textcls_core.plugin_api import Distiller, ModelContext, TokenizerContext
-from textcls_core.plugin_manager import PluginHost, get_plugins, reset_plugins
-from textcls_core.tokenization import SPECIAL_TOKENS, wrap_tokenizer
-from textcls_core.tokenization import batched as batched_texts
-from textcls_core.version import __version__
+from textcls.hookspecs import hookimpl
+from textcls.plugin_api import Distiller, ModelContext, TokenizerContext
+from textcls.plugin_manager import PluginHost, get_plugins, reset_plugins
+from textcls.tokenization import SPECIAL_TOKENS, wrap_tokenizer
+from textcls.tokenization import batched as batched_texts
+from textcls.version import __version__
 
 __all__ = [
     "FILE_COLUMN",
@@ -93,20 +93,20 @@ __all__ = [
 # Names that import torch and transformers load on first use, so that `textcls --version`,
 # `textcls config validate` and plugin discovery stay fast.
 _LAZY = {
-    "TextclsModel": "textcls_core.modeling",
-    "causal_mask": "textcls_core.modeling",
-    "classification_loss": "textcls_core.modeling",
-    "label_config": "textcls_core.modeling",
-    "masked_max": "textcls_core.modeling",
-    "masked_mean": "textcls_core.modeling",
-    "register_architecture": "textcls_core.modeling",
+    "TextclsModel": "textcls.modeling",
+    "causal_mask": "textcls.modeling",
+    "classification_loss": "textcls.modeling",
+    "label_config": "textcls.modeling",
+    "masked_max": "textcls.modeling",
+    "masked_mean": "textcls.modeling",
+    "register_architecture": "textcls.modeling",
 }
 
 
 def __getattr__(name: str) -> object:
     module = _LAZY.get(name)
     if module is None:
-        raise AttributeError(f"module 'textcls_core' has no attribute {name!r}")
+        raise AttributeError(f"module 'textcls' has no attribute {name!r}")
     import importlib
 
     return getattr(importlib.import_module(module), name)

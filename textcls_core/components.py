@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-
-from textcls_core.errors import PluginError, UnknownComponentError
+from textcls.errors import PluginError, UnknownComponentError
 
 #: Component kinds, and the registration hook that fills each.
 KIND_HOOKS: dict[str, str] = {

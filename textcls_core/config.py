@@ -27,8 +27,7 @@ from pydantic import (
     ValidationInfo,
     model_validator,
 )
-
-from textcls_core.errors import ConfigError, UnknownComponentError
+from textcls.errors import ConfigError, UnknownComponentError
 
 
 def _resolve_path(value: str | None, info: ValidationInfo) -> str | None:
@@ -392,7 +391,7 @@ def config_from_dict(
     config._base_dir = str(base_dir) if base_dir is not None else None
     if validate_plugins:
         if plugins is None:
-            from textcls_core.plugin_manager import get_plugins
+            from textcls.plugin_manager import get_plugins
 
             plugins = get_plugins()
         validate_components(config, plugins, locate)

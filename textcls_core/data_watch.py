@@ -26,10 +26,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from textcls_core.config import PipelineConfig
-from textcls_core.data.files import expand_inputs
-from textcls_core.data.fingerprint import source_stats, sources_sha256
-from textcls_core.errors import ConfigError
+from textcls.config import PipelineConfig
+from textcls.data.files import expand_inputs
+from textcls.data.fingerprint import source_stats, sources_sha256
+from textcls.errors import ConfigError
 
 EVENT = "textcls.dataset.updated"
 

@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from textcls_core.artifacts import ArtifactRef
+from textcls.artifacts import ArtifactRef
 
 log = logging.getLogger("textcls.lifecycle")
 
@@ -25,7 +25,7 @@ def run_stage(
 ) -> ArtifactRef:
     """Call ``work()`` and tell the lifecycle listeners about it."""
     if plugins is None:
-        from textcls_core.plugin_manager import get_plugins
+        from textcls.plugin_manager import get_plugins
 
         plugins = get_plugins()
     notify(plugins, "textcls_stage_started", stage=stage, run_dir=run_dir, config=config)

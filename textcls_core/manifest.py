@@ -15,8 +15,8 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from textcls_core.artifacts import write_json_atomic
-from textcls_core.version import __version__
+from textcls.artifacts import write_json_atomic
+from textcls.version import __version__
 
 PACKAGES = (
     "torch",

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from textcls_core.errors import DataError
-from textcls_core.version import __version__
+from textcls.errors import DataError
+from textcls.version import __version__
 
 META_FILE = "textcls.json"
 
@@ -71,7 +71,7 @@ def load_model_folder(folder: str | Path, *, plugins: Any = None) -> LoadedModel
     folder = Path(folder)
     meta = read_meta(folder)
     if plugins is None:
-        from textcls_core.plugin_manager import get_plugins
+        from textcls.plugin_manager import get_plugins
 
         plugins = get_plugins()
     component = plugins.component("model", meta["model"]["name"])
@@ -142,7 +142,7 @@ def render_model_card(meta: dict[str, Any], model: Any = None) -> str:
         "## Use",
         "",
         "```python",
-        "from textcls_core.model_folder import load_model_folder",
+        "from textcls.model_folder import load_model_folder",
         "loaded = load_model_folder('path/to/this/folder')",
         "```",
     ]

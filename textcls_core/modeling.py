@@ -20,14 +20,13 @@ from pathlib import Path
 from typing import Any, Self, cast
 
 import torch
+from textcls.errors import ConfigError
 from transformers import (
     AutoConfig,
     AutoModelForSequenceClassification,
     PretrainedConfig,
     PreTrainedModel,
 )
-
-from textcls_core.errors import ConfigError
 
 log = logging.getLogger("textcls.modeling")
 

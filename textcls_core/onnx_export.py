@@ -16,9 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from textcls_core.errors import StageError
-from textcls_core.model_folder import META_FILE, load_model_folder
+from textcls.errors import StageError
+from textcls.model_folder import META_FILE, load_model_folder
 
 SAMPLE_TEXTS = (
     "a",
@@ -106,7 +105,7 @@ def export_onnx(model_folder: str | Path, out_dir: str | Path) -> Path:
 
 def compare_with_pytorch(model_folder: str | Path, onnx_folder: str | Path) -> float:
     """Largest absolute logit difference between the PyTorch and the ONNX model."""
-    from textcls_core.predictor import Predictor
+    from textcls.predictor import Predictor
 
     torch_side = Predictor.load(model_folder)
     onnx_side = Predictor.load(onnx_folder)

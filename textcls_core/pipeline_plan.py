@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from textcls_core.config import PipelineConfig, QuantizeStep
-from textcls_core.data.files import expand_inputs
-from textcls_core.data.fingerprint import source_stats
-from textcls_core.errors import ConfigError
-from textcls_core.version import __version__
+from textcls.config import PipelineConfig, QuantizeStep
+from textcls.data.files import expand_inputs
+from textcls.data.fingerprint import source_stats
+from textcls.errors import ConfigError
+from textcls.version import __version__
 
 STAGE_ORDER = (
     "ingest",

@@ -4,7 +4,7 @@ A component factory is called as ``factory(params, **context)`` where ``params``
 instance of the component's params model. Per kind:
 
 - data source: ``factory(params)`` returns an object with ``load(SplitRequest) -> LoadedSplit``
-  (see ``textcls_core.data.table``).
+  (see ``textcls.data.table``).
 - tokenizer: ``factory(params, context=TokenizerContext)`` returns a
   ``transformers.PreTrainedTokenizerFast``.
 - model: ``factory(params, context=ModelContext)`` returns a ``transformers.PreTrainedModel``

@@ -24,30 +24,29 @@ from typing import Any
 
 import pluggy
 from pydantic import BaseModel
-
-from textcls_core import hookspecs
-from textcls_core.components import (
+from textcls import hookspecs
+from textcls.components import (
     KIND_HOOKS,
     KINDS,
     Component,
     ComponentRegistry,
     NoParams,
 )
-from textcls_core.errors import PluginError
+from textcls.errors import PluginError
 
 ENTRY_POINT_GROUP = "textcls"
 BUILTIN_DISTRIBUTION = "textcls"
 #: The built-in plugin modules. pyproject.toml declares the same list as entry points; this tuple
 #: is used only when textcls runs from a source tree that was never installed.
 DEFAULT_PLUGINS: tuple[tuple[str, str], ...] = (
-    ("builtin-sources", "plugins.sources"),
-    ("builtin-tokenizers", "plugins.tokenizers"),
-    ("builtin-models", "plugins.models"),
-    ("builtin-distillers", "plugins.distillers"),
-    ("builtin-quantizers", "plugins.quantizers"),
-    ("builtin-resolver-local", "plugins.resolvers:local_folders"),
-    ("builtin-resolver-packaged", "plugins.resolvers:packaged_models"),
-    ("builtin-resolver-hub-cache", "plugins.resolvers:hub_cache"),
+    ("builtin-sources", "textcls.plugins.sources"),
+    ("builtin-tokenizers", "textcls.plugins.tokenizers"),
+    ("builtin-models", "textcls.plugins.models"),
+    ("builtin-distillers", "textcls.plugins.distillers"),
+    ("builtin-quantizers", "textcls.plugins.quantizers"),
+    ("builtin-resolver-local", "textcls.plugins.resolvers:local_folders"),
+    ("builtin-resolver-packaged", "textcls.plugins.resolvers:packaged_models"),
+    ("builtin-resolver-hub-cache", "textcls.plugins.resolvers:hub_cache"),
 )
 ONLY_BUILTINS_ENV = "TEXTCLS_BUILTIN_PLUGINS_ONLY"
 SELECT_ENV = "TEXTCLS_PLUGINS"

@@ -13,9 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from textcls_core.errors import DataError
-from textcls_core.model_folder import read_meta
+from textcls.errors import DataError
+from textcls.model_folder import read_meta
 
 ONNX_FILE = "model.onnx"
 
@@ -107,8 +106,7 @@ class Predictor:
         cls, folder: Path, meta: dict[str, Any], max_length: int, threads: int | None
     ) -> Predictor:
         import torch
-
-        from textcls_core.model_folder import load_model_folder
+        from textcls.model_folder import load_model_folder
 
         if threads:
             torch.set_num_threads(threads)

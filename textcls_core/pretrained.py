@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from textcls_core.errors import ConfigError
+from textcls.errors import ConfigError
 
 _OFFLINE_VARIABLES = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
 
@@ -27,7 +27,7 @@ def hub_offline() -> bool:
 def resolve_pretrained(name: str, plugins: Any = None) -> str:
     """A local folder (or, online, a hub name) for ``name``; a clear error when neither works."""
     if plugins is None:
-        from textcls_core.plugin_manager import get_plugins
+        from textcls.plugin_manager import get_plugins
 
         plugins = get_plugins()
     found = plugins.resolve_pretrained(name)

@@ -31,8 +31,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from textcls_core.artifacts import atomic_dir, directory_sha256, write_json_atomic
-from textcls_core.errors import TextclsError
+from textcls.artifacts import atomic_dir, directory_sha256, write_json_atomic
+from textcls.errors import TextclsError
 
 METRICS = ("accuracy", "macro_f1")
 
@@ -253,7 +253,7 @@ class Registry:
         metric: str,
         min_improvement: float,
     ) -> Decision:
-        from textcls_core.predictor import Predictor
+        from textcls.predictor import Predictor
 
         champion = self.champion()
         if champion is None:

@@ -19,9 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
-from textcls_core.config import PipelineConfig, load_config
-from textcls_core.errors import ConfigError
+from textcls.config import PipelineConfig, load_config
+from textcls.errors import ConfigError
 
 MAX_VARIANTS = 200
 

@@ -3,7 +3,7 @@
 It registers one model architecture (``mean-pool``: averaged token embeddings and a linear layer)
 and one distillation strategy (``cosine-logits``). Install it with ``pip install
 examples/plugin-example`` and both appear in ``textcls plugins list`` and can be named in a
-pipeline file. It imports only textcls_core's public API, as every plugin should.
+pipeline file. It imports only textcls's public API, as every plugin should.
 """
 
 from __future__ import annotations
@@ -12,10 +12,9 @@ from typing import Any
 
 import torch
 from pydantic import BaseModel, ConfigDict, Field
+from textcls import ModelContext, hookimpl
 from transformers import PretrainedConfig, PreTrainedModel
 from transformers.modeling_outputs import SequenceClassifierOutput
-
-from textcls_core import ModelContext, hookimpl
 
 
 class MeanPoolParams(BaseModel):

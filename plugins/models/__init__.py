@@ -10,7 +10,8 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
-from plugins.models.params import (
+from textcls import hookimpl
+from textcls.plugins.models.params import (
     BowParams,
     GruParams,
     HfModelParams,
@@ -18,7 +19,6 @@ from plugins.models.params import (
     TextCnnParams,
     TransformerParams,
 )
-from textcls_core import hookimpl
 
 
 def _lazy(target: str, *args: Any) -> Callable[..., Any]:
@@ -46,37 +46,37 @@ def _lazy_loader(target: str) -> Callable[[str], Any]:
 def textcls_register_models(register: Any) -> None:
     register(
         "hf",
-        _lazy("plugins.models.hf:build_hf"),
+        _lazy("textcls.plugins.models.hf:build_hf"),
         params=HfModelParams,
         description="Any Hugging Face sequence-classification model (name or path)",
         pretrained=True,
     )
     register(
         "bilstm",
-        _lazy("plugins.models.recurrent:build_recurrent", "lstm"),
+        _lazy("textcls.plugins.models.recurrent:build_recurrent", "lstm"),
         params=RecurrentParams,
         description="Bidirectional LSTM with pooling over time",
         causal_lm=True,
-        load=_lazy_loader("plugins.models.recurrent:RecurrentForSequenceClassification"),
+        load=_lazy_loader("textcls.plugins.models.recurrent:RecurrentForSequenceClassification"),
     )
     register(
         "gru",
-        _lazy("plugins.models.recurrent:build_recurrent", "gru"),
+        _lazy("textcls.plugins.models.recurrent:build_recurrent", "gru"),
         params=GruParams,
         description="GRU with pooling over time",
         causal_lm=True,
-        load=_lazy_loader("plugins.models.recurrent:RecurrentForSequenceClassification"),
+        load=_lazy_loader("textcls.plugins.models.recurrent:RecurrentForSequenceClassification"),
     )
     register(
         "textcnn",
-        _lazy("plugins.models.textcnn:build_textcnn"),
+        _lazy("textcls.plugins.models.textcnn:build_textcnn"),
         params=TextCnnParams,
         description="Convolutions of several widths, max over time (Kim 2014)",
-        load=_lazy_loader("plugins.models.textcnn:TextCnnForSequenceClassification"),
+        load=_lazy_loader("textcls.plugins.models.textcnn:TextCnnForSequenceClassification"),
     )
     register(
         "transformer",
-        _lazy("plugins.models.transformer:build_transformer"),
+        _lazy("textcls.plugins.models.transformer:build_transformer"),
         params=TransformerParams,
         description="A small BERT-style encoder from scratch",
         causal_lm=True,
@@ -84,8 +84,8 @@ def textcls_register_models(register: Any) -> None:
     )
     register(
         "bow",
-        _lazy("plugins.models.bow:build_bow"),
+        _lazy("textcls.plugins.models.bow:build_bow"),
         params=BowParams,
         description="fastText-style bag of word and n-gram embeddings",
-        load=_lazy_loader("plugins.models.bow:BowForSequenceClassification"),
+        load=_lazy_loader("textcls.plugins.models.bow:BowForSequenceClassification"),
     )

@@ -9,16 +9,15 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from transformers import PretrainedConfig
-from transformers.modeling_outputs import SequenceClassifierOutput
-
-from plugins.models.params import BowParams
-from textcls_core import (
+from textcls import (
     ModelContext,
     TextclsModel,
     classification_loss,
     register_architecture,
 )
+from textcls.plugins.models.params import BowParams
+from transformers import PretrainedConfig
+from transformers.modeling_outputs import SequenceClassifierOutput
 
 _HASH_MULTIPLIERS = (1, 1_000_003, 998_244_353)
 

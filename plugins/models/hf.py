@@ -9,8 +9,8 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-from plugins.models.params import HfModelParams
-from textcls_core import ModelContext, label_config
+from textcls import ModelContext, label_config
+from textcls.plugins.models.params import HfModelParams
 
 
 def build_hf(params: HfModelParams, context: ModelContext) -> Any:

@@ -11,11 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from transformers import PretrainedConfig
-from transformers.modeling_outputs import SequenceClassifierOutput
-
-from plugins.models.params import RecurrentParams
-from textcls_core import (
+from textcls import (
     ModelContext,
     TextclsModel,
     classification_loss,
@@ -23,6 +19,9 @@ from textcls_core import (
     masked_mean,
     register_architecture,
 )
+from textcls.plugins.models.params import RecurrentParams
+from transformers import PretrainedConfig
+from transformers.modeling_outputs import SequenceClassifierOutput
 
 
 class RecurrentConfig(PretrainedConfig):

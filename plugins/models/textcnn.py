@@ -5,17 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from transformers import PretrainedConfig
-from transformers.modeling_outputs import SequenceClassifierOutput
-
-from plugins.models.params import TextCnnParams
-from textcls_core import (
+from textcls import (
     ModelContext,
     TextclsModel,
     classification_loss,
     masked_max,
     register_architecture,
 )
+from textcls.plugins.models.params import TextCnnParams
+from transformers import PretrainedConfig
+from transformers.modeling_outputs import SequenceClassifierOutput
 
 
 class TextCnnConfig(PretrainedConfig):

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from plugins.models.params import TransformerParams
-from textcls_core import ConfigError, ModelContext, label_config
+from textcls import ConfigError, ModelContext, label_config
+from textcls.plugins.models.params import TransformerParams
 
 
 def build_transformer(params: TransformerParams, context: ModelContext) -> Any:

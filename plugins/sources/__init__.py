@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from plugins.sources.csv_source import CsvParams, DelimitedSource, TsvParams
-from plugins.sources.folder_source import TextFolderParams, TextFolderSource
-from plugins.sources.hf_source import HfDiskParams, HfDiskSource, HfHubParams, HfHubSource
-from plugins.sources.jsonl_source import JsonlParams, JsonlSource
-from plugins.sources.parquet_source import ParquetParams, ParquetSource
-from textcls_core import hookimpl
+from textcls import hookimpl
+from textcls.plugins.sources.csv_source import CsvParams, DelimitedSource, TsvParams
+from textcls.plugins.sources.folder_source import TextFolderParams, TextFolderSource
+from textcls.plugins.sources.hf_source import HfDiskParams, HfDiskSource, HfHubParams, HfHubSource
+from textcls.plugins.sources.jsonl_source import JsonlParams, JsonlSource
+from textcls.plugins.sources.parquet_source import ParquetParams, ParquetSource
 
 
 @hookimpl

@@ -13,8 +13,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.csv as pacsv
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-
-from textcls_core import (
+from textcls import (
     FILE_COLUMN,
     LABEL_COLUMN,
     ROW_COLUMN,

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict
-
-from textcls_core import (
+from textcls import (
     DataError,
     LoadedSplit,
     SplitRequest,

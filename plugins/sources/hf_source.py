@@ -14,8 +14,7 @@ from urllib.parse import urlparse
 import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field
-
-from textcls_core import (
+from textcls import (
     FILE_COLUMN,
     LABEL_COLUMN,
     ROW_COLUMN,

@@ -7,8 +7,7 @@ from typing import Any
 
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict
-
-from textcls_core import (
+from textcls import (
     DataError,
     LoadedSplit,
     SkippedRow,

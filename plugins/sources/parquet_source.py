@@ -6,8 +6,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict
-
-from textcls_core import (
+from textcls import (
     FILE_COLUMN,
     LABEL_COLUMN,
     ROW_COLUMN,

@@ -13,8 +13,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-
-from textcls_core.config import CleaningConfig
+from textcls.config import CleaningConfig
 
 # The common entities (and AG News's bare "#39;", "quot;") are replaced in Arrow. Rows holding any
 # other entity are unescaped in Python instead, from their original text, so that no row is

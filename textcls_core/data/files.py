@@ -11,7 +11,7 @@ import glob
 from collections.abc import Sequence
 from pathlib import Path
 
-from textcls_core.errors import DataError
+from textcls.errors import DataError
 
 _BOMS = (
     (codecs.BOM_UTF8, "UTF-8", "utf-8-sig"),

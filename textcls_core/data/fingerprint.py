@@ -14,8 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import pyarrow as pa
-
-from textcls_core.artifacts import file_sha256
+from textcls.artifacts import file_sha256
 
 
 def content_fingerprint(tables: Mapping[str, pa.Table], label_names: Sequence[str]) -> str:

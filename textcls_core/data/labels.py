@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from textcls_core.errors import DataError
+from textcls.errors import DataError
 
 
 def _natural_key(name: str) -> tuple:

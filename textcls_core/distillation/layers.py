@@ -10,8 +10,7 @@ import copy
 from typing import Any
 
 import numpy as np
-
-from textcls_core.errors import ConfigError
+from textcls.errors import ConfigError
 
 
 def spread_layers(teacher_layers: int, student_layers: int) -> list[int]:

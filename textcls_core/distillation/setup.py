@@ -5,15 +5,14 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from textcls_core.distillation.trainer import DistillationTrainer, hidden_sizes
+from textcls.distillation.trainer import DistillationTrainer, hidden_sizes
 
 
 def distillation_trainer(spec: dict[str, Any], common: dict[str, Any], student: Any) -> Any:
     """``spec`` is job.json's ``distill`` section; ``common`` the usual Trainer arguments."""
     from safetensors.torch import load_file
-
-    from textcls_core.model_folder import load_model_folder
-    from textcls_core.plugin_manager import get_plugins
+    from textcls.model_folder import load_model_folder
+    from textcls.plugin_manager import get_plugins
 
     distiller = (
         get_plugins()

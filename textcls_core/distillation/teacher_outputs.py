@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-
-from textcls_core.artifacts import directory_sha256
+from textcls.artifacts import directory_sha256
 
 log = logging.getLogger("textcls.distill")
 
@@ -65,8 +64,7 @@ def cached_teacher_logits(
 ) -> torch.Tensor:
     """Teacher logits for ``texts``, from the cache when this teacher already scored them."""
     from safetensors.torch import load_file, save_file
-
-    from textcls_core.model_folder import load_model_folder
+    from textcls.model_folder import load_model_folder
 
     key = f"{directory_sha256(teacher_dir)[:16]}-{texts_sha256(texts)[:16]}-{max_length}"
     path = Path(cache_dir) / f"{key}.safetensors"

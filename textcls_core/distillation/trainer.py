@@ -11,8 +11,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import torch
-
-from textcls_core.training.trainer import TextclsTrainer
+from textcls.training.trainer import TextclsTrainer
 
 INDEX_COLUMN = "teacher_index"
 

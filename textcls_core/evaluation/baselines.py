@@ -11,8 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-
-from textcls_core.errors import ConfigError
+from textcls.errors import ConfigError
 
 
 def tfidf_logreg(train_texts: Sequence[str], train_labels: Sequence[int], seed: int) -> Any:

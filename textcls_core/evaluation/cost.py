@@ -44,7 +44,7 @@ def _measure(
     folder: str, texts: list[str], batch_size: int, threads: int | None, queue: Any
 ) -> None:
     try:
-        from textcls_core.predictor import Predictor
+        from textcls.predictor import Predictor
 
         predictor = Predictor.load(folder, threads=threads)
         predictor.logits(texts[:batch_size], batch_size)  # warm-up
@@ -59,7 +59,7 @@ def _measure(
         throughput = len(sample) / (time.perf_counter() - start)
         parameters = None
         if predictor.backend == "pytorch":
-            from textcls_core.model_folder import count_parameters, load_model_folder
+            from textcls.model_folder import count_parameters, load_model_folder
 
             parameters = count_parameters(load_model_folder(folder).model)
         queue.put(

@@ -11,8 +11,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-
-from textcls_core.evaluation.report import human_size  # noqa: E402
+from textcls.evaluation.report import human_size  # noqa: E402
 
 
 def confusion_heatmap(

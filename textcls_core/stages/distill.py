@@ -16,10 +16,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from textcls_core.artifacts import ArtifactRef, directory_sha256
-from textcls_core.config import PipelineConfig, StudentConfig
-from textcls_core.errors import ConfigError
-from textcls_core.stages.finetune import data_fingerprint, work_key
+from textcls.artifacts import ArtifactRef, directory_sha256
+from textcls.config import PipelineConfig, StudentConfig
+from textcls.errors import ConfigError
+from textcls.stages.finetune import data_fingerprint, work_key
 
 
 def distill(
@@ -33,10 +33,10 @@ def distill(
     plugins: Any = None,
 ) -> ArtifactRef:
     """Distil the teacher in ``teacher_dir`` into the configured student; write ``out_dir``."""
-    from textcls_core.training.job import execute_job, job_ready
+    from textcls.training.job import execute_job, job_ready
 
     if plugins is None:
-        from textcls_core.plugin_manager import get_plugins
+        from textcls.plugin_manager import get_plugins
 
         plugins = get_plugins()
     section = config.student
@@ -91,13 +91,12 @@ def _prepare(
     import datasets
     import torch
     from safetensors.torch import save_file
+    from textcls.distillation.teacher_outputs import cached_teacher_logits
+    from textcls.model_folder import load_model_folder, read_meta
+    from textcls.stages.ingest import read_labels
+    from textcls.training.builders import build_model, build_tokenizer
+    from textcls.training.job import prepare_job
     from transformers import set_seed
-
-    from textcls_core.distillation.teacher_outputs import cached_teacher_logits
-    from textcls_core.model_folder import load_model_folder, read_meta
-    from textcls_core.stages.ingest import read_labels
-    from textcls_core.training.builders import build_model, build_tokenizer
-    from textcls_core.training.job import prepare_job
 
     assert section.distill is not None
     component = plugins.component("distiller", section.distill.name)
@@ -133,7 +132,7 @@ def _prepare(
     set_seed(config.seed)
     teacher = load_model_folder(teacher_dir, plugins=plugins)
     if section.init == "teacher-layers":
-        from textcls_core.distillation.layers import student_from_teacher_layers
+        from textcls.distillation.layers import student_from_teacher_layers
 
         model = student_from_teacher_layers(
             teacher.model, section.model.params, section.init_layers
@@ -141,7 +140,7 @@ def _prepare(
         tokenizer = teacher.tokenizer  # the copied embeddings index the teacher's vocabulary
         tokenizer_meta = dict(teacher_meta.get("tokenizer") or {"name": "hf", "params": {}})
     elif section.init == "teacher-embeddings":
-        from textcls_core.distillation.layers import copy_teacher_embeddings
+        from textcls.distillation.layers import copy_teacher_embeddings
 
         tokenizer = teacher.tokenizer  # the matrix rows are the teacher's vocabulary
         tokenizer_meta = dict(teacher_meta.get("tokenizer") or {"name": "hf", "params": {}})
@@ -210,8 +209,8 @@ def _transfer_set(
     config: PipelineConfig, section: StudentConfig, dataset: Any, plugins: Any
 ) -> tuple[list[str], list[int]]:
     """Texts of the transfer set, and hard labels for its labelled part (the train split)."""
-    from textcls_core.distillation.augment import augmented_texts
-    from textcls_core.stages.ingest import load_unlabeled_texts
+    from textcls.distillation.augment import augmented_texts
+    from textcls.stages.ingest import load_unlabeled_texts
 
     train = dataset["train"]
     texts, hard = list(train["text"]), list(train["label"])

@@ -15,9 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from textcls_core.artifacts import ArtifactRef, atomic_dir, directory_sha256, write_json_atomic
-from textcls_core.errors import DataError
+from textcls.artifacts import ArtifactRef, atomic_dir, directory_sha256, write_json_atomic
+from textcls.errors import DataError
 
 CARD_SECTION = "## Evaluation"
 
@@ -35,15 +34,14 @@ def evaluate(
 ) -> ArtifactRef:
     """Evaluate ``variants`` (name -> model folder) and ``baselines`` on ``split``."""
     import datasets
-
-    from textcls_core.evaluation.baselines import run_baseline
-    from textcls_core.evaluation.cost import cost_metrics, folder_size
-    from textcls_core.evaluation.errors import confident_mistakes
-    from textcls_core.evaluation.metrics import quality_metrics
-    from textcls_core.evaluation.plots import confusion_heatmap, pareto_chart, reliability_diagram
-    from textcls_core.evaluation.report import SCHEMA_VERSION, render_markdown
-    from textcls_core.predictor import Predictor
-    from textcls_core.stages.ingest import read_labels
+    from textcls.evaluation.baselines import run_baseline
+    from textcls.evaluation.cost import cost_metrics, folder_size
+    from textcls.evaluation.errors import confident_mistakes
+    from textcls.evaluation.metrics import quality_metrics
+    from textcls.evaluation.plots import confusion_heatmap, pareto_chart, reliability_diagram
+    from textcls.evaluation.report import SCHEMA_VERSION, render_markdown
+    from textcls.predictor import Predictor
+    from textcls.stages.ingest import read_labels
 
     data_dir = Path(data_dir)
     dataset = datasets.load_from_disk(str(data_dir))

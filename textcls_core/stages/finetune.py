@@ -1,7 +1,7 @@
 """The fine-tuning stage: train the teacher (or a student on hard labels) with Trainer.
 
-Writes a model folder (see ``textcls_core.model_folder``) and returns its ArtifactRef. Training
-is resumable: see ``textcls_core.training.job``.
+Writes a model folder (see ``textcls.model_folder``) and returns its ArtifactRef. Training
+is resumable: see ``textcls.training.job``.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from textcls_core.artifacts import ArtifactRef
-from textcls_core.config import PipelineConfig, StudentConfig, TeacherConfig
-from textcls_core.errors import ConfigError
-from textcls_core.version import __version__
+from textcls.artifacts import ArtifactRef
+from textcls.config import PipelineConfig, StudentConfig, TeacherConfig
+from textcls.errors import ConfigError
+from textcls.version import __version__
 
 Role = Literal["teacher", "student"]
 
@@ -47,13 +47,12 @@ def fine_tune(
 ) -> ArtifactRef:
     """Train ``role``'s model on the ingested data in ``data_dir``; write it to ``out_dir``."""
     import datasets
-
-    from textcls_core.stages.ingest import read_labels
-    from textcls_core.training.builders import build_model, build_tokenizer
-    from textcls_core.training.job import execute_job, job_ready, prepare_job
+    from textcls.stages.ingest import read_labels
+    from textcls.training.builders import build_model, build_tokenizer
+    from textcls.training.job import execute_job, job_ready, prepare_job
 
     if plugins is None:
-        from textcls_core.plugin_manager import get_plugins
+        from textcls.plugin_manager import get_plugins
 
         plugins = get_plugins()
     section = role_section(config, role)

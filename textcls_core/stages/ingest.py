@@ -24,22 +24,21 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-
-from textcls_core.artifacts import ArtifactRef, atomic_dir, quiet_datasets, write_json_atomic
-from textcls_core.config import DataConfig, PipelineConfig
-from textcls_core.data.clean import clean_texts, normalised_key
-from textcls_core.data.fingerprint import content_fingerprint, source_stats
-from textcls_core.data.labels import label_vocabulary
-from textcls_core.data.quality import (
+from textcls.artifacts import ArtifactRef, atomic_dir, quiet_datasets, write_json_atomic
+from textcls.config import DataConfig, PipelineConfig
+from textcls.data.clean import clean_texts, normalised_key
+from textcls.data.fingerprint import content_fingerprint, source_stats
+from textcls.data.labels import label_vocabulary
+from textcls.data.quality import (
     label_conflicts,
     leaked_mask,
     length_percentiles,
     repeated_mask,
 )
-from textcls_core.data.report import render_data_report
-from textcls_core.data.splits import stratified_take
-from textcls_core.data.table import FILE, LABEL, ROW, TEXT, LoadedSplit, SplitRequest
-from textcls_core.errors import DataError
+from textcls.data.report import render_data_report
+from textcls.data.splits import stratified_take
+from textcls.data.table import FILE, LABEL, ROW, TEXT, LoadedSplit, SplitRequest
+from textcls.errors import DataError
 
 log = logging.getLogger("textcls.ingest")
 
@@ -105,7 +104,7 @@ def ingest(
     new labels are appended (and reported) when a pipeline retrains on new data.
     """
     if plugins is None:
-        from textcls_core.plugin_manager import get_plugins
+        from textcls.plugin_manager import get_plugins
 
         plugins = get_plugins()
     data = config.data
@@ -454,7 +453,7 @@ def load_unlabeled_texts(
     The same cleaning applies; empty lines are skipped (not an error for unlabelled text).
     """
     if plugins is None:
-        from textcls_core.plugin_manager import get_plugins
+        from textcls.plugin_manager import get_plugins
 
         plugins = get_plugins()
     data = config.data

@@ -23,11 +23,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from textcls_core.artifacts import ArtifactRef, atomic_dir, directory_sha256
-from textcls_core.config import PipelineConfig, PretrainConfig, TrainConfig
-from textcls_core.errors import ConfigError
-from textcls_core.stages.finetune import data_fingerprint, role_section, work_key
+from textcls.artifacts import ArtifactRef, atomic_dir, directory_sha256
+from textcls.config import PipelineConfig, PretrainConfig, TrainConfig
+from textcls.errors import ConfigError
+from textcls.stages.finetune import data_fingerprint, role_section, work_key
 
 HELD_OUT = 0.05
 REPORT_FILE = "pretrain.json"
@@ -37,12 +36,11 @@ def pretrain(
     config: PipelineConfig, data_dir: str | Path, out_dir: str | Path, *, plugins: Any = None
 ) -> ArtifactRef:
     """Run the configured pretraining objective; write the result to ``out_dir``."""
+    from textcls.stages.ingest import load_unlabeled_texts, read_labels
     from transformers import set_seed
 
-    from textcls_core.stages.ingest import load_unlabeled_texts, read_labels
-
     if plugins is None:
-        from textcls_core.plugin_manager import get_plugins
+        from textcls.plugin_manager import get_plugins
 
         plugins = get_plugins()
     section = config.pretrain
@@ -158,8 +156,7 @@ def _train(trainer: Any, work_dir: Path) -> Any:
 
 def _tokenized(tokenizer: Any, texts: list[str], max_length: int) -> Any:
     import datasets
-
-    from textcls_core.artifacts import quiet_datasets
+    from textcls.artifacts import quiet_datasets
 
     with quiet_datasets():
         return datasets.Dataset.from_dict({"text": texts}).map(
@@ -171,7 +168,7 @@ def _tokenized(tokenizer: Any, texts: list[str], max_length: int) -> Any:
 
 
 def _role_tokenizer(role: Any, texts: list[str], plugins: Any) -> Any:
-    from textcls_core.training.builders import build_tokenizer
+    from textcls.training.builders import build_tokenizer
 
     tokenizer, _ = build_tokenizer(
         role.model, role.tokenizer, lambda: iter(texts), role.train, plugins
@@ -186,7 +183,7 @@ def _encoder_config(
     here has exactly the shape the classifier later loads."""
     import copy
 
-    from textcls_core.training.builders import build_model
+    from textcls.training.builders import build_model
 
     config = copy.deepcopy(build_model(role.model, tokenizer, labels, plugins).config)
     for name, value in changes.items():
@@ -231,9 +228,8 @@ def _masked_lm(
     plugins: Any,
     seed: int,
 ) -> dict[str, Any]:
+    from textcls.pretrained import resolve_pretrained
     from transformers import AutoModelForMaskedLM, DataCollatorForLanguageModeling
-
-    from textcls_core.pretrained import resolve_pretrained
 
     tokenizer = _role_tokenizer(role, texts, plugins)
     if role.model.name == "transformer":
@@ -263,10 +259,9 @@ def _causal_lm(
     plugins: Any,
     seed: int,
 ) -> dict[str, Any]:
+    from textcls.training.builders import build_model
+    from textcls.training.language_model import CausalLMWrapper
     from transformers import DataCollatorForLanguageModeling
-
-    from textcls_core.training.builders import build_model
-    from textcls_core.training.language_model import CausalLMWrapper
 
     tokenizer = _role_tokenizer(role, texts, plugins)
     if role.model.name == "transformer":
@@ -304,10 +299,9 @@ def _word2vec(
     import datasets
     import torch
     from safetensors.torch import save_file
+    from textcls.modeling import EMBEDDINGS_FILE
+    from textcls.training.language_model import SkipGram, skipgram_pairs
     from transformers import Trainer
-
-    from textcls_core.modeling import EMBEDDINGS_FILE
-    from textcls_core.training.language_model import SkipGram, skipgram_pairs
 
     tokenizer = _role_tokenizer(role, texts, plugins)
     special = set(tokenizer.all_special_ids)

@@ -14,9 +14,9 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from textcls_core.artifacts import ArtifactRef, atomic_dir, directory_sha256, write_json_atomic
-from textcls_core.config import QuantizeStep
-from textcls_core.model_folder import META_FILE
+from textcls.artifacts import ArtifactRef, atomic_dir, directory_sha256, write_json_atomic
+from textcls.config import QuantizeStep
+from textcls.model_folder import META_FILE
 
 REPORT_FILE = "quantize.json"
 CALIBRATION_SPLIT = "train"
@@ -32,12 +32,11 @@ def quantize(
 ) -> ArtifactRef:
     """Quantize the model in ``model_dir`` as ``step`` says; write the delivered model."""
     import datasets
-
-    from textcls_core.onnx_export import export_onnx
-    from textcls_core.predictor import Predictor, accuracy
+    from textcls.onnx_export import export_onnx
+    from textcls.predictor import Predictor, accuracy
 
     if plugins is None:
-        from textcls_core.plugin_manager import get_plugins
+        from textcls.plugin_manager import get_plugins
 
         plugins = get_plugins()
     quantizer = plugins.component("quantizer", step.name).create(step.params)

@@ -11,9 +11,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from textcls_core.config import PipelineConfig
-from textcls_core.errors import ConfigError
-from textcls_core.registry import Decision, Registry
+from textcls.config import PipelineConfig
+from textcls.errors import ConfigError
+from textcls.registry import Decision, Registry
 
 
 def choose_variant(config: PipelineConfig, report: dict[str, Any]) -> str:
@@ -41,8 +41,7 @@ def register(
 ) -> Decision:
     """Register the chosen model with its test set, metrics and lineage; returns the decision."""
     import datasets
-
-    from textcls_core.stages.ingest import read_labels
+    from textcls.stages.ingest import read_labels
 
     assert config.registry is not None
     report = json.loads((Path(eval_dir) / "report.json").read_text())

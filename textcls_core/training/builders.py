@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from textcls_core.config import ComponentRef, TokenizerRef, TrainConfig
-from textcls_core.plugin_api import ModelContext, TokenizerContext
-from textcls_core.pretrained import make_resolver
+from textcls.config import ComponentRef, TokenizerRef, TrainConfig
+from textcls.plugin_api import ModelContext, TokenizerContext
+from textcls.pretrained import make_resolver
 
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
 DEFAULT_TOKENIZER = TokenizerRef(name="word")
@@ -78,7 +78,7 @@ def tokenize_splits(dataset: Any, tokenizer: Any, max_length: int) -> Any:
 
     ``keep_in_memory`` keeps datasets from writing cache files into the ingest artifact.
     """
-    from textcls_core.artifacts import quiet_datasets
+    from textcls.artifacts import quiet_datasets
 
     def encode(batch: dict[str, list[Any]]) -> Any:
         return tokenizer(batch["text"], truncation=True, max_length=max_length)

@@ -28,10 +28,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from textcls_core.artifacts import ArtifactRef, atomic_dir, directory_sha256, write_json_atomic
-from textcls_core.config import TrainConfig
-from textcls_core.errors import StageError
-from textcls_core.model_folder import load_model_folder, write_model_folder
+from textcls.artifacts import ArtifactRef, atomic_dir, directory_sha256, write_json_atomic
+from textcls.config import TrainConfig
+from textcls.errors import StageError
+from textcls.model_folder import load_model_folder, write_model_folder
 
 log = logging.getLogger("textcls.training")
 
@@ -78,7 +78,7 @@ def run_job(work_dir: Path, processes: int) -> None:
         "--standalone",
         f"--nproc_per_node={processes}",
         "-m",
-        "textcls_core.training.worker",
+        "textcls.training.worker",
         str(work_dir),
     ]
     log.info("launching %d training processes: %s", processes, " ".join(command))
@@ -106,15 +106,14 @@ def train_in_work_dir(work_dir: Path) -> dict[str, Any]:
     """Run (or resume) the job in ``work_dir``; rank 0 writes the artifact. Returns metrics."""
     import datasets
     import torch
-    from transformers import DataCollatorWithPadding, EarlyStoppingCallback
-
-    from textcls_core.training.builders import tokenize_splits
-    from textcls_core.training.trainer import (
+    from textcls.training.builders import tokenize_splits
+    from textcls.training.trainer import (
         TextclsTrainer,
         class_weights,
         compute_metrics,
         training_arguments,
     )
+    from transformers import DataCollatorWithPadding, EarlyStoppingCallback
 
     job = json.loads((work_dir / JOB_FILE).read_text())
     train = TrainConfig.model_validate(job["train"])
@@ -150,7 +149,7 @@ def train_in_work_dir(work_dir: Path) -> dict[str, Any]:
         "loss_weights": weights,
     }
     if "distill" in job:
-        from textcls_core.distillation.setup import distillation_trainer
+        from textcls.distillation.setup import distillation_trainer
 
         trainer: TextclsTrainer = distillation_trainer(job["distill"], common, loaded)
     else:

@@ -8,9 +8,8 @@ from typing import Any
 
 import numpy as np
 import torch
+from textcls.config import TrainConfig
 from transformers import Trainer, TrainingArguments
-
-from textcls_core.config import TrainConfig
 
 
 def compute_metrics(prediction: Any) -> dict[str, float]:

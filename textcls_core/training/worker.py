@@ -1,11 +1,11 @@
-"""Entry point of one torchrun rank: ``python -m textcls_core.training.worker WORK_DIR``."""
+"""Entry point of one torchrun rank: ``python -m textcls.training.worker WORK_DIR``."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
-from textcls_core.training.job import train_in_work_dir
+from textcls.training.job import train_in_work_dir
 
 
 def main() -> None:

@@ -1,0 +1,5 @@
+"""``python -m textcls.flows.cli``: the same as the ``textcls`` console script."""
+
+from textcls.flows.cli import main
+
+main()

@@ -1,0 +1,128 @@
+"""`textcls run`, `textcls sweep` and `textcls ingest`: commands that run pipeline stages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from textcls import get_plugins, load_config
+from textcls.flows.cli.console import SetOption, err, out, reports_errors, warn_load_failures
+from textcls.flows.cli.prefect_api import prefect_defaults, shared_prefect_api
+from textcls.flows.cli.progress import ConsoleProgress
+
+
+@reports_errors
+def ingest_command(
+    file: Annotated[Path, typer.Argument(help="Pipeline YAML file")],
+    output: Annotated[
+        Path | None, typer.Option(help="Folder to write data/ into (default: <output>/<name>/data)")
+    ] = None,
+    overrides: SetOption = None,
+) -> None:
+    """Run only the ingest stage and print the data report."""
+    from textcls.lifecycle import run_stage
+    from textcls.stages.ingest import ingest
+
+    warn_load_failures()
+    config = load_config(file, overrides or [])
+    target = output or Path(config.output) / config.name / "data"
+    section = config.model_dump(mode="json")["data"]
+    ref = run_stage("ingest", str(target.parent), section, lambda: ingest(config, target))
+    out.print((Path(ref.path) / "data_report.md").read_text(encoding="utf-8"))
+    out.print(f"data: {ref.path}")
+
+
+@reports_errors
+def run_command(
+    file: Annotated[Path, typer.Argument(help="Pipeline YAML file")],
+    only: Annotated[
+        str | None, typer.Option(help="Run only this stage (others from cache)")
+    ] = None,
+    start_from: Annotated[
+        str | None, typer.Option("--from", help="Run from this stage on (earlier from cache)")
+    ] = None,
+    output: Annotated[Path | None, typer.Option(help="Where run folders go")] = None,
+    overrides: SetOption = None,
+    run_id: Annotated[
+        str | None, typer.Option(help="Name the run folder (default: time + random suffix)")
+    ] = None,
+) -> None:
+    """Run the whole pipeline as a Prefect flow (ephemeral local API unless PREFECT_API_URL)."""
+    prefect_defaults()
+    from textcls.flows.pipeline import textcls_pipeline
+
+    warn_load_failures()
+    load_config(file, overrides or [])  # fail fast, before Prefect starts, on a bad file
+    host = get_plugins()
+    progress = ConsoleProgress()
+    host.register(progress, name="textcls-console-progress")
+    try:
+        manifest = textcls_pipeline(
+            config_path=str(file.resolve()),
+            overrides=list(overrides or []),
+            output=str(output.resolve()) if output else None,
+            only=only,
+            start_from=start_from,
+            run_id=run_id,
+        )
+    finally:
+        host.unregister("textcls-console-progress")
+    table = Table(title=f"{manifest['pipeline']} run {manifest['run_id']}")
+    for column in ("stage", "status", "seconds"):
+        table.add_column(column)
+    for stage, record in manifest["stages"].items():
+        table.add_row(stage, record["status"], f"{record['seconds']:.1f}")
+    out.print(table)
+    run_dir = Path(manifest["stages"]["ingest"]["ref"]["path"]).parents[1] / manifest["run_id"]
+    out.print(f"run folder: {run_dir}")
+    report = run_dir / "eval" / "report.md"
+    if report.exists():
+        out.print(f"report: {report}")
+    decision = manifest.get("registry")
+    if decision:
+        out.print(f"registry: version {decision['version']}: {decision['reason']}")
+
+
+@reports_errors
+def sweep_command(
+    file: Annotated[Path, typer.Argument(help="Pipeline YAML file")],
+    grid: Annotated[
+        list[str],
+        typer.Option(
+            "--grid",
+            "-g",
+            help="dotted.key=v1,v2,... (repeatable; every combination runs)",
+        ),
+    ],
+    output: Annotated[Path | None, typer.Option(help="Where run folders go")] = None,
+    overrides: SetOption = None,
+    metric: Annotated[str, typer.Option(help="Metric that picks the best row")] = "accuracy",
+    sweep_id: Annotated[str | None, typer.Option(help="Name the sweep folder")] = None,
+) -> None:
+    """Run one pipeline per grid combination, fanned out on the configured task runner."""
+    prefect_defaults()
+    from textcls.flows.pipeline import new_run_id
+    from textcls.flows.sweep import task_runner_for, textcls_sweep
+    from textcls.sweep import expand_grid, parse_grid, validate_variants
+
+    warn_load_failures()
+    parsed = parse_grid(grid)
+    configs = validate_variants(file, list(overrides or []), expand_grid(parsed))
+    runner = task_runner_for(configs[0].orchestration)
+    err.print(f"{len(configs)} variants on the {configs[0].orchestration.task_runner} task runner")
+    with shared_prefect_api():
+        summary = textcls_sweep.with_options(task_runner=runner)(
+            config_path=str(file.resolve()),
+            grid=parsed,
+            sweep_id=sweep_id or new_run_id(),
+            overrides=list(overrides or []),
+            output=str(output.resolve()) if output else None,
+            metric=metric,
+        )
+    out.print(Path(summary["folder"], "sweep.md").read_text(encoding="utf-8"))
+    out.print(f"sweep folder: {summary['folder']}")
+    if summary["failed"]:
+        err.print(f"[red]{summary['failed']} of {len(configs)} variants failed[/]", markup=True)
+        raise typer.Exit(1)

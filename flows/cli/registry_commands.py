@@ -1,0 +1,104 @@
+"""`textcls registry`: versions, the champion, promotion and rollback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+from textcls import load_config
+from textcls.flows.cli.console import out, reports_errors
+
+app = typer.Typer(
+    help="Model registry: versions, the champion, promotion and rollback.", no_args_is_help=True
+)
+
+RegistryArgument = Annotated[
+    Path,
+    typer.Argument(help="Pipeline YAML file, or a pipeline's registry folder <registry>/<name>"),
+]
+
+
+def _open_registry(target: Path) -> Any:
+    from textcls.registry import Registry, RegistryError
+
+    if target.is_file():
+        config = load_config(target)
+        if config.registry is None:
+            raise RegistryError(f"{target}: the pipeline has no registry section")
+        return Registry(config.registry.path, config.name, config.registry.lock_timeout_s)
+    if (target / "versions").is_dir() or (target / "champion.json").is_file():
+        return Registry(target.parent, target.name)
+    raise RegistryError(
+        f"{target}: neither a pipeline file nor a registry folder (one holding versions/)"
+    )
+
+
+@app.command("list")
+@reports_errors
+def registry_list(
+    target: RegistryArgument,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Every version with its status, run, variant and score."""
+    registry = _open_registry(target)
+    versions = registry.versions()
+    if as_json:
+        out.print_json(json.dumps({"champion": registry.champion(), "versions": versions}))
+        return
+    if not versions:
+        out.print(f"{registry.folder}: no versions yet")
+        return
+    table = Table(title=f"registry {registry.folder}")
+    for column in ("version", "status", "run", "variant", "accuracy", "macro-F1", "registered"):
+        table.add_column(column)
+    for info in versions:
+        table.add_row(
+            str(info["version"]),
+            info["status"],
+            str(info["run_id"]),
+            info["variant"],
+            f"{info['metrics']['accuracy']:.4f}",
+            f"{info['metrics']['macro_f1']:.4f}",
+            info["registered"][:19],
+        )
+    out.print(table)
+
+
+@app.command("show")
+@reports_errors
+def registry_show(
+    target: RegistryArgument,
+    version: Annotated[int | None, typer.Argument(help="Version (default: the champion)")] = None,
+) -> None:
+    """One version: where it is, its metrics, lineage and the promotion decision."""
+    from textcls.registry import RegistryError
+
+    registry = _open_registry(target)
+    number = version if version is not None else registry.champion()
+    if number is None:
+        raise RegistryError(f"{registry.folder}: no champion yet; give a version")
+    out.print_json(json.dumps(registry.version(number), default=str))
+
+
+@app.command("promote")
+@reports_errors
+def registry_promote(
+    target: RegistryArgument,
+    version: Annotated[int, typer.Argument(help="Version to make the champion")],
+) -> None:
+    """Make a version the champion by hand (recorded in the history)."""
+    registry = _open_registry(target)
+    registry.promote(version)
+    out.print(f"version {version} is now the champion of {registry.pipeline}")
+
+
+@app.command("rollback")
+@reports_errors
+def registry_rollback(target: RegistryArgument) -> None:
+    """Make the previous champion the champion again."""
+    registry = _open_registry(target)
+    version = registry.rollback()
+    out.print(f"rolled back: version {version} is the champion of {registry.pipeline} again")

@@ -11,11 +11,7 @@ import pytest
 from model_helpers import toy_data, with_student
 from sklearn.metrics import accuracy_score, f1_score, log_loss, roc_auc_score
 from textcls.config import QuantizeStep
-from textcls.evaluation.metrics import (
-    bootstrap_interval,
-    expected_calibration_error,
-    quality_metrics,
-)
+from textcls.evaluation.metrics import expected_calibration_error, quality_metrics
 from textcls.flows.cli import app
 from textcls.stages.evaluate import evaluate
 from textcls.stages.finetune import fine_tune
@@ -57,15 +53,6 @@ def test_binary_tasks_get_roc_and_pr_auc():
     m = quality_metrics(labels, probs, ["neg", "pos"])
     assert m["roc_auc"] == pytest.approx(roc_auc_score(labels, probs[:, 1]))
     assert 0 < m["pr_auc"] <= 1
-
-
-def test_bootstrap_interval_narrows_with_more_data():
-    rng = np.random.default_rng(1)
-    small = rng.integers(0, 2, 50)
-    large = rng.integers(0, 2, 5000)
-    lo_s, hi_s = bootstrap_interval(small, np.zeros(50, int), "accuracy")
-    lo_l, hi_l = bootstrap_interval(large, np.zeros(5000, int), "accuracy")
-    assert hi_l - lo_l < hi_s - lo_s
 
 
 def png_size(path):

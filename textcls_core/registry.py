@@ -33,6 +33,7 @@ from typing import Any
 
 from textcls.artifacts import atomic_dir, directory_sha256, write_json_atomic
 from textcls.errors import TextclsError
+from textcls.evaluation.intervals import paired_difference_interval
 
 METRICS = ("accuracy", "macro_f1")
 
@@ -71,32 +72,6 @@ def score(labels: Sequence[str] | Any, predicted: Sequence[str] | Any, metric: s
     if metric == "accuracy":
         return float(accuracy_score(labels, predicted))
     return float(f1_score(labels, predicted, average="macro", zero_division=0))
-
-
-def paired_difference_interval(
-    labels: Sequence[str],
-    challenger: Sequence[str],
-    champion: Sequence[str],
-    metric: str,
-    samples: int = 500,
-    seed: int = 0,
-) -> tuple[float, float]:
-    """95% paired-bootstrap interval of (challenger - champion) on the same examples."""
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    y, a, b = (np.asarray(v, dtype=object) for v in (labels, challenger, champion))
-    n = len(y)
-    if metric == "accuracy":
-        draws = rng.integers(0, n, size=(samples, n))
-        diffs = (y[draws] == a[draws]).mean(axis=1) - (y[draws] == b[draws]).mean(axis=1)
-    else:
-        diffs = np.empty(samples)
-        for i in range(samples):
-            idx = rng.integers(0, n, size=n)
-            diffs[i] = score(y[idx], a[idx], metric) - score(y[idx], b[idx], metric)
-    low, high = np.percentile(diffs, [2.5, 97.5])
-    return float(low), float(high)
 
 
 def read_test_set(path: Path) -> tuple[list[str], list[str]]:

@@ -176,7 +176,7 @@ class _Runner:
         return decision
 
 
-@flow(name="textcls-pipeline", log_prints=True)
+@flow(name="textcls-pipeline")
 def textcls_pipeline(
     config_path: str,
     overrides: list[str] | None = None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -140,3 +141,22 @@ def test_clashing_plugins_exit_2_naming_both():
     assert result.exit_code == 2
     assert "two plugins register a model named 'bilstm'" in result.stderr
     assert "'builtin-models'" in result.stderr and "'clashing-plugin'" in result.stderr
+
+
+def test_quiet_and_verbose_set_textcls_and_prefect_console_levels(monkeypatch):
+    import logging
+
+    monkeypatch.delenv("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", raising=False)
+    logger = logging.getLogger("textcls")
+    try:
+        assert CliRunner().invoke(app, ["-q", "plugins", "list", "--json"]).exit_code == 0
+        assert logger.level == logging.WARNING
+        assert os.environ["PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL"] == "WARNING"
+        monkeypatch.delenv("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL")
+        assert CliRunner().invoke(app, ["-v", "plugins", "list", "--json"]).exit_code == 0
+        assert logger.level == logging.DEBUG
+        assert os.environ["PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL"] == "INFO"
+        assert CliRunner().invoke(app, ["plugins", "list", "--json"]).exit_code == 0
+        assert logger.level == logging.INFO
+    finally:
+        logger.setLevel(logging.NOTSET)

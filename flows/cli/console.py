@@ -16,7 +16,7 @@ from textcls import TextclsError, get_plugins
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
-state = {"debug": False}
+state = {"debug": False, "quiet": False}
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -8,7 +8,14 @@ from typing import Annotated
 import typer
 from rich.table import Table
 from textcls import get_plugins, load_config
-from textcls.flows.cli.console import SetOption, err, out, reports_errors, warn_load_failures
+from textcls.flows.cli.console import (
+    SetOption,
+    err,
+    out,
+    reports_errors,
+    state,
+    warn_load_failures,
+)
 from textcls.flows.cli.prefect_api import prefect_defaults, shared_prefect_api
 from textcls.flows.cli.progress import ConsoleProgress
 
@@ -56,8 +63,9 @@ def run_command(
     warn_load_failures()
     load_config(file, overrides or [])  # fail fast, before Prefect starts, on a bad file
     host = get_plugins()
-    progress = ConsoleProgress()
-    host.register(progress, name="textcls-console-progress")
+    show_progress = not state["quiet"]
+    if show_progress:
+        host.register(ConsoleProgress(), name="textcls-console-progress")
     try:
         manifest = textcls_pipeline(
             config_path=str(file.resolve()),
@@ -68,7 +76,8 @@ def run_command(
             run_id=run_id,
         )
     finally:
-        host.unregister("textcls-console-progress")
+        if show_progress:
+            host.unregister("textcls-console-progress")
     table = Table(title=f"{manifest['pipeline']} run {manifest['run_id']}")
     for column in ("stage", "status", "seconds"):
         table.add_column(column)

@@ -9,6 +9,7 @@ most confident mistakes, three kinds of plots, ``report.json``/``report.md``, an
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -19,6 +20,8 @@ from textcls.artifacts import ArtifactRef, atomic_dir, directory_sha256, write_j
 from textcls.errors import DataError
 
 CARD_SECTION = "## Evaluation"
+
+log = logging.getLogger("textcls.evaluate")
 
 
 def evaluate(
@@ -53,12 +56,15 @@ def evaluate(
     probabilities: dict[str, np.ndarray] = {}
     results: dict[str, Any] = {}
     for name, folder in variants.items():
+        log.info("scoring %s on %d %s examples", name, len(texts), split)
         predictor = Predictor.load(folder)
         if predictor.labels != names:
             raise DataError(
                 f"{folder}: the model's labels {predictor.labels} differ from the data's {names}"
             )
         probabilities[name] = predictor.probabilities(texts, 64)
+        if measure_cost:
+            log.info("measuring latency, throughput and memory of %s in a fresh process", name)
         cost = (
             cost_metrics(folder, texts)
             if measure_cost
@@ -80,11 +86,13 @@ def evaluate(
         }
     train = dataset["train"]
     for baseline in baselines:
+        log.info("training and scoring the %s baseline", baseline)
         probs, cost = run_baseline(
             baseline, list(train["text"]), list(train["label"]), texts, len(names), seed
         )
         probabilities[baseline] = probs
         results[baseline] = {"kind": "baseline", "path": None, "cost": cost, "notes": []}
+    log.info("computing metrics and bootstrap intervals for %d variants", len(results))
     for name in results:
         results[name]["quality"] = quality_metrics(y, probabilities[name], names, seed=seed)
     best = max(results, key=lambda n: results[n]["quality"]["accuracy"])

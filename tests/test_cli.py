@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from ingest_helpers import csv_text
@@ -160,3 +161,44 @@ def test_quiet_and_verbose_set_textcls_and_prefect_console_levels(monkeypatch):
         assert logger.level == logging.INFO
     finally:
         logger.setLevel(logging.NOTSET)
+
+
+def test_config_validate_json(pipeline):
+    result = runner.invoke(app, ["config", "validate", str(pipeline), "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.output)
+    assert payload["valid"] is True and payload["pipeline"] == "cli-test"
+    assert payload["file"] == str(pipeline)
+
+
+def test_plugins_show_json_has_the_params_schema():
+    result = runner.invoke(app, ["plugins", "show", "bilstm", "--json"])
+    assert result.exit_code == 0, result.output
+    (component,) = json.loads(result.output)
+    assert component["kind"] == "model" and component["plugin"] == "builtin-models"
+    assert "hidden_size" in component["params_schema"]["properties"]
+
+
+def textcls_command() -> list[str]:
+    script = Path(sys.executable).with_name("textcls")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "textcls.flows.cli"]
+
+
+def test_shell_completion_completes_commands():
+    env = dict(
+        os.environ, _TEXTCLS_COMPLETE="complete_bash", COMP_WORDS="textcls reg", COMP_CWORD="1"
+    )
+    result = subprocess.run(textcls_command(), env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["registry"]
+
+
+def test_piped_tables_are_not_cut_at_80_columns():
+    result = subprocess.run(
+        [*textcls_command(), "plugins", "list"], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    rows = [line for line in result.stdout.splitlines() if "builtin-models" in line]
+    # one row, wider than 80 columns, with every model on it
+    assert len(rows) == 1 and len(rows[0]) > 80
+    assert "bilstm, bow, gru, hf, textcnn, transformer" in rows[0]

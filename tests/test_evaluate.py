@@ -184,3 +184,16 @@ def test_evaluate_command_with_an_ingested_data_folder(evaluated, tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert "Scored on the **validation** split" in result.stdout
+    as_json = CliRunner().invoke(
+        app,
+        ["evaluate", str(base / "student"), "--data", str(data_dir), "--split", "validation"]
+        + ["--output", str(tmp_path / "j"), "--no-cost", "--json"],
+    )
+    assert as_json.exit_code == 0, as_json.output
+    payload = json.loads(as_json.stdout)
+    assert payload["split"] == "validation" and payload["report_folder"].endswith("report")
+    assert payload["variants"]["student"]["quality"]["accuracy"] == pytest.approx(
+        json.loads((tmp_path / "o" / "report" / "report.json").read_text())["variants"]["student"][
+            "quality"
+        ]["accuracy"]
+    )

@@ -238,6 +238,10 @@ def test_registry_cli(tmp_path, models):
     assert promoted.exit_code == 0 and "version 2 is now the champion" in promoted.output
     rolled = runner.invoke(app, ["registry", "rollback", folder])
     assert rolled.exit_code == 0 and "version 1 is the champion" in rolled.output
+    promoted = runner.invoke(app, ["registry", "promote", folder, "2", "--json"])
+    assert json.loads(promoted.output) == {"pipeline": "toy", "champion": 2, "action": "promote"}
+    rolled = runner.invoke(app, ["registry", "rollback", folder, "--json"])
+    assert json.loads(rolled.output) == {"pipeline": "toy", "champion": 1, "action": "rollback"}
     missing = runner.invoke(app, ["registry", "show", folder, "9"])
     assert missing.exit_code == 2 and "no version 9" in missing.output
     nowhere = runner.invoke(app, ["registry", "list", str(tmp_path / "nothing")])

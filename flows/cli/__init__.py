@@ -24,7 +24,6 @@ app = typer.Typer(
     name="textcls",
     help="Text classification pipelines: ingest, pretrain, fine-tune, distill, quantize, evaluate.",
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
 )
 app.add_typer(plugins_commands.app, name="plugins")

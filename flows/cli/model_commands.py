@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from textcls.flows.cli.console import err, out, reports_errors, warn_load_failures
+from textcls.flows.cli.console import (
+    JsonOption,
+    err,
+    out,
+    print_json,
+    reports_errors,
+    warn_load_failures,
+)
 
 
 @reports_errors
@@ -61,6 +69,7 @@ def evaluate_command(
         list[str] | None, typer.Option("--baseline", help="Also train and score a baseline")
     ] = None,
     cost: Annotated[bool, typer.Option(help="Measure latency, throughput, memory")] = True,
+    as_json: JsonOption = False,
 ) -> None:
     """Score existing models side by side without retraining; writes report.md and plots."""
     from textcls.flows.evaluate_data import resolve_data
@@ -80,6 +89,10 @@ def evaluate_command(
         baselines=baseline or [],
         measure_cost=cost,
     )
+    if as_json:
+        report = json.loads((Path(ref.path) / "report.json").read_text(encoding="utf-8"))
+        print_json({"report_folder": ref.path, **report})
+        return
     out.print((Path(ref.path) / "report.md").read_text(encoding="utf-8"))
     out.print(f"report: {Path(ref.path) / 'report.md'}")
 

@@ -9,9 +9,11 @@ import typer
 from rich.table import Table
 from textcls import get_plugins, load_config
 from textcls.flows.cli.console import (
+    JsonOption,
     SetOption,
     err,
     out,
+    print_json,
     reports_errors,
     state,
     warn_load_failures,
@@ -55,6 +57,7 @@ def run_command(
     run_id: Annotated[
         str | None, typer.Option(help="Name the run folder (default: time + random suffix)")
     ] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Run the whole pipeline as a Prefect flow (ephemeral local API unless PREFECT_API_URL)."""
     prefect_defaults()
@@ -78,18 +81,34 @@ def run_command(
     finally:
         if show_progress:
             host.unregister("textcls-console-progress")
+    run_dir = Path(manifest["stages"]["ingest"]["ref"]["path"]).parents[1] / manifest["run_id"]
+    report = run_dir / "eval" / "report.md"
+    decision = manifest.get("registry")
+    if as_json:
+        print_json(
+            {
+                "pipeline": manifest["pipeline"],
+                "run_id": manifest["run_id"],
+                "status": manifest["status"],
+                "run_folder": str(run_dir),
+                "report": str(report) if report.exists() else None,
+                "stages": {
+                    stage: {"status": record["status"], "seconds": record["seconds"]}
+                    for stage, record in manifest["stages"].items()
+                },
+                "registry": decision,
+            }
+        )
+        return
     table = Table(title=f"{manifest['pipeline']} run {manifest['run_id']}")
     for column in ("stage", "status", "seconds"):
         table.add_column(column)
     for stage, record in manifest["stages"].items():
         table.add_row(stage, record["status"], f"{record['seconds']:.1f}")
     out.print(table)
-    run_dir = Path(manifest["stages"]["ingest"]["ref"]["path"]).parents[1] / manifest["run_id"]
     out.print(f"run folder: {run_dir}")
-    report = run_dir / "eval" / "report.md"
     if report.exists():
         out.print(f"report: {report}")
-    decision = manifest.get("registry")
     if decision:
         out.print(f"registry: version {decision['version']}: {decision['reason']}")
 

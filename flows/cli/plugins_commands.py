@@ -8,7 +8,13 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 from textcls import get_plugins
-from textcls.flows.cli.console import out, reports_errors, warn_load_failures
+from textcls.flows.cli.console import (
+    JsonOption,
+    out,
+    print_json,
+    reports_errors,
+    warn_load_failures,
+)
 
 app = typer.Typer(help="Inspect the loaded plugins and their components.", no_args_is_help=True)
 
@@ -16,7 +22,7 @@ app = typer.Typer(help="Inspect the loaded plugins and their components.", no_ar
 @app.command("list")
 @reports_errors
 def plugins_list(
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """List loaded plugins: name, version, hooks implemented, components by kind."""
     host = get_plugins()
@@ -61,7 +67,10 @@ def plugins_list(
 
 @app.command("show")
 @reports_errors
-def plugins_show(name: Annotated[str, typer.Argument(help="Component name, e.g. csv")]) -> None:
+def plugins_show(
+    name: Annotated[str, typer.Argument(help="Component name, e.g. csv")],
+    as_json: JsonOption = False,
+) -> None:
     """Describe a component: kind, plugin, description and params with types and defaults."""
     host = get_plugins()
     components = host.find_components(name)
@@ -75,6 +84,20 @@ def plugins_show(name: Annotated[str, typer.Argument(help="Component name, e.g. 
                 if component.name not in everything:
                     everything.add(component)
         raise UnknownComponentError(everything.unknown_message(name))
+    if as_json:
+        print_json(
+            [
+                {
+                    "name": c.name,
+                    "kind": c.kind,
+                    "plugin": c.plugin,
+                    "description": c.description,
+                    "params_schema": c.params.model_json_schema(),
+                }
+                for c in components
+            ]
+        )
+        return
     for component in components:
         out.print(
             f"[bold]{component.name}[/] ({component.kind}, plugin {component.plugin})", markup=True

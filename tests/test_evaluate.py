@@ -69,6 +69,7 @@ def evaluated(tmp_path_factory):
     quantize(
         QuantizeStep(name="ort-dynamic-int8"), base / "student", data_dir, base / "student-int8"
     )
+    (base / "cards-before-evaluation").write_text((base / "student" / "README.md").read_text())
     ref = evaluate(
         data_dir,
         {"student": base / "student", "student-int8": base / "student-int8"},
@@ -135,11 +136,18 @@ def test_errors_csv_lists_confident_mistakes(evaluated):
         assert row["true_label"] != row["predicted_label"]
 
 
-def test_model_cards_get_their_metrics(evaluated):
+def test_evaluation_leaves_upstream_model_cards_as_they_were(evaluated):
+    from huggingface_hub import ModelCard
+
     base, _, _ = evaluated
     card = (base / "student" / "README.md").read_text()
-    assert card.count("## Evaluation") == 1
-    assert "accuracy |" in card and "95% CI" in card
+    assert card == (base / "cards-before-evaluation").read_text()
+    assert "## Evaluation" not in card
+    # the card the training stage wrote carries Hub metadata a tool can read
+    data = ModelCard.load(base / "student" / "README.md").data.to_dict()
+    assert data["library_name"] == "textcls" and data["pipeline_tag"] == "text-classification"
+    assert data["textcls"]["labels"] == ["neg", "pos"] and data["textcls"]["model"] == "bilstm"
+    assert len(data["textcls"]["data_sha256"]) == 64
 
 
 def test_evaluate_command_with_a_labelled_csv(evaluated, tmp_path):

@@ -34,6 +34,8 @@ from typing import Any
 from textcls.artifacts import atomic_dir, directory_sha256, write_json_atomic
 from textcls.errors import TextclsError
 from textcls.evaluation.intervals import paired_difference_interval
+from textcls.model_card import write_model_card
+from textcls.model_folder import META_FILE
 
 METRICS = ("accuracy", "macro_f1")
 
@@ -198,6 +200,18 @@ class Registry:
             )
             with atomic_dir(self.versions_dir / str(number)) as tmp:
                 shutil.copytree(model_dir, tmp / "model", symlinks=False)
+                write_model_card(
+                    tmp / "model",
+                    json.loads((tmp / "model" / META_FILE).read_text()),
+                    evaluation=metrics,
+                    registered={
+                        "pipeline": self.pipeline,
+                        "version": number,
+                        "variant": variant,
+                        "run_id": manifest.get("run_id"),
+                        "reason": decision.reason,
+                    },
+                )
                 with (tmp / "test.jsonl").open("w", encoding="utf-8") as handle:
                     for text, label in zip(test_texts, test_labels, strict=True):
                         handle.write(json.dumps({"text": text, "label": label}) + "\n")

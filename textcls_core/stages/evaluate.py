@@ -2,8 +2,9 @@
 
 Scores each model folder (PyTorch or ONNX) and each configured baseline on the same examples:
 quality metrics with bootstrap intervals, cost metrics measured in a fresh process each, the
-most confident mistakes, three kinds of plots, ``report.json``/``report.md``, and an
-"Evaluation" section in each model folder's card.
+most confident mistakes, three kinds of plots, ``report.json``/``report.md``. The model folders
+it scores are upstream artifacts and stay as they are (a registered version's card carries its
+evaluation: see ``model_card.py``).
 """
 
 from __future__ import annotations
@@ -18,8 +19,6 @@ from typing import Any
 import numpy as np
 from textcls.artifacts import ArtifactRef, atomic_dir, directory_sha256, write_json_atomic
 from textcls.errors import DataError
-
-CARD_SECTION = "## Evaluation"
 
 log = logging.getLogger("textcls.evaluate")
 
@@ -144,9 +143,6 @@ def evaluate(
         data_md = data_dir / "data_report.md"
         data_section = data_md.read_text() if data_md.is_file() else None
         (tmp / "report.md").write_text(render_markdown(report, data_section), encoding="utf-8")
-    for name, result in results.items():
-        if result["kind"] == "model":
-            update_model_card(Path(result["path"]), name, split, result["quality"], result["cost"])
     return ArtifactRef(
         stage="evaluate", path=str(out_dir.resolve()), sha256=directory_sha256(out_dir)
     )
@@ -162,26 +158,3 @@ def _notes(folder: Path) -> list[str]:
         return []
     gate = json.loads(report.read_text())
     return [gate["reason"]] if gate.get("reason") else []
-
-
-def update_model_card(
-    folder: Path, name: str, split: str, quality: dict[str, Any], cost: dict[str, Any]
-) -> None:
-    """Replace the card's Evaluation section with this evaluation's numbers."""
-    card = folder / "README.md"
-    text = card.read_text() if card.is_file() else f"# {name}\n"
-    text = text.split(f"\n{CARD_SECTION}\n")[0].rstrip() + "\n"
-    low, high = quality["accuracy_ci95"]
-    section = (
-        f"\n{CARD_SECTION}\n\nOn the {split} split ({quality['examples']} examples), as "
-        f"`{name}`:\n\n| metric | value |\n|---|---|\n"
-        f"| accuracy | {quality['accuracy']:.4f} (95% CI {low:.3f} to {high:.3f}) |\n"
-        f"| macro-F1 | {quality['macro_f1']:.4f} |\n"
-        f"| expected calibration error | {quality['ece']:.4f} |\n"
-        f"| latency, batch 1 (p50 / p95) | {cost['latency_b1_p50_ms']:.1f} / "
-        f"{cost['latency_b1_p95_ms']:.1f} ms |\n"
-        f"| throughput, batch 32 | {cost['throughput']:.0f} examples/s |\n"
-    )
-    tmp = card.with_name(".README.md.tmp")
-    tmp.write_text(text + section, encoding="utf-8")
-    tmp.replace(card)

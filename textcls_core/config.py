@@ -10,8 +10,6 @@ Relative paths resolve against the folder of the config file.
 from __future__ import annotations
 
 import copy
-import hashlib
-import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
@@ -310,11 +308,6 @@ class PipelineConfig(_Strict):
     def base_dir(self) -> Path:
         """The folder relative paths resolve against."""
         return Path(self._base_dir) if self._base_dir else Path.cwd()
-
-    def section_hash(self, section: str) -> str:
-        """A stable hash of one top-level section, for cache keys."""
-        value = self.model_dump(mode="json").get(section)
-        return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()
 
 
 # --------------------------------------------------------------------------------------------

@@ -24,16 +24,6 @@ from textcls.data.fingerprint import source_stats
 from textcls.errors import ConfigError
 from textcls.version import __version__
 
-STAGE_ORDER = (
-    "ingest",
-    "pretrain",
-    "teacher",
-    "student",
-    "quantize",
-    "evaluate",
-    "register",
-)
-
 
 def stage_key(stage: str, section: Any, upstream: dict[str, str], seed: int) -> str:
     """The cache key of one stage run."""

@@ -130,7 +130,7 @@ def train_in_work_dir(work_dir: Path) -> dict[str, Any]:
     train_set = tokenize_splits(train_rows, loaded.tokenizer, train.max_length)
     checkpoints = work_dir / "checkpoints"
     resumed_from = _latest_checkpoint_step(checkpoints)
-    args = training_arguments(train, checkpoints, job["seed"], num_examples=train_set.num_rows)
+    args = training_arguments(train, checkpoints, job["seed"])
     weights = None
     if train.class_weights:
         weights = class_weights(list(train_rows["label"]), len(job["meta"]["labels"]))

@@ -27,9 +27,7 @@ def compute_metrics(prediction: Any) -> dict[str, float]:
     }
 
 
-def training_arguments(
-    train: TrainConfig, output_dir: Path, seed: int, *, num_examples: int
-) -> TrainingArguments:
+def training_arguments(train: TrainConfig, output_dir: Path, seed: int) -> TrainingArguments:
     """TrainingArguments from a ``train:`` section.
 
     Evaluation and checkpoints happen together (every epoch, or every ``eval_steps``), the best

@@ -27,7 +27,8 @@ from pydantic import (
     ValidationInfo,
     model_validator,
 )
-from textcls.errors import ConfigError, UnknownComponentError
+from textcls.contracts import DataSourceCapabilities
+from textcls.errors import ConfigError, PluginError
 
 
 def _resolve_path(value: str | None, info: ValidationInfo) -> str | None:
@@ -51,11 +52,19 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+#: The tokenizer of a role whose pipeline names none and whose model declares no default.
+DEFAULT_TOKENIZER = "word"
+
+
 class ComponentRef(_Strict):
     """A reference to a plugin component: ``{name: ..., params: {...}}`` or just ``name``."""
 
     kind: ClassVar[str] = ""
-    name: str = Field(min_length=1, description="Registered component name")
+    name: str = Field(
+        min_length=1,
+        description="Registered component name; PLUGIN:NAME picks one provider when two "
+        "plugins register the same name",
+    )
     params: dict[str, Any] = Field(default_factory=dict, description="The component's params")
 
     @model_validator(mode="before")
@@ -460,7 +469,7 @@ def validate_components(
     for loc, ref in iter_component_refs(config):
         try:
             component = plugins.component(ref.kind, ref.name)
-        except UnknownComponentError as exc:
+        except PluginError as exc:  # unknown, or two plugins clash on the name
             problems.append(f"{locate(loc + ('name',))}: {exc}")
             continue
         try:
@@ -472,7 +481,8 @@ def validate_components(
                 )
             continue
         ref.params = validated.model_dump(mode="json")
-        if ref.kind == "data_source" and component.metadata.get("local_files", False):
+        local = ref.kind == "data_source" and component.capabilities_as(DataSourceCapabilities)
+        if local and local.local_files:
             _resolve_split_paths(config)
     if problems:
         raise ConfigError("\n".join(problems))

@@ -14,7 +14,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 import yaml
 from pydantic import (
@@ -28,6 +28,9 @@ from pydantic import (
     model_validator,
 )
 from textcls.contracts import DataSourceCapabilities
+
+if TYPE_CHECKING:
+    from textcls.plugin_manager import PluginHost
 from textcls.errors import ConfigError, PluginError
 
 
@@ -334,7 +337,7 @@ def load_config(
     path: str | Path,
     overrides: Sequence[str] = (),
     *,
-    plugins: Any = None,
+    plugins: PluginHost | None = None,
     validate_plugins: bool = True,
 ) -> PipelineConfig:
     """Load, override and validate a pipeline file; raise ConfigError saying where and why."""
@@ -383,7 +386,7 @@ def config_from_dict(
     base_dir: str | Path | None = None,
     overrides: Sequence[str] = (),
     lines: Mapping[tuple[Any, ...], int] | None = None,
-    plugins: Any = None,
+    plugins: PluginHost | None = None,
     validate_plugins: bool = True,
 ) -> PipelineConfig:
     """Validate a config mapping (already parsed) the same way ``load_config`` does."""
@@ -456,7 +459,7 @@ def _list_index(node: list[Any], part: str, override: str) -> int:
 
 
 def validate_components(
-    config: PipelineConfig, plugins: Any, locate: _Locator | None = None
+    config: PipelineConfig, plugins: PluginHost, locate: _Locator | None = None
 ) -> None:
     """Check every component reference against the loaded plugins and validate its params.
 

@@ -367,3 +367,16 @@ def test_pretraining_asks_the_models_capabilities(toy):
     assert "'conv-test' declares no clm language-model head" in str(info.value)
     assert "bilstm, gru, transformer" in str(info.value)
     assert not (base / "never").exists()
+
+
+def test_a_textcls_model_class_is_its_own_factory_and_architecture():
+    from textcls.contracts import is_registered_model_type
+
+    component = _with_third_party().component("model", "conv-test")
+    assert component.description == "Embeddings, one convolution, mean over time, a linear layer."
+    assert component.capabilities_as(ModelCapabilities).architecture is (
+        third_party_plugin.ConvClassifier
+    )
+    assert is_registered_model_type("third-party-conv")
+    config = third_party_plugin.ConvClassifier.config_class()
+    assert (config.model_type, config.embedding_dim, config.width) == ("third-party-conv", 16, 3)

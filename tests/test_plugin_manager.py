@@ -194,7 +194,7 @@ def test_component_validates_params_and_passes_only_declared_arguments():
     component = host.component("data_source", "sized")
     # the factory does not declare `context`, so it does not get it
     assert component.create({"size": 5}, context="not for Sized").size == 5
-    assert component.description == ""
+    assert component.description == "A source of a given size."  # the docstring's first line
     with pytest.raises(ValidationError):
         component.create({"size": "five"})
     host.unregister("sized-plugin")

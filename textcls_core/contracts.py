@@ -293,6 +293,11 @@ def check_registration(
             f"{where} has params={params!r}; params must be a pydantic BaseModel subclass"
         )
     caps = _capabilities(contract, where, capabilities)
+    if not isinstance(description, str):
+        raise ContractError(f"{where}: description must be a string")
+    if not description:
+        doc = (getattr(factory, "__doc__", None) or "").strip()
+        description = doc.splitlines()[0] if doc else ""
     if kind == "model":
         factory, caps = _model_factory(where, factory, caps)
     if not callable(factory):
@@ -308,11 +313,6 @@ def check_registration(
                 f"a {kind.replace('_', ' ')} must be {contract.returns}"
             )
     _check_capabilities(where, kind, params, caps)
-    if not isinstance(description, str):
-        raise ContractError(f"{where}: description must be a string")
-    if not description:
-        doc = (getattr(factory, "__doc__", None) or "").strip()
-        description = doc.splitlines()[0] if doc and not isinstance(factory, type) else ""
     return CheckedComponent(factory, params, description, caps)
 
 

@@ -204,10 +204,11 @@ class PluginHost:
             return plugin_name
 
     def _refuse(self, distribution: str, name: str, error: str, *, unregister: bool = True) -> None:
-        if unregister and self.pm.has_plugin(name):
-            self.pm.unregister(name=name)
-        self._origins.pop(name, None)
-        self._components.pop(name, None)
+        if unregister:  # a name already taken (unregister=False) belongs to another plugin
+            if self.pm.has_plugin(name):
+                self.pm.unregister(name=name)
+            self._origins.pop(name, None)
+            self._components.pop(name, None)
         self.load_failures.append(
             LoadFailure(distribution, name, f"{error} (the plugin is disabled)")
         )

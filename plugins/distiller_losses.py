@@ -35,8 +35,10 @@ class LogitsKl:
     def temperature(self, progress: float) -> float:
         return self.start + (self.end - self.start) * min(max(progress, 0.0), 1.0)
 
-    def loss(self, student: Any, teacher: Any, labels: torch.Tensor, **batch: Any) -> torch.Tensor:
-        t = self.temperature(batch.get("progress", 0.0))
+    def loss(
+        self, student: Any, teacher: Any, labels: torch.Tensor, progress: float = 0.0
+    ) -> torch.Tensor:
+        t = self.temperature(progress)
         probs = F.softmax(teacher.logits / t, dim=-1)
         return self.alpha * soft_kl(student.logits, probs, t) + (1 - self.alpha) * hard_ce(
             student.logits, labels
@@ -55,7 +57,7 @@ class LogitsMse:
     def __init__(self, params: Any) -> None:
         self.alpha = params.alpha
 
-    def loss(self, student: Any, teacher: Any, labels: torch.Tensor, **batch: Any) -> torch.Tensor:
+    def loss(self, student: Any, teacher: Any, labels: torch.Tensor) -> torch.Tensor:
         mse = F.mse_loss(student.logits, teacher.logits)
         return self.alpha * mse + (1 - self.alpha) * hard_ce(student.logits, labels)
 
@@ -94,10 +96,12 @@ class HiddenMse:
         )
         return self.projections
 
-    def loss(self, student: Any, teacher: Any, labels: torch.Tensor, **batch: Any) -> torch.Tensor:
+    def loss(
+        self, student: Any, teacher: Any, labels: torch.Tensor, attention_mask: torch.Tensor
+    ) -> torch.Tensor:
         if self.projections is None:
             raise RuntimeError("HiddenMse.modules() must be called before training")
-        mask = batch["attention_mask"].unsqueeze(-1).to(student.logits.dtype)
+        mask = attention_mask.unsqueeze(-1).to(student.logits.dtype)
         total = student.logits.new_zeros(())
         for (s, t), projection in zip(self.pairs, self.projections, strict=True):
             hs, ht = student.hidden_states[s], teacher.hidden_states[t]
@@ -128,11 +132,13 @@ class AttentionKl:
     def __init__(self, params: Any) -> None:
         self.params = params
 
-    def loss(self, student: Any, teacher: Any, labels: torch.Tensor, **batch: Any) -> torch.Tensor:
+    def loss(
+        self, student: Any, teacher: Any, labels: torch.Tensor, attention_mask: torch.Tensor
+    ) -> torch.Tensor:
         if not student.attentions:
             raise ValueError("attention-kl needs a student that returns attentions (transformer)")
         pairs = _pairs(self.params.layer_map, len(student.attentions), len(teacher.attentions))
-        mask = batch["attention_mask"].to(student.logits.dtype)  # (B, T)
+        mask = attention_mask.to(student.logits.dtype)  # (B, T)
         total = student.logits.new_zeros(())
         for s, t in pairs:
             a_s, a_t = student.attentions[s], teacher.attentions[t]  # (B, H, T, T)
@@ -160,9 +166,8 @@ class MultiTeacher:
 
     def __init__(self, params: Any) -> None:
         self.params = params
-        self.teachers = list(params.teachers)
 
-    def loss(self, student: Any, teacher: Any, labels: torch.Tensor, **batch: Any) -> torch.Tensor:
+    def loss(self, student: Any, teacher: Any, labels: torch.Tensor) -> torch.Tensor:
         p = self.params
         probs = F.softmax(teacher.all_logits / p.temperature, dim=-1)  # (B, T, C)
         count = probs.shape[1]

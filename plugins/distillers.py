@@ -1,10 +1,11 @@
 """Built-in distillation strategies.
 
 Each is a factory ``factory(params)`` returning an object with ``needs`` (the teacher outputs it
-reads) and ``loss(student, teacher, labels, **batch)``. ``student`` is the student's model output;
-``teacher`` carries ``logits`` (B, C) and ``all_logits`` (B, T, C) for T teachers, plus
-``hidden_states``/``attentions`` when ``needs`` asks for them. ``batch`` holds
-``attention_mask`` and ``progress`` (0 at the first step, 1 at the last).
+reads) and ``loss(student, teacher, labels, attention_mask, progress)`` (the contract's
+``Distiller``: only ``student, teacher, labels`` are required; the rest are passed because these
+losses declare them). ``student`` is the student's model output; ``teacher`` carries ``logits``
+(B, C) and ``all_logits`` (B, T, C) for T teachers, plus ``hidden_states``/``attentions`` when
+``needs`` asks for them. ``progress`` is 0 at the first step, 1 at the last.
 Strategies with extra trainable parts (projections) expose ``modules(student, teacher)``;
 those parts are trained with the student and never saved with it.
 """
@@ -14,7 +15,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from textcls import hookimpl
+from textcls import DistillerCapabilities, Register, hookimpl
 
 
 class _Params(BaseModel):
@@ -84,7 +85,7 @@ def _lazy(name: str) -> Any:
 
 
 @hookimpl
-def textcls_register_distillers(register: Any) -> None:
+def textcls_register_distillers(register: Register) -> None:
     register(
         "logits-kl",
         _lazy("LogitsKl"),
@@ -102,18 +103,19 @@ def textcls_register_distillers(register: Any) -> None:
         _lazy("HiddenMse"),
         params=HiddenMseParams,
         description="Hidden-state matching through learned projections (TinyBERT, PKD)",
-        aligned_tokens=True,
+        capabilities=DistillerCapabilities(aligned_tokens=True),
     )
     register(
         "attention-kl",
         _lazy("AttentionKl"),
         params=AttentionKlParams,
         description="Attention-distribution transfer for transformer students (MiniLM)",
-        aligned_tokens=True,
+        capabilities=DistillerCapabilities(aligned_tokens=True),
     )
     register(
         "multi-teacher",
         _lazy("MultiTeacher"),
         params=MultiTeacherParams,
         description="KL to averaged or weighted soft labels of several teachers",
+        capabilities=DistillerCapabilities(teachers_param="teachers"),
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from textcls import hookimpl
+from textcls import Register, hookimpl
 
 
 class NoQuantParams(BaseModel):
@@ -43,7 +43,7 @@ def _lazy(name: str) -> Any:
 
 
 @hookimpl
-def textcls_register_quantizers(register: Any) -> None:
+def textcls_register_quantizers(register: Register) -> None:
     register(
         "onnx-fp32",
         _lazy("OnnxFp32"),

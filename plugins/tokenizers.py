@@ -13,6 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from textcls import (
     SPECIAL_TOKENS,
     ConfigError,
+    Register,
+    TokenizerCapabilities,
     TokenizerContext,
     batched_texts,
     hookimpl,
@@ -168,7 +170,7 @@ def build_cjk(params: TrainedParams, context: TokenizerContext) -> Any:
 
 
 @hookimpl
-def textcls_register_tokenizers(register: Any) -> None:
+def textcls_register_tokenizers(register: Register) -> None:
     register(
         "hf",
         build_hf,
@@ -189,6 +191,7 @@ def textcls_register_tokenizers(register: Any) -> None:
         build_word,
         params=TrainedParams,
         description="Word level: words and punctuation, rare words become [UNK]",
+        capabilities=TokenizerCapabilities(word_level=True),
     )
     register("char", build_char, params=CharParams, description="One token per character")
     register(

@@ -34,7 +34,7 @@ class LeakyPaddingPlugin:
 
 def _build_leaky(params: Any, context: Any) -> Any:
     import torch
-    from textcls import TextclsModel, classification_loss, label_config, register_architecture
+    from textcls import TextclsModel, classification_loss, label_config
     from transformers import PretrainedConfig
     from transformers.modeling_outputs import SequenceClassifierOutput
 
@@ -58,7 +58,6 @@ def _build_leaky(params: Any, context: Any) -> Any:
             logits = self.classifier(self.embeddings(input_ids).mean(1))  # padding included
             return SequenceClassifierOutput(loss=classification_loss(logits, labels), logits=logits)
 
-    register_architecture(LeakyConfig, LeakyModel)
     return LeakyModel(LeakyConfig(vocab_size=context.vocab_size, **label_config(context)))
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import sys
 import tomllib
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from textcls import (
     PluginError,
     PluginHost,
@@ -47,7 +48,7 @@ def installed(tmp_path, monkeypatch):
 
 
 GOOD_PLUGIN = """
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from textcls import hookimpl
 
 class Params(BaseModel):
@@ -122,19 +123,28 @@ def test_textcls_plugins_selects_third_party_plugins(installed, monkeypatch):
     assert "extra-model" in host.registry("model")
 
 
-def test_two_components_with_one_name_is_an_error_naming_both_plugins():
+def test_a_name_clash_keeps_both_providers_and_a_pipeline_picks_one():
     class Clash:
         @hookimpl
         def textcls_register_data_sources(self, register):
-            register("csv", object)
+            register("csv", lambda params: SimpleNamespace(load=lambda request: "other csv"))
 
     host = get_plugins()
     host.register(Clash(), name="clash-plugin")
+    assert host.load_failures == []
+    registry = host.registry("data_source")
+    assert registry.clashes() == {"csv": ["builtin-sources", "clash-plugin"]}
     with pytest.raises(PluginError) as info:
-        host.registry("data_source")
+        host.component("data_source", "csv")
     message = str(info.value)
-    assert "'builtin-sources'" in message and "'clash-plugin'" in message
+    assert "'builtin-sources' and 'clash-plugin'" in message
     assert "data_source named 'csv'" in message
+    assert "'clash-plugin:csv'" in message  # says how to pick one
+    assert host.component("data_source", "clash-plugin:csv").create().load(None) == "other csv"
+    assert host.component("data_source", "builtin-sources:csv").plugin == "builtin-sources"
+    assert host.component("data_source", "textcls:csv").plugin == "builtin-sources"  # by dist
+    with pytest.raises(UnknownComponentError, match="no plugin 'nobody'"):
+        host.component("data_source", "nobody:csv")
 
 
 def test_unknown_component_lists_available_names_and_closest_match():
@@ -150,30 +160,45 @@ def test_params_model_must_be_pydantic():
     class Bad:
         @hookimpl
         def textcls_register_models(self, register):
-            register("bad", object, params=dict)
+            register("bad", lambda params: params, params=dict)
 
     host = get_plugins()
-    host.register(Bad(), name="bad-plugin")
-    with pytest.raises(PluginError, match="params must be a pydantic BaseModel subclass"):
-        host.registry("model")
+    assert host.register(Bad(), name="bad-plugin") is None
+    (failure,) = host.load_failures
+    assert failure.entry_point == "bad-plugin"
+    assert "params must be a pydantic BaseModel subclass" in failure.error
+    assert "model 'bad'" in failure.error
+    assert "csv" in host.registry("data_source")  # the others still load
 
 
-def test_component_validates_params_and_calls_factory():
+def test_component_validates_params_and_passes_only_declared_arguments():
     class Params(BaseModel):
         size: int = 2
 
+    class Sized:
+        """A source of a given size."""
+
+        def __init__(self, params):
+            self.size = params.size
+
+        def load(self, request):
+            return self.size
+
     class Plugin:
         @hookimpl
-        def textcls_register_models(self, register):
-            register("sized", lambda params, scale=1: params.size * scale, params=Params)
+        def textcls_register_data_sources(self, register):
+            register("sized", Sized, params=Params)
 
     host = get_plugins()
     host.register(Plugin(), name="sized-plugin")
-    component = host.component("model", "sized")
-    assert component.create({"size": 5}, scale=3) == 15
+    component = host.component("data_source", "sized")
+    # the factory does not declare `context`, so it does not get it
+    assert component.create({"size": 5}, context="not for Sized").size == 5
     assert component.description == ""
+    with pytest.raises(ValidationError):
+        component.create({"size": "five"})
     host.unregister("sized-plugin")
-    assert "sized" not in host.registry("model")
+    assert "sized" not in host.registry("data_source")
 
 
 def test_packaged_minilm_resolves_offline():

@@ -148,12 +148,18 @@ def test_word2vec_vectors_put_co_occurring_words_closer(toy):
 
 def test_objectives_that_do_not_fit_the_model_are_config_errors(toy):
     base, raw, data_dir = toy
-    with pytest.raises(ConfigError, match="clm supports gru, bilstm and transformer"):
+    with pytest.raises(
+        ConfigError,
+        match="'textcnn' declares no clm language-model head; models that do: bilstm, gru, "
+        "transformer",
+    ):
         pretrain(config_for(raw, base, "textcnn", "clm"), data_dir, base / "x")
-    with pytest.raises(ConfigError, match="word2vec needs the word tokenizer"):
+    with pytest.raises(ConfigError, match="word2vec needs a word-level tokenizer"):
         pretrain(config_for(raw, base, "gru", "word2vec", tokenizer="char"), data_dir, base / "y")
-    with pytest.raises(ConfigError, match="mlm needs an hf or transformer model"):
+    with pytest.raises(ConfigError, match="models that do: hf, transformer"):
         pretrain(config_for(raw, base, "gru", "mlm"), data_dir, base / "z")
+    with pytest.raises(ConfigError, match="word2vec needs a word-level tokenizer"):
+        pretrain(config_for(raw, base, "transformer", "word2vec"), data_dir, base / "w")
     assert not (base / "x").exists()
 
 

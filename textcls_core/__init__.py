@@ -5,13 +5,27 @@ functions. Nothing here imports Prefect: every stage can run from a notebook or 
 orchestrator. Plugins import only the names exported here.
 """
 
-from textcls.components import KINDS, Component, ComponentRegistry, NoParams
+from textcls.components import KINDS, Component, ComponentRegistry
 from textcls.config import (
     ComponentRef,
     PipelineConfig,
     config_from_dict,
     load_config,
     pipeline_json_schema,
+)
+from textcls.contracts import (
+    Capabilities,
+    ContractError,
+    DataSourceCapabilities,
+    Distiller,
+    DistillerCapabilities,
+    ModelCapabilities,
+    NoParams,
+    Quantizer,
+    QuantizerCapabilities,
+    Register,
+    TokenizerCapabilities,
+    call_declared,
 )
 from textcls.data.files import check_file_start, expand_inputs, find_undecodable_line
 from textcls.data.table import FILE as FILE_COLUMN
@@ -35,13 +49,25 @@ from textcls.errors import (
     UnknownComponentError,
 )
 from textcls.hookspecs import hookimpl
-from textcls.plugin_api import Distiller, ModelContext, TokenizerContext
+from textcls.plugin_api import ModelContext, TokenizerContext
 from textcls.plugin_manager import PluginHost, get_plugins, reset_plugins
 from textcls.tokenization import SPECIAL_TOKENS, wrap_tokenizer
 from textcls.tokenization import batched as batched_texts
 from textcls.version import __version__
 
 __all__ = [
+    "Capabilities",
+    "ContractError",
+    "DataSourceCapabilities",
+    "DistillerCapabilities",
+    "ModelCapabilities",
+    "Quantizer",
+    "QuantizerCapabilities",
+    "Register",
+    "TextclsConfig",
+    "TokenizerCapabilities",
+    "call_declared",
+    "causal_language_model",
     "FILE_COLUMN",
     "KINDS",
     "LABEL_COLUMN",
@@ -99,7 +125,9 @@ _LAZY = {
     "label_config": "textcls.modeling",
     "masked_max": "textcls.modeling",
     "masked_mean": "textcls.modeling",
-    "register_architecture": "textcls.modeling",
+    "register_architecture": "textcls.contracts",
+    "TextclsConfig": "textcls.modeling",
+    "causal_language_model": "textcls.modeling",
 }
 
 

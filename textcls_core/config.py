@@ -14,7 +14,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 import yaml
 from pydantic import (
@@ -27,7 +27,11 @@ from pydantic import (
     ValidationInfo,
     model_validator,
 )
-from textcls.errors import ConfigError, UnknownComponentError
+from textcls.contracts import DataSourceCapabilities
+
+if TYPE_CHECKING:
+    from textcls.plugin_manager import PluginHost
+from textcls.errors import ConfigError, PluginError
 
 
 def _resolve_path(value: str | None, info: ValidationInfo) -> str | None:
@@ -51,11 +55,19 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+#: The tokenizer of a role whose pipeline names none and whose model declares no default.
+DEFAULT_TOKENIZER = "word"
+
+
 class ComponentRef(_Strict):
     """A reference to a plugin component: ``{name: ..., params: {...}}`` or just ``name``."""
 
     kind: ClassVar[str] = ""
-    name: str = Field(min_length=1, description="Registered component name")
+    name: str = Field(
+        min_length=1,
+        description="Registered component name; PLUGIN:NAME picks one provider when two "
+        "plugins register the same name",
+    )
     params: dict[str, Any] = Field(default_factory=dict, description="The component's params")
 
     @model_validator(mode="before")
@@ -325,7 +337,7 @@ def load_config(
     path: str | Path,
     overrides: Sequence[str] = (),
     *,
-    plugins: Any = None,
+    plugins: PluginHost | None = None,
     validate_plugins: bool = True,
 ) -> PipelineConfig:
     """Load, override and validate a pipeline file; raise ConfigError saying where and why."""
@@ -374,7 +386,7 @@ def config_from_dict(
     base_dir: str | Path | None = None,
     overrides: Sequence[str] = (),
     lines: Mapping[tuple[Any, ...], int] | None = None,
-    plugins: Any = None,
+    plugins: PluginHost | None = None,
     validate_plugins: bool = True,
 ) -> PipelineConfig:
     """Validate a config mapping (already parsed) the same way ``load_config`` does."""
@@ -447,7 +459,7 @@ def _list_index(node: list[Any], part: str, override: str) -> int:
 
 
 def validate_components(
-    config: PipelineConfig, plugins: Any, locate: _Locator | None = None
+    config: PipelineConfig, plugins: PluginHost, locate: _Locator | None = None
 ) -> None:
     """Check every component reference against the loaded plugins and validate its params.
 
@@ -460,7 +472,7 @@ def validate_components(
     for loc, ref in iter_component_refs(config):
         try:
             component = plugins.component(ref.kind, ref.name)
-        except UnknownComponentError as exc:
+        except PluginError as exc:  # unknown, or two plugins clash on the name
             problems.append(f"{locate(loc + ('name',))}: {exc}")
             continue
         try:
@@ -472,7 +484,8 @@ def validate_components(
                 )
             continue
         ref.params = validated.model_dump(mode="json")
-        if ref.kind == "data_source" and component.metadata.get("local_files", False):
+        local = ref.kind == "data_source" and component.capabilities_as(DataSourceCapabilities)
+        if local and local.local_files:
             _resolve_split_paths(config)
     if problems:
         raise ConfigError("\n".join(problems))

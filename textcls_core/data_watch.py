@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from textcls.config import PipelineConfig
+from textcls.contracts import DataSourceCapabilities
 from textcls.data.files import expand_inputs
 from textcls.data.fingerprint import source_stats, sources_sha256
 from textcls.errors import ConfigError
@@ -46,7 +47,7 @@ def state_key(prefix: str, pipeline: str) -> str:
 def watched_files(config: PipelineConfig, plugins: Any) -> list[str]:
     """The local files behind the data section, in a stable order."""
     component = plugins.component("data_source", config.data.source.name)
-    if not component.metadata.get("local_files", False):
+    if not component.capabilities_as(DataSourceCapabilities).local_files:
         raise ConfigError(
             f"data.source: the watcher needs local files, and {config.data.source.name!r} "
             "reads from elsewhere; schedule the pipeline instead (the nightly deployment)"

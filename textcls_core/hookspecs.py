@@ -1,9 +1,10 @@
 """Every hook a textcls plugin can implement, in one place.
 
-Registration hooks are callback style: textcls passes ``register`` and the plugin calls it once
-per component, so one plugin can add several components of a kind. ``register`` takes
-``register(name, factory, params=ParamsModel, description="one line")``; ``params`` is a pydantic
-model that validates the component's ``params`` in a pipeline file.
+Registration hooks are callback style: textcls passes ``register`` (``textcls.Register``) and the
+plugin calls it once per component, so one plugin can add several components of a kind:
+``register(name, factory, params=ParamsModel, description="one line", capabilities=...)``.
+Each call is checked against the kind's contract (``textcls.contracts``). An implementation may
+declare any subset of a hook's arguments; pluggy passes only those.
 
 ``docs/plugins.md`` documents each hook with its exact signature; ``tests/test_docs.py`` fails when
 one is missing.
@@ -11,9 +12,12 @@ one is missing.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
+
+if TYPE_CHECKING:
+    from textcls.contracts import Register
 
 PROJECT_NAME = "textcls"
 
@@ -22,27 +26,27 @@ hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 
 
 @hookspec
-def textcls_register_data_sources(register: Any) -> None:
+def textcls_register_data_sources(register: Register) -> None:
     """Register data sources: readers that turn files or datasets into text/label rows."""
 
 
 @hookspec
-def textcls_register_tokenizers(register: Any) -> None:
+def textcls_register_tokenizers(register: Register) -> None:
     """Register tokenizers: factories that build or train a PreTrainedTokenizerFast."""
 
 
 @hookspec
-def textcls_register_models(register: Any) -> None:
+def textcls_register_models(register: Register) -> None:
     """Register model architectures: PreTrainedModel subclasses for sequence classification."""
 
 
 @hookspec
-def textcls_register_distillers(register: Any) -> None:
+def textcls_register_distillers(register: Register) -> None:
     """Register distillation strategies: losses that move a teacher's knowledge to a student."""
 
 
 @hookspec
-def textcls_register_quantizers(register: Any) -> None:
+def textcls_register_quantizers(register: Register) -> None:
     """Register quantizers: export and compression recipes (ONNX fp32, int8, fp16)."""
 
 

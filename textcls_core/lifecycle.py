@@ -2,15 +2,19 @@
 
 Listeners (trackers, loggers, alerting) are isolated from each other and from the stage: one
 that raises is logged and skipped, and never hides or replaces the stage's own result or error.
+Each listener gets only the arguments it declares, as pluggy passes them.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textcls.artifacts import ArtifactRef
+
+if TYPE_CHECKING:
+    from textcls.plugin_manager import PluginHost
 
 log = logging.getLogger("textcls.lifecycle")
 
@@ -21,7 +25,7 @@ def run_stage(
     config: dict[str, Any],
     work: Callable[[], ArtifactRef],
     *,
-    plugins: Any = None,
+    plugins: PluginHost | None = None,
 ) -> ArtifactRef:
     """Call ``work()`` and tell the lifecycle listeners about it."""
     if plugins is None:
@@ -38,10 +42,11 @@ def run_stage(
     return ref
 
 
-def notify(plugins: Any, hook_name: str, **kwargs: Any) -> None:
-    """Call every implementation of a lifecycle hook; log, don't raise, a listener's error."""
+def notify(plugins: PluginHost, hook_name: str, **kwargs: Any) -> None:
+    """Call every implementation of a lifecycle hook with the arguments it declares; log, don't
+    raise, a listener's error."""
     for impl in getattr(plugins.hook, hook_name).get_hookimpls():
         try:
-            impl.function(**kwargs)
+            impl.function(*[kwargs[name] for name in impl.argnames])
         except Exception:
             log.exception("lifecycle listener %r failed in %s", impl.plugin_name, hook_name)

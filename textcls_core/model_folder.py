@@ -75,20 +75,18 @@ def load_model_folder(folder: str | Path, *, plugins: Any = None) -> LoadedModel
 
         plugins = get_plugins()
     component = plugins.component("model", meta["model"]["name"])
-    loader = component.metadata.get("load")
     if not (folder / "model.safetensors").is_file():
         raise DataError(
             f"{folder}: no model.safetensors; textcls loads weights from safetensors only"
         )
+    component.ensure_architecture()
+    _check_architecture_known(folder, component)
     try:
-        if loader is not None:
-            model = loader(str(folder))
-        else:
-            from transformers import AutoModelForSequenceClassification
+        from transformers import AutoModelForSequenceClassification
 
-            model = AutoModelForSequenceClassification.from_pretrained(
-                str(folder), use_safetensors=True
-            )
+        model = AutoModelForSequenceClassification.from_pretrained(
+            str(folder), use_safetensors=True
+        )
         tokenizer = AutoTokenizer.from_pretrained(str(folder))
     except Exception as exc:  # safetensors, torch and transformers each raise their own types
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -97,6 +95,25 @@ def load_model_folder(folder: str | Path, *, plugins: Any = None) -> LoadedModel
         ) from None
     model.eval()
     return LoadedModel(model, tokenizer, meta, folder)
+
+
+def _check_architecture_known(folder: Path, component: Any) -> None:
+    """Say so when config.json names an architecture no loaded plugin registered."""
+    from textcls.contracts import is_registered_model_type
+
+    try:
+        config = json.loads((folder / "config.json").read_text())
+    except (OSError, json.JSONDecodeError):
+        return  # transformers reports the unreadable config below
+    model_type = config.get("model_type") if isinstance(config, dict) else None
+    if model_type and "auto_map" not in config and not is_registered_model_type(model_type):
+        raise DataError(
+            f"{folder}: config.json has model_type {model_type!r}, an architecture that is not "
+            f"registered: model component {component.name!r} of plugin {component.plugin!r} "
+            "declares no architecture for it. The plugin should register its model class "
+            "(capabilities=ModelCapabilities(architecture=TheModelClass), or pass a "
+            "TextclsModel subclass as the factory); see docs/plugins.md"
+        )
 
 
 def count_parameters(model: Any) -> int:

@@ -9,40 +9,27 @@ model. ``TextclsModel`` adds what the pipeline needs on top:
 - ``load_initial_weights(folder)``: start from the pretraining stage's output, either a model
   folder (matching weights are copied) or word vectors in ``embeddings.safetensors``.
 
-``register_architecture`` makes ``AutoModelForSequenceClassification.from_pretrained(folder)``
-load a saved model by path alone once its plugin is loaded.
+Hyperparameters are declared once: a subclass that sets ``params_model`` (the component's
+pydantic params model) gets a ``TextclsConfig`` subclass derived from it as its
+``config_class``, with ``model_type`` from the class attribute ``model_type`` (default
+``textcls-<classname>``). textcls registers the architecture with the transformers Auto classes
+when the component registers, so a saved folder loads by path alone.
 """
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any, Self, cast
+from typing import Any, ClassVar, Self, cast
 
 import torch
+from pydantic import BaseModel
 from textcls.errors import ConfigError
-from transformers import (
-    AutoConfig,
-    AutoModelForSequenceClassification,
-    PretrainedConfig,
-    PreTrainedModel,
-)
+from transformers import PretrainedConfig, PreTrainedModel
 
 log = logging.getLogger("textcls.modeling")
 
 EMBEDDINGS_FILE = "embeddings.safetensors"
-
-
-def register_architecture(config_class: type[PretrainedConfig], model_class: type) -> None:
-    """Register a config/model pair with the transformers Auto classes (idempotent)."""
-    try:
-        AutoConfig.register(config_class.model_type, config_class)
-    except ValueError:
-        pass  # already registered in this process
-    try:
-        AutoModelForSequenceClassification.register(config_class, model_class)
-    except ValueError:
-        pass
 
 
 def masked_max(features: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -57,11 +44,49 @@ def masked_mean(features: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return (features * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1.0)
 
 
+class TextclsConfig(PretrainedConfig):
+    """A config whose fields are a params model's, with that model's defaults.
+
+    ``PretrainedConfig`` keeps every keyword it is given as an attribute; this class only fills
+    in the defaults of ``params_model`` and ``vocab_size``, so that a config built with no
+    arguments (as transformers does) is complete.
+    """
+
+    model_type = "textcls"
+    params_model: ClassVar[type[BaseModel] | None] = None
+
+    def __init__(self, vocab_size: int = 8000, **kwargs: Any) -> None:
+        if self.params_model is not None:
+            for name, info in self.params_model.model_fields.items():
+                if name not in kwargs and not info.is_required():
+                    kwargs[name] = info.get_default(call_default_factory=True)
+        super().__init__(**kwargs)
+        self.vocab_size = vocab_size
+
+
 class TextclsModel(PreTrainedModel):
-    """Base class of textcls's from-scratch architectures."""
+    """Base class of textcls's from-scratch architectures.
+
+    Set ``params_model`` (and optionally ``model_type``) on a subclass and its ``config_class``
+    is derived: ``self.config.<param>`` holds each hyperparameter, plus ``vocab_size``,
+    ``pad_token_id``, ``num_labels`` and the label maps.
+    """
 
     base_model_prefix = "textcls"
     supports_gradient_checkpointing = False
+    params_model: ClassVar[type[BaseModel] | None] = None
+    model_type: ClassVar[str | None] = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        params = cls.__dict__.get("params_model")
+        if params is not None and "config_class" not in cls.__dict__:
+            model_type = cls.__dict__.get("model_type") or f"textcls-{cls.__name__.lower()}"
+            cls.config_class = type(  # type: ignore[assignment]
+                f"{cls.__name__}Config",
+                (TextclsConfig,),
+                {"model_type": model_type, "params_model": params, "__module__": cls.__module__},
+            )
 
     def _init_weights(self, module: torch.nn.Module) -> None:
         if isinstance(module, torch.nn.Linear):
@@ -137,6 +162,18 @@ class TextclsModel(PreTrainedModel):
 
     def set_input_embeddings(self, value: Any) -> None:
         self.embeddings = value
+
+
+def causal_language_model(model: Any, objective: str) -> torch.nn.Module:
+    """The next-token (``clm``) head for a ``TextclsModel`` with causal ``sequence_features``.
+
+    A model plugin declares it as its ``language_model`` with ``lm_objectives={"clm"}``.
+    """
+    from textcls.training.language_model import CausalLMWrapper
+
+    if objective != "clm":
+        raise ConfigError(f"causal_language_model supports objective clm, not {objective!r}")
+    return CausalLMWrapper(model, int(model.config.vocab_size))
 
 
 def causal_mask(attention_mask: torch.Tensor) -> torch.Tensor:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from textcls.config import PipelineConfig, QuantizeStep
+from textcls.contracts import DataSourceCapabilities
 from textcls.data.files import expand_inputs
 from textcls.data.fingerprint import source_stats
 from textcls.errors import ConfigError
@@ -54,7 +55,7 @@ def stage_key(stage: str, section: Any, upstream: dict[str, str], seed: int) -> 
 def input_stats(config: PipelineConfig, plugins: Any) -> list[dict[str, Any]]:
     """Size and mtime of every local input file of the data section (cheap to read)."""
     component = plugins.component("data_source", config.data.source.name)
-    if not component.metadata.get("local_files", False):
+    if not component.capabilities_as(DataSourceCapabilities).local_files:
         return []
     files: list[str] = []
     for name in ("train", "validation", "test"):

@@ -13,14 +13,15 @@ instance of the component's params model. Per kind:
   ``save_pretrained`` and export treat every architecture alike.
 - distiller: ``factory(params)`` returns a ``Distiller``.
 
-``docs/plugins.md`` is the plugin author's guide to all of this.
+A factory gets ``context`` only when it declares it. The contracts themselves (what each kind
+must provide, its capabilities, the checks) live in ``textcls.contracts``; ``docs/plugins.md``
+is the plugin author's guide to all of this.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
 
 
 def _no_resolver(name: str) -> str:
@@ -52,18 +53,3 @@ class TokenizerContext:
     default_pretrained: str | None = None
     max_length: int = 512
     resolve: Callable[[str], str] = field(default=_no_resolver, compare=False)
-
-
-class Distiller(Protocol):
-    """A distillation strategy: a loss over student and teacher outputs.
-
-    ``needs`` names the teacher outputs the loss reads (``"logits"``, ``"hidden_states"``,
-    ``"attentions"``); strategies that need only logits get cached teacher logits and never run
-    the teacher inside the student's training loop.
-    """
-
-    needs: frozenset[str]
-
-    def loss(self, student: Any, teacher: Any, labels: Any) -> Any:
-        """Return a scalar loss tensor for one batch."""
-        ...

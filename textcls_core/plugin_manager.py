@@ -7,30 +7,37 @@ entry-point group, exactly as a third party declares theirs, and are loaded by t
   distribution name); textcls's built-ins always load. An empty value loads no third-party plugin.
 - ``TEXTCLS_BUILTIN_PLUGINS_ONLY=1`` loads only the built-ins; the test suite sets it so that
   plugins installed on the machine never leak into tests.
-- A plugin that fails to import is recorded in ``load_failures`` (by distribution and entry-point
-  name) and reported; the others still load.
+- A plugin that fails to import, implements a hook that does not exist (or declares an
+  argument its hook does not pass), or registers a component that breaks its contract
+  (``textcls.contracts``) is disabled and recorded in ``load_failures`` (by distribution and
+  entry-point name); the CLI reports it and the others still load.
+- Two plugins registering the same component name are both kept; ``plugins list`` shows the
+  clash and a pipeline picks one as ``PLUGIN:NAME``.
 """
 
 from __future__ import annotations
 
+import difflib
 import functools
 import importlib
 import importlib.metadata
+import inspect
 import os
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import pluggy
 from pydantic import BaseModel
 from textcls import hookspecs
-from textcls.components import (
-    KIND_HOOKS,
-    KINDS,
-    Component,
-    ComponentRegistry,
+from textcls.components import KIND_HOOKS, KINDS, Component, ComponentRegistry
+from textcls.contracts import (
+    Capabilities,
+    ContractError,
+    ModelCapabilities,
     NoParams,
+    check_registration,
 )
 from textcls.errors import PluginError
 
@@ -54,7 +61,7 @@ SELECT_ENV = "TEXTCLS_PLUGINS"
 
 @dataclass(frozen=True)
 class LoadFailure:
-    """A plugin that could not be imported."""
+    """A plugin that could not be loaded: it failed to import, or broke the contract."""
 
     distribution: str
     entry_point: str
@@ -80,15 +87,22 @@ class PluginInfo:
 
 
 class PluginHost:
-    """A pluggy PluginManager plus the typed component registries built from it."""
+    """A pluggy PluginManager plus the typed component registries built from it.
+
+    Every plugin is checked when it registers: its hooks against the hookspecs (a misspelled
+    hook, or an argument the hook does not pass, is refused) and each component it registers
+    against its kind's contract (``textcls.contracts``). A plugin that fails is disabled and
+    recorded in ``load_failures``; the others load.
+    """
 
     def __init__(self) -> None:
         self.pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
         self.pm.add_hookspecs(hookspecs)
         self.load_failures: list[LoadFailure] = []
         self._origins: dict[str, tuple[str, str, bool]] = {}
+        self._components: dict[str, list[Component]] = {}
         self._registries: dict[str, ComponentRegistry] | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
 
     # -- loading ----------------------------------------------------------------------------
     def load_entry_points(
@@ -161,48 +175,86 @@ class PluginHost:
         distribution: str = "local",
         version: str = "",
         builtin: bool = False,
-    ) -> str:
-        """Register a plugin object (a module or class instance with hookimpls)."""
-        try:
-            plugin_name = self.pm.register(plugin, name=name)
-        except ValueError as exc:
-            raise PluginError(f"cannot register plugin {name!r}: {exc}") from exc
-        assert plugin_name is not None
-        self._origins[plugin_name] = (distribution, version, builtin)
-        self._registries = None
-        return plugin_name
+    ) -> str | None:
+        """Register a plugin object (a module or class instance with hookimpls).
 
-    def unregister(self, name: str) -> None:
-        """Remove a plugin by name (used by tests' fixtures)."""
-        self.pm.unregister(name=name)
-        self._origins.pop(name, None)
-        self._registries = None
-
-    # -- registries -------------------------------------------------------------------------
-    @property
-    def registries(self) -> dict[str, ComponentRegistry]:
+        Returns the plugin's name, or None when it was refused: the reason is appended to
+        ``load_failures`` (and the CLI shows it), never raised.
+        """
+        label = name or getattr(plugin, "__name__", None) or type(plugin).__name__
         with self._lock:
-            if self._registries is None:
-                self._registries = self._build_registries()
-            return self._registries
+            try:
+                plugin_name = self.pm.register(plugin, name=name)
+            except pluggy.PluginValidationError:
+                self._refuse(distribution, label, _bad_hook_message(self.pm, plugin))
+                return None
+            except ValueError as exc:  # the name or the object is registered already
+                self._refuse(distribution, label, str(exc), unregister=False)
+                return None
+            assert plugin_name is not None
+            self._origins[plugin_name] = (distribution, version, builtin)
+            try:
+                _check_known_hooks(self.pm, plugin)
+                self._components[plugin_name] = self._collect(plugin_name, distribution)
+            except PluginError as exc:
+                self._refuse(distribution, plugin_name, str(exc))
+                return None
+            self._registries = None
+            return plugin_name
 
-    def _build_registries(self) -> dict[str, ComponentRegistry]:
-        registries = {kind: ComponentRegistry(kind) for kind in KINDS}
-        for kind, hook_name in KIND_HOOKS.items():
-            hook = getattr(self.pm.hook, hook_name)
-            # Call each implementation ourselves so every component knows its plugin.
-            for impl in reversed(hook.get_hookimpls()):
-                register = _make_register(registries[kind], kind, impl.plugin_name)
+    def _refuse(self, distribution: str, name: str, error: str, *, unregister: bool = True) -> None:
+        if unregister and self.pm.has_plugin(name):
+            self.pm.unregister(name=name)
+        self._origins.pop(name, None)
+        self._components.pop(name, None)
+        self.load_failures.append(
+            LoadFailure(distribution, name, f"{error} (the plugin is disabled)")
+        )
+        self._registries = None
+
+    def _collect(self, plugin_name: str, distribution: str) -> list[Component]:
+        """Call the plugin's registration hooks; every component is checked by its contract."""
+        collected: list[Component] = []
+        plugin = self.pm.get_plugin(plugin_name)
+        for caller in self.pm.get_hookcallers(plugin) or []:
+            kind = _HOOK_KINDS.get(caller.name)
+            if kind is None:
+                continue
+            register = _Registrar(kind, plugin_name, distribution, collected)
+            for impl in caller.get_hookimpls():
+                if impl.plugin is not plugin:
+                    continue
                 try:
                     impl.function(register=register)
                 except PluginError:
                     raise
                 except Exception as exc:
                     raise PluginError(
-                        f"plugin {impl.plugin_name!r} failed in {hook_name}: "
+                        f"plugin {plugin_name!r} failed in {caller.name}: "
                         f"{type(exc).__name__}: {exc}"
                     ) from exc
-        return registries
+        return collected
+
+    def unregister(self, name: str) -> None:
+        """Remove a plugin by name (used by tests' fixtures)."""
+        with self._lock:
+            if self.pm.has_plugin(name):
+                self.pm.unregister(name=name)
+            self._origins.pop(name, None)
+            self._components.pop(name, None)
+            self._registries = None
+
+    # -- registries -------------------------------------------------------------------------
+    @property
+    def registries(self) -> dict[str, ComponentRegistry]:
+        with self._lock:
+            if self._registries is None:
+                registries = {kind: ComponentRegistry(kind) for kind in KINDS}
+                for components in self._components.values():
+                    for component in components:
+                        registries[component.kind].add(component)
+                self._registries = registries
+            return self._registries
 
     def registry(self, kind: str) -> ComponentRegistry:
         """The registry of one component kind (``model``, ``tokenizer``, ...)."""
@@ -214,18 +266,44 @@ class PluginHost:
             ) from None
 
     def component(self, kind: str, name: str) -> Component:
-        """Look up one component; unknown names raise an error listing the choices."""
+        """Look up one component (``name`` or ``plugin:name``); errors list the choices."""
         return self.registry(kind).get(name)
 
     def find_components(self, name: str) -> list[Component]:
-        """Every component of any kind called ``name``."""
-        return [reg.get(name) for reg in self.registries.values() if name in reg]
+        """Every component of any kind called ``name`` (every provider when names clash)."""
+        plugin, sep, bare = name.partition(":")
+        if not sep:
+            plugin, bare = "", name
+        return [
+            c
+            for registry in self.registries.values()
+            for c in registry
+            if c.name == bare and (not plugin or plugin in (c.plugin, c.distribution))
+        ]
+
+    def clashes(self) -> dict[str, dict[str, list[str]]]:
+        """Per kind, every component name that two or more plugins register, with the plugins."""
+        return {
+            kind: clashes
+            for kind, registry in self.registries.items()
+            if (clashes := registry.clashes())
+        }
 
     # -- other hooks ------------------------------------------------------------------------
     def resolve_pretrained(self, name: str) -> str | None:
         """Ask the resolvers for a local folder for ``name`` (first answer wins)."""
-        result = self.pm.hook.textcls_resolve_pretrained(name=name)
-        return str(result) if result is not None else None
+        caller = self.pm.hook.textcls_resolve_pretrained
+        for impl in reversed(caller.get_hookimpls()):
+            result = impl.function(*[{"name": name}[a] for a in impl.argnames])
+            if result is None:
+                continue
+            if not isinstance(result, str | os.PathLike):
+                raise ContractError(
+                    f"plugin {impl.plugin_name!r}: textcls_resolve_pretrained returned "
+                    f"{type(result).__name__}; it must return a folder path (str) or None"
+                )
+            return os.fspath(result)
+        return None
 
     @property
     def hook(self) -> Any:
@@ -247,26 +325,74 @@ class PluginHost:
         return sorted(infos.values(), key=lambda i: (not i.builtin, i.name))
 
 
-def _make_register(registry: ComponentRegistry, kind: str, plugin_name: str) -> Callable[..., None]:
-    def register(
+_HOOK_KINDS = {hook: kind for kind, hook in KIND_HOOKS.items()}
+
+
+class _Registrar:
+    """The typed ``register`` callback (``textcls.contracts.Register``) for one plugin and kind."""
+
+    def __init__(self, kind: str, plugin: str, distribution: str, into: list[Component]) -> None:
+        self.kind, self.plugin, self.distribution, self.into = kind, plugin, distribution, into
+
+    def __call__(
+        self,
         name: str,
         factory: Callable[..., Any],
         *,
         params: type[BaseModel] = NoParams,
         description: str = "",
-        **metadata: Any,
+        capabilities: Capabilities | Mapping[str, Any] | None = None,
     ) -> None:
-        if not (isinstance(params, type) and issubclass(params, BaseModel)):
-            raise PluginError(
-                f"plugin {plugin_name!r} registered {kind} {name!r} with params={params!r}; "
-                "params must be a pydantic BaseModel subclass"
-            )
-        if not description:
-            doc = (factory.__doc__ or "").strip()
-            description = doc.splitlines()[0] if doc else ""
-        registry.add(Component(kind, name, factory, params, description, plugin_name, metadata))
+        checked = check_registration(
+            self.kind, self.plugin, name, factory, params, description, capabilities
+        )
+        component = Component(
+            self.kind,
+            name,
+            checked.factory,
+            checked.params,
+            checked.description,
+            self.plugin,
+            checked.capabilities,
+            self.distribution,
+        )
+        if any(c.kind == self.kind and c.name == name for c in self.into):
+            raise ContractError(f"plugin {self.plugin!r} registers two {self.kind}s named {name!r}")
+        if isinstance(checked.capabilities, ModelCapabilities) and isinstance(
+            checked.capabilities.architecture, type
+        ):
+            component.ensure_architecture()  # the Auto classes know it from now on
+        self.into.append(component)
 
-    return register
+
+def _check_known_hooks(pm: pluggy.PluginManager, plugin: Any) -> None:
+    """Refuse hook implementations that match no hookspec (pluggy's ``check_pending``)."""
+    for caller in pm.get_hookcallers(plugin) or []:
+        if caller.spec is None:
+            known = [n for n in dir(hookspecs) if n.startswith("textcls_")]
+            close = difflib.get_close_matches(caller.name, known, n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; hooks: {', '.join(known)}"
+            raise PluginError(f"{caller.name!r} is not a textcls hook{hint}")
+
+
+def _bad_hook_message(pm: pluggy.PluginManager, plugin: Any) -> str:
+    """Say which hook implementation declares an argument its hook does not pass."""
+    for attribute in dir(plugin):
+        options = pm.parse_hookimpl_opts(plugin, attribute)
+        spec = getattr(hookspecs, attribute, None)
+        if options is None or spec is None:
+            continue
+        function = getattr(plugin, attribute)
+        declared = [p for p in inspect.signature(function).parameters if p not in ("self", "cls")]
+        allowed = list(inspect.signature(spec).parameters)
+        unknown = [a for a in declared if a not in allowed]
+        if unknown:
+            return (
+                f"{attribute}({', '.join(declared)}) declares {', '.join(map(repr, unknown))}, "
+                f"which the hook does not pass; {attribute} passes ({', '.join(allowed)}), and "
+                "an implementation may declare any of those"
+            )
+    return "a hook implementation does not match its hookspec"
 
 
 def _load_target(target: str) -> Any:

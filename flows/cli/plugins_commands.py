@@ -40,6 +40,7 @@ def plugins_list(
                 {"distribution": f.distribution, "entry_point": f.entry_point, "error": f.error}
                 for f in host.load_failures
             ],
+            "clashes": host.clashes(),
         }
         out.print_json(json.dumps(payload))
         return
@@ -59,6 +60,14 @@ def plugins_list(
             components,
         )
     out.print(table)
+    for kind, clashes in host.clashes().items():
+        for name, plugins in clashes.items():
+            choices = " or ".join(f"{p}:{name}" for p in plugins)
+            out.print(
+                f"clash: {len(plugins)} plugins register a {kind} named {name!r} "
+                f"({', '.join(plugins)}); a pipeline names one as {choices}",
+                markup=False,
+            )
 
 
 @app.command("show")
@@ -83,6 +92,10 @@ def plugins_show(name: Annotated[str, typer.Argument(help="Component name, e.g. 
         )
         if component.description:
             out.print(f"  {component.description}")
+        declared = component.capabilities.model_dump(exclude_defaults=True)
+        if declared:
+            listing = ", ".join(f"{k}={_short(v)}" for k, v in sorted(declared.items()))
+            out.print(f"  capabilities: {listing}", markup=False)
         fields = component.params.model_fields
         if not fields:
             out.print("  params: none")
@@ -103,6 +116,14 @@ def plugins_show(name: Annotated[str, typer.Argument(help="Component name, e.g. 
 def _type_name(annotation: Any) -> str:
     text = getattr(annotation, "__name__", None) if isinstance(annotation, type) else None
     return text or str(annotation).replace("typing.", "")
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, frozenset | set):
+        return "{" + ", ".join(sorted(map(str, value))) + "}"
+    if callable(value):
+        return getattr(value, "__qualname__", None) or type(value).__name__
+    return str(value)
 
 
 STATUS_STYLE = {"passed": "green", "failed": "bold red", "skipped": "yellow"}

@@ -1,7 +1,8 @@
 """Built-in model architectures: hf, bilstm, gru, textcnn, transformer, bow.
 
-Registration stays light: factories import torch and the architecture module on first use, so
-listing plugins or validating a config does not load PyTorch.
+Registration stays light: factories, architectures (``"module:Class"``) and language-model heads
+import torch and the architecture module on first use, so listing plugins or validating a
+config does not load PyTorch.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
-from textcls import hookimpl
+from textcls import ModelCapabilities, Register, hookimpl
 from textcls.plugins.models.params import (
     BowParams,
     GruParams,
@@ -20,72 +21,88 @@ from textcls.plugins.models.params import (
     TransformerParams,
 )
 
+_RECURRENT = "textcls.plugins.models.recurrent:RecurrentForSequenceClassification"
+
 
 def _lazy(target: str, *args: Any) -> Callable[..., Any]:
     module_name, _, attribute = target.partition(":")
 
-    def factory(params: Any, **context: Any) -> Any:
+    def factory(params: Any, context: Any) -> Any:
         build = getattr(importlib.import_module(module_name), attribute)
-        return (build(*args) if args else build)(params, **context)
+        return (build(*args) if args else build)(params, context)
 
     return factory
 
 
-def _lazy_loader(target: str) -> Callable[[str], Any]:
-    """Load a saved model of a textcls architecture (safetensors only)."""
+def _lazy_head(target: str) -> Callable[[Any, str], Any]:
     module_name, _, attribute = target.partition(":")
 
-    def load(folder: str) -> Any:
-        model_class = getattr(importlib.import_module(module_name), attribute)
-        return model_class.from_pretrained(folder, use_safetensors=True)
+    def language_model(model: Any, objective: str) -> Any:
+        return getattr(importlib.import_module(module_name), attribute)(model, objective)
 
-    return load
+    return language_model
 
 
 @hookimpl
-def textcls_register_models(register: Any) -> None:
+def textcls_register_models(register: Register) -> None:
     register(
         "hf",
         _lazy("textcls.plugins.models.hf:build_hf"),
         params=HfModelParams,
         description="Any Hugging Face sequence-classification model (name or path)",
-        pretrained=True,
+        capabilities=ModelCapabilities(
+            default_tokenizer="hf",
+            language_model=_lazy_head("textcls.plugins.models.language_models:hf_masked_lm"),
+            lm_objectives=frozenset({"mlm"}),
+        ),
+    )
+    recurrent = ModelCapabilities(
+        architecture=_RECURRENT,
+        language_model=_lazy_head("textcls:causal_language_model"),
+        lm_objectives=frozenset({"clm"}),
+        word_vectors=True,
     )
     register(
         "bilstm",
         _lazy("textcls.plugins.models.recurrent:build_recurrent", "lstm"),
         params=RecurrentParams,
         description="Bidirectional LSTM with pooling over time",
-        causal_lm=True,
-        load=_lazy_loader("textcls.plugins.models.recurrent:RecurrentForSequenceClassification"),
+        capabilities=recurrent,
     )
     register(
         "gru",
         _lazy("textcls.plugins.models.recurrent:build_recurrent", "gru"),
         params=GruParams,
         description="GRU with pooling over time",
-        causal_lm=True,
-        load=_lazy_loader("textcls.plugins.models.recurrent:RecurrentForSequenceClassification"),
+        capabilities=recurrent,
     )
     register(
         "textcnn",
         _lazy("textcls.plugins.models.textcnn:build_textcnn"),
         params=TextCnnParams,
         description="Convolutions of several widths, max over time (Kim 2014)",
-        load=_lazy_loader("textcls.plugins.models.textcnn:TextCnnForSequenceClassification"),
+        capabilities=ModelCapabilities(
+            architecture="textcls.plugins.models.textcnn:TextCnnForSequenceClassification",
+            word_vectors=True,
+        ),
     )
     register(
         "transformer",
         _lazy("textcls.plugins.models.transformer:build_transformer"),
         params=TransformerParams,
         description="A small BERT-style encoder from scratch",
-        causal_lm=True,
-        masked_lm=True,
+        capabilities=ModelCapabilities(
+            language_model=_lazy_head("textcls.plugins.models.language_models:bert_lm"),
+            lm_objectives=frozenset({"mlm", "clm"}),
+        ),
     )
     register(
         "bow",
         _lazy("textcls.plugins.models.bow:build_bow"),
         params=BowParams,
         description="fastText-style bag of word and n-gram embeddings",
-        load=_lazy_loader("textcls.plugins.models.bow:BowForSequenceClassification"),
+        capabilities=ModelCapabilities(
+            architecture="textcls.plugins.models.bow:BowForSequenceClassification",
+            word_vectors=True,
+        ),
     )

@@ -13,7 +13,6 @@ from textcls import (
     ModelContext,
     TextclsModel,
     classification_loss,
-    register_architecture,
 )
 from textcls.plugins.models.params import BowParams
 from transformers import PretrainedConfig
@@ -95,9 +94,6 @@ class BowForSequenceClassification(TextclsModel):
             logits=logits,
             hidden_states=(embedded,) if output_hidden_states else None,
         )
-
-
-register_architecture(BowConfig, BowForSequenceClassification)
 
 
 def build_bow(params: BowParams, context: ModelContext) -> BowForSequenceClassification:

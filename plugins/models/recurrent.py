@@ -17,7 +17,6 @@ from textcls import (
     classification_loss,
     masked_max,
     masked_mean,
-    register_architecture,
 )
 from textcls.plugins.models.params import RecurrentParams
 from transformers import PretrainedConfig
@@ -139,9 +138,6 @@ class RecurrentForSequenceClassification(TextclsModel):
             logits=logits,
             hidden_states=(embedded, features) if output_hidden_states else None,
         )
-
-
-register_architecture(RecurrentConfig, RecurrentForSequenceClassification)
 
 
 def build_recurrent(cell: str) -> Any:

@@ -10,7 +10,6 @@ from textcls import (
     TextclsModel,
     classification_loss,
     masked_max,
-    register_architecture,
 )
 from textcls.plugins.models.params import TextCnnParams
 from transformers import PretrainedConfig
@@ -81,9 +80,6 @@ class TextCnnForSequenceClassification(TextclsModel):
             logits=logits,
             hidden_states=(embedded,) if output_hidden_states else None,
         )
-
-
-register_architecture(TextCnnConfig, TextCnnForSequenceClassification)
 
 
 def build_textcnn(params: TextCnnParams, context: ModelContext) -> TextCnnForSequenceClassification:

@@ -1,10 +1,11 @@
-"""Built-in data sources: csv, tsv, jsonl, parquet, text-folder, hf-disk, hf-hub."""
+"""Built-in data sources: csv, tsv, jsonl, parquet, text-folder, hf-disk, hf-hub.
+
+Every source reads local files (the default capability) except ``hf-hub``.
+"""
 
 from __future__ import annotations
 
-from typing import Any
-
-from textcls import hookimpl
+from textcls import DataSourceCapabilities, Register, hookimpl
 from textcls.plugins.sources.csv_source import CsvParams, DelimitedSource, TsvParams
 from textcls.plugins.sources.folder_source import TextFolderParams, TextFolderSource
 from textcls.plugins.sources.hf_source import HfDiskParams, HfDiskSource, HfHubParams, HfHubSource
@@ -13,53 +14,47 @@ from textcls.plugins.sources.parquet_source import ParquetParams, ParquetSource
 
 
 @hookimpl
-def textcls_register_data_sources(register: Any) -> None:
+def textcls_register_data_sources(register: Register) -> None:
     register(
         "csv",
         DelimitedSource,
         params=CsvParams,
-        local_files=True,
         description="Comma-separated files with a header line (globs and lists allowed)",
     )
     register(
         "tsv",
         DelimitedSource,
         params=TsvParams,
-        local_files=True,
         description="Tab-separated files with a header line, unquoted by default",
     )
     register(
         "jsonl",
         JsonlSource,
         params=JsonlParams,
-        local_files=True,
         description="JSON Lines: one object per line",
     )
     register(
         "parquet",
         ParquetSource,
         params=ParquetParams,
-        local_files=True,
         description="Parquet files",
     )
     register(
         "text-folder",
         TextFolderSource,
         params=TextFolderParams,
-        local_files=True,
         description="root/<label>/*.txt, one example per file",
     )
     register(
         "hf-disk",
         HfDiskSource,
         params=HfDiskParams,
-        local_files=True,
         description="A datasets dataset saved with save_to_disk (PATH or PATH#split)",
     )
     register(
         "hf-hub",
         HfHubSource,
         params=HfHubParams,
-        local_files=False,
+        capabilities=DataSourceCapabilities(local_files=False),
         description="A Hugging Face Hub dataset id (ID or ID#split); needs network",
     )

@@ -11,6 +11,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import torch
+from textcls.contracts import call_declared, distiller_needs
 from textcls.training.trainer import TextclsTrainer
 
 INDEX_COLUMN = "teacher_index"
@@ -49,7 +50,7 @@ class DistillationTrainer(TextclsTrainer):
             return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
         index = inputs.pop(INDEX_COLUMN).long().cpu()
         labels = inputs.pop("labels")
-        needs = self.distiller.needs
+        needs = distiller_needs(self.distiller)
         wants = {
             "output_hidden_states": "hidden_states" in needs,
             "output_attentions": "attentions" in needs,
@@ -68,7 +69,11 @@ class DistillationTrainer(TextclsTrainer):
         if mask is None:
             mask = torch.ones_like(inputs["input_ids"])
         progress = self.state.global_step / max(1, self.state.max_steps)
-        loss = self.distiller.loss(outputs, teacher, labels, attention_mask=mask, progress=progress)
+        # The distiller gets only the arguments its loss declares (the contract's minimum is
+        # student, teacher, labels).
+        loss = call_declared(
+            self.distiller.loss, outputs, teacher, labels, attention_mask=mask, progress=progress
+        )
         return (loss, outputs) if return_outputs else loss
 
     def create_optimizer(self) -> Any:

@@ -91,6 +91,7 @@ def _prepare(
     import datasets
     import torch
     from safetensors.torch import save_file
+    from textcls.contracts import distiller_needs
     from textcls.distillation.teacher_outputs import cached_teacher_logits
     from textcls.model_folder import load_model_folder, read_meta
     from textcls.stages.ingest import read_labels
@@ -100,7 +101,8 @@ def _prepare(
 
     assert section.distill is not None
     component = plugins.component("distiller", section.distill.name)
-    distiller = component.create(section.distill.params)
+    distill_params = component.validate_params(section.distill.params)
+    distiller = component.create(distill_params)
     labels = read_labels(data_dir)
     teacher_meta = read_meta(teacher_dir)
     if teacher_meta.get("labels") != labels:
@@ -111,11 +113,13 @@ def _prepare(
     dataset = datasets.load_from_disk(str(data_dir))
     texts, hard = _transfer_set(config, section, dataset, plugins)
 
-    teachers = [str(teacher_dir), *getattr(distiller, "teachers", [])]
+    teachers_param = component.capabilities.teachers_param  # type: ignore[attr-defined]
+    extra_teachers = list(getattr(distill_params, teachers_param)) if teachers_param else []
+    teachers = [str(teacher_dir), *map(str, extra_teachers)]
     for extra in teachers[1:]:
         if read_meta(extra).get("labels") != labels:
             raise ConfigError(
-                f"student.distill.params.teachers: {extra} was trained on other "
+                f"student.distill.params.{teachers_param}: {extra} was trained on other "
                 f"labels than {labels}"
             )
     teacher_max_length = int(teacher_meta.get("train", {}).get("max_length", 128))
@@ -138,12 +142,12 @@ def _prepare(
             teacher.model, section.model.params, section.init_layers
         )
         tokenizer = teacher.tokenizer  # the copied embeddings index the teacher's vocabulary
-        tokenizer_meta = dict(teacher_meta.get("tokenizer") or {"name": "hf", "params": {}})
+        tokenizer_meta = _teacher_tokenizer_meta(teacher_meta, plugins)
     elif section.init == "teacher-embeddings":
         from textcls.distillation.layers import copy_teacher_embeddings
 
         tokenizer = teacher.tokenizer  # the matrix rows are the teacher's vocabulary
-        tokenizer_meta = dict(teacher_meta.get("tokenizer") or {"name": "hf", "params": {}})
+        tokenizer_meta = _teacher_tokenizer_meta(teacher_meta, plugins)
         model = build_model(section.model, tokenizer, labels, plugins)
         copy_teacher_embeddings(teacher.model, model)
     else:
@@ -152,8 +156,8 @@ def _prepare(
         )
         tokenizer_meta = tokenizer_ref.model_dump(mode="json")
         model = build_model(section.model, tokenizer, labels, plugins, init_from)
-    in_loop = bool(component.metadata.get("aligned_tokens")) or bool(
-        set(distiller.needs) - {"logits"}
+    in_loop = bool(component.capabilities.aligned_tokens) or bool(  # type: ignore[attr-defined]
+        distiller_needs(distiller) - {"logits"}
     )
     if in_loop and tokenizer.get_vocab() != teacher.tokenizer.get_vocab():
         raise ConfigError(
@@ -238,3 +242,15 @@ def _transfer_set(
             mask_token="[MASK]",
         )
     return texts, hard
+
+
+def _teacher_tokenizer_meta(teacher_meta: dict[str, Any], plugins: Any) -> dict[str, Any]:
+    """The teacher's tokenizer as its textcls.json records it, else its model's default."""
+    from textcls.config import ComponentRef
+    from textcls.training.builders import default_tokenizer
+
+    recorded = teacher_meta.get("tokenizer")
+    if recorded:
+        return dict(recorded)
+    model_ref = ComponentRef.model_validate(teacher_meta["model"])
+    return default_tokenizer(model_ref, plugins).model_dump(mode="json")

@@ -2,11 +2,12 @@
 
 Objectives (``pretrain.objective``):
 
-- ``mlm``: continued masked-LM pretraining of an ``hf`` encoder (domain adaptation), or of a
-  ``transformer`` from scratch;
-- ``clm``: next-token prediction for ``gru``, ``bilstm`` (its forward direction) or
-  ``transformer`` trained from scratch;
-- ``word2vec``: skip-gram word vectors for a student with the ``word`` tokenizer.
+- ``mlm`` and ``clm``: masked or next-token language modelling, for any model component that
+  declares the objective in ``lm_objectives`` and supplies its ``language_model`` head (built
+  in: ``hf`` and ``transformer`` for mlm; ``gru``, ``bilstm`` and ``transformer`` for clm). The
+  head wraps the classifier the component's factory builds, and the classifier is saved;
+- ``word2vec``: skip-gram word vectors for a model that declares ``word_vectors`` with a
+  ``word_level`` tokenizer.
 
 The corpus is ``pretrain.corpus`` (read with the pipeline's data source, unlabelled) or, by
 default, the training texts. 5% is held out: ``pretrain.json`` reports the held-out loss and,
@@ -24,16 +25,24 @@ from typing import Any
 
 import numpy as np
 from textcls.artifacts import ArtifactRef, atomic_dir, directory_sha256
+from textcls.components import Component
 from textcls.config import PipelineConfig, PretrainConfig, TrainConfig
+from textcls.contracts import ModelCapabilities, TokenizerCapabilities
 from textcls.errors import ConfigError
+from textcls.plugin_manager import PluginHost
 from textcls.stages.finetune import data_fingerprint, role_section, work_key
+from textcls.training.builders import default_tokenizer
 
 HELD_OUT = 0.05
 REPORT_FILE = "pretrain.json"
 
 
 def pretrain(
-    config: PipelineConfig, data_dir: str | Path, out_dir: str | Path, *, plugins: Any = None
+    config: PipelineConfig,
+    data_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    plugins: PluginHost | None = None,
 ) -> ArtifactRef:
     """Run the configured pretraining objective; write the result to ``out_dir``."""
     from textcls.stages.ingest import load_unlabeled_texts, read_labels
@@ -48,7 +57,7 @@ def pretrain(
         raise ConfigError(f"{config.source or 'config'}: no pretrain section")
     role = role_section(config, section.target)
     component = plugins.component("model", role.model.name)
-    _check_objective(section, role, component)
+    _check_objective(section, role, component, plugins)
 
     data_dir, out_dir = Path(data_dir).resolve(), Path(out_dir).resolve()
     if section.corpus is not None:
@@ -78,7 +87,7 @@ def pretrain(
     work_dir = out_dir.parent / f".{out_dir.name}.work-{key}"
     set_seed(config.seed)
     labels = read_labels(data_dir)
-    runner = {"mlm": _masked_lm, "clm": _causal_lm, "word2vec": _word2vec}[section.objective]
+    runner = _word2vec if section.objective == "word2vec" else _language_model
     with atomic_dir(out_dir) as tmp:
         report = runner(
             section, role, labels, train_texts, held_out, work_dir, tmp, plugins, config.seed
@@ -99,27 +108,30 @@ def read_report(folder: str | Path) -> dict[str, Any]:
     return json.loads((Path(folder) / REPORT_FILE).read_text())  # type: ignore[no-any-return]
 
 
-def _check_objective(section: PretrainConfig, role: Any, component: Any) -> None:
+def _check_objective(
+    section: PretrainConfig, role: Any, component: Component, plugins: PluginHost
+) -> None:
+    """Ask the model's (and tokenizer's) declared capabilities whether the objective fits."""
     name = role.model.name
-    if section.objective == "mlm" and not (
-        component.metadata.get("pretrained") or component.metadata.get("masked_lm")
-    ):
+    caps = component.capabilities_as(ModelCapabilities)
+    if section.objective in ("mlm", "clm") and section.objective not in caps.lm_objectives:
+        able = [
+            c.name
+            for c in plugins.registry("model")
+            if section.objective in c.capabilities_as(ModelCapabilities).lm_objectives
+        ]
         raise ConfigError(
-            f"pretrain.objective: mlm needs an hf or transformer model; "
-            f"{section.target}.model is {name!r}"
-        )
-    if section.objective == "clm" and not component.metadata.get("causal_lm"):
-        raise ConfigError(
-            f"pretrain.objective: clm supports gru, bilstm and transformer; "
-            f"{section.target}.model is {name!r}"
+            f"pretrain.objective: {section.target}.model {name!r} declares no "
+            f"{section.objective} language-model head; models that do: {', '.join(able)}"
         )
     if section.objective == "word2vec":
-        tokenizer = role.tokenizer.name if role.tokenizer else "word"
-        if tokenizer != "word" or "embedding_dim" not in role.model.params:
+        tokenizer_ref = role.tokenizer or default_tokenizer(role.model, plugins)
+        tokenizer = plugins.component("tokenizer", tokenizer_ref.name)
+        if not (caps.word_vectors and tokenizer.capabilities_as(TokenizerCapabilities).word_level):
             raise ConfigError(
-                f"pretrain.objective: word2vec needs the word tokenizer and a model with an "
-                f"embedding_dim (bilstm, gru, textcnn, bow); {section.target} has tokenizer "
-                f"{tokenizer!r} and model {name!r}"
+                f"pretrain.objective: word2vec needs a word-level tokenizer (word) and a model "
+                f"that takes word vectors (bilstm, gru, textcnn, bow); {section.target} has "
+                f"tokenizer {tokenizer_ref.name!r} and model {name!r}"
             )
 
 
@@ -167,28 +179,13 @@ def _tokenized(tokenizer: Any, texts: list[str], max_length: int) -> Any:
         )
 
 
-def _role_tokenizer(role: Any, texts: list[str], plugins: Any) -> Any:
+def _role_tokenizer(role: Any, texts: list[str], plugins: PluginHost) -> Any:
     from textcls.training.builders import build_tokenizer
 
     tokenizer, _ = build_tokenizer(
         role.model, role.tokenizer, lambda: iter(texts), role.train, plugins
     )
     return tokenizer
-
-
-def _encoder_config(
-    role: Any, tokenizer: Any, labels: list[str], plugins: Any, **changes: Any
-) -> Any:
-    """The config the role's ``transformer`` plugin builds, so the language model pretrained
-    here has exactly the shape the classifier later loads."""
-    import copy
-
-    from textcls.training.builders import build_model
-
-    config = copy.deepcopy(build_model(role.model, tokenizer, labels, plugins).config)
-    for name, value in changes.items():
-        setattr(config, name, value)
-    return config
 
 
 def _train_language_model(
@@ -217,7 +214,7 @@ def _train_language_model(
     return {"held_out_loss": loss, "held_out_perplexity": math.exp(min(loss, 50.0))}
 
 
-def _masked_lm(
+def _language_model(
     section: PretrainConfig,
     role: Any,
     labels: list[str],
@@ -225,62 +222,25 @@ def _masked_lm(
     held_out: list[str],
     work_dir: Path,
     out: Path,
-    plugins: Any,
+    plugins: PluginHost,
     seed: int,
 ) -> dict[str, Any]:
-    from textcls.pretrained import resolve_pretrained
-    from transformers import AutoModelForMaskedLM, DataCollatorForLanguageModeling
-
-    tokenizer = _role_tokenizer(role, texts, plugins)
-    if role.model.name == "transformer":
-        from transformers import BertForMaskedLM
-
-        model = BertForMaskedLM(_encoder_config(role, tokenizer, labels, plugins))
-    else:
-        source = resolve_pretrained(role.model.params["pretrained"], plugins)
-        model = AutoModelForMaskedLM.from_pretrained(source, use_safetensors=True)
-    collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=0.15)
-    report = _train_language_model(
-        model, tokenizer, collator, section, texts, held_out, work_dir, seed
-    )
-    model.save_pretrained(str(out), safe_serialization=True)
-    tokenizer.save_pretrained(str(out))
-    return report
-
-
-def _causal_lm(
-    section: PretrainConfig,
-    role: Any,
-    labels: list[str],
-    texts: list[str],
-    held_out: list[str],
-    work_dir: Path,
-    out: Path,
-    plugins: Any,
-    seed: int,
-) -> dict[str, Any]:
+    """Train the model component's own language-model head; save the classifier under it."""
     from textcls.training.builders import build_model
-    from textcls.training.language_model import CausalLMWrapper
     from transformers import DataCollatorForLanguageModeling
 
     tokenizer = _role_tokenizer(role, texts, plugins)
-    if role.model.name == "transformer":
-        from transformers import BertLMHeadModel
-
-        lm: Any = BertLMHeadModel(
-            _encoder_config(role, tokenizer, labels, plugins, is_decoder=True)
-        )
-        keep = lm
-    else:
-        keep = build_model(role.model, tokenizer, labels, plugins)
-        lm = CausalLMWrapper(keep, len(tokenizer))
-    collator = DataCollatorForLanguageModeling(tokenizer, mlm=False)
+    model = build_model(role.model, tokenizer, labels, plugins)
+    head = plugins.component("model", role.model.name).capabilities_as(ModelCapabilities)
+    assert head.language_model is not None  # _check_objective asked
+    lm = head.language_model(model, section.objective)
+    collator = DataCollatorForLanguageModeling(
+        tokenizer, mlm=section.objective == "mlm", mlm_probability=0.15
+    )
     report = _train_language_model(
         lm, tokenizer, collator, section, texts, held_out, work_dir, seed
     )
-    if role.model.name == "transformer":
-        keep.config.is_decoder = False  # the encoder is fine-tuned bidirectionally afterwards
-    keep.save_pretrained(str(out), safe_serialization=True)
+    model.save_pretrained(str(out), safe_serialization=True)
     tokenizer.save_pretrained(str(out))
     return report
 
@@ -293,7 +253,7 @@ def _word2vec(
     held_out: list[str],
     work_dir: Path,
     out: Path,
-    plugins: Any,
+    plugins: PluginHost,
     seed: int,
 ) -> dict[str, Any]:
     import datasets
@@ -311,7 +271,8 @@ def _word2vec(
     counts[list(special)] = 0
     window = 5
     centers, contexts = skipgram_pairs(encode, window, special, seed)
-    model = SkipGram(counts, int(role.model.params["embedding_dim"]))
+    params = plugins.component("model", role.model.name).validate_params(role.model.params)
+    model = SkipGram(counts, int(params.embedding_dim))  # type: ignore[attr-defined]
     pairs = datasets.Dataset.from_dict({"center": centers, "context": contexts})
     train = section.train
     trainer = Trainer(

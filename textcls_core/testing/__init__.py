@@ -106,9 +106,14 @@ def check_component(
                 battery.skip("all", f"no conformance checks for {component.kind} components yet")
                 results += battery.results
                 continue
-            folder = base / f"{component.kind}-{component.name}"
+            # Two plugins may register the same name: check each provider as plugin:name.
+            clash = len(host.find_components(component.name)) > len(
+                {c.kind for c in host.find_components(component.name)}
+            )
+            target = component.qualified_name if clash else component.name
+            folder = base / f"{component.kind}-{component.plugin}-{component.name}"
             folder.mkdir(parents=True, exist_ok=True)
-            results += check(component.name, params, workdir=folder)
+            results += check(target, params, workdir=folder)
     return results
 
 

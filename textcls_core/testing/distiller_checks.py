@@ -12,14 +12,18 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from textcls.contracts import (
+    TEACHER_OUTPUTS,
+    DistillerCapabilities,
+    declared_arguments,
+    distiller_needs,
+)
 from textcls.testing.params import sample_params
 from textcls.testing.results import Battery, CheckFailed, CheckResult
 from textcls.testing.toy import LABEL_IDS, MAX_LENGTH, TEXTS, toy_encoder, toy_tokenizer
 
-#: Teacher outputs a distiller may name in ``needs``.
-TEACHER_OUTPUTS = frozenset({"logits", "hidden_states", "attentions"})
-#: Keyword arguments the training loop passes to ``loss`` (each only if declared).
-LOSS_ARGUMENTS = ("student", "teacher", "labels", "attention_mask", "progress")
+#: What the training loop offers ``loss`` besides student, teacher and labels (if declared).
+OPTIONAL_LOSS_ARGUMENTS = ("attention_mask", "progress")
 
 
 def check_distiller(
@@ -44,12 +48,12 @@ def _build(state: SimpleNamespace) -> str:
     if not callable(getattr(distiller, "loss", None)):
         raise CheckFailed(
             f"the factory returned a {type(distiller).__name__} without a loss() method; "
-            "a distiller needs loss(student, teacher, labels) and needs"
+            "a distiller has loss(student, teacher, labels)"
         )
-    needs = getattr(distiller, "needs", None)
-    if not isinstance(needs, frozenset | set) or not needs:
+    needs = distiller_needs(distiller)
+    if not needs:
         raise CheckFailed(
-            "`needs` must be a non-empty set of teacher outputs, e.g. frozenset({'logits'})"
+            "`needs` is empty; name the teacher outputs the loss reads, e.g. frozenset({'logits'})"
         )
     unknown = set(needs) - TEACHER_OUTPUTS
     if unknown:
@@ -61,20 +65,30 @@ def _build(state: SimpleNamespace) -> str:
 
 
 def _declared(state: SimpleNamespace) -> str:
+    """``loss`` gets student, teacher and labels positionally, and of the optional arguments
+    only those it declares (``textcls.contracts.call_declared``)."""
     signature = inspect.signature(state.distiller.loss)
-    required = [
+    parameters = list(signature.parameters.values())
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if len(positional) < 3 and not any(p.kind is p.VAR_POSITIONAL for p in parameters):
+        raise CheckFailed(
+            f"loss{signature} must take three positional arguments: student, teacher, labels"
+        )
+    rest = positional[3:] + [p for p in parameters if p.kind is p.KEYWORD_ONLY]
+    unknown = [
         p.name
-        for p in signature.parameters.values()
-        if p.default is inspect.Parameter.empty
-        and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+        for p in rest
+        if p.default is inspect.Parameter.empty and p.name not in OPTIONAL_LOSS_ARGUMENTS
     ]
-    unknown = [n for n in required if n not in LOSS_ARGUMENTS]
     if unknown:
         raise CheckFailed(
-            f"loss() requires {', '.join(unknown)}, which textcls never passes; it passes "
-            f"{', '.join(LOSS_ARGUMENTS)} (declare only those you use)"
+            f"loss() requires {', '.join(unknown)}, which textcls never passes; besides "
+            f"student, teacher and labels it offers {', '.join(OPTIONAL_LOSS_ARGUMENTS)} "
+            "(declare only those you use)"
         )
-    return f"loss{signature}"
+    declared = declared_arguments(state.distiller.loss)
+    extras = [a for a in OPTIONAL_LOSS_ARGUMENTS if a in declared or "*" in declared]
+    return f"loss{signature}: gets student, teacher, labels" + "".join(f", {a}" for a in extras)
 
 
 def _finite_loss(state: SimpleNamespace, workdir: Path) -> str:
@@ -94,9 +108,8 @@ def _finite_loss(state: SimpleNamespace, workdir: Path) -> str:
         first = teacher(**batch).logits
     # Two teachers (multi-teacher strategies read all_logits); the pipeline's teacher first.
     teacher_logits = torch.stack([first, first.flip(-1)], dim=1)
-    in_loop = bool(state.component.metadata.get("aligned_tokens")) or bool(
-        set(distiller.needs) - {"logits"}
-    )
+    capabilities = state.component.capabilities_as(DistillerCapabilities)
+    in_loop = capabilities.aligned_tokens or bool(distiller_needs(distiller) - {"logits"})
     extra = None
     if in_loop and hasattr(distiller, "modules"):
         extra = distiller.modules(

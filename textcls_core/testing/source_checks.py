@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from textcls.contracts import DataSourceCapabilities
 from textcls.testing.params import sample_params
 from textcls.testing.results import Battery, CheckFailed, CheckResult
 
@@ -27,7 +28,7 @@ def check_source(
     battery = Battery("data_source", name)
     sources: list[Any] = []
     battery.run("build", lambda: _build(component, sample_params(component, params), sources))
-    if component.metadata.get("local_files") is False:
+    if not component.capabilities_as(DataSourceCapabilities).local_files:
         for check in ("bad-file", "missing-file"):
             battery.skip(check, "reads no local files")
         return battery.results

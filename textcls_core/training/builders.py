@@ -5,20 +5,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from textcls.config import ComponentRef, TokenizerRef, TrainConfig
+from textcls.config import DEFAULT_TOKENIZER, ComponentRef, TokenizerRef, TrainConfig
+from textcls.contracts import ModelCapabilities
 from textcls.plugin_api import ModelContext, TokenizerContext
+from textcls.plugin_manager import PluginHost
 from textcls.pretrained import make_resolver
 
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
-DEFAULT_TOKENIZER = TokenizerRef(name="word")
 
 
-def default_tokenizer(model_ref: ComponentRef, plugins: Any) -> TokenizerRef:
-    """A pretrained model brings its own tokenizer; a from-scratch one gets ``word``."""
+def default_tokenizer(model_ref: ComponentRef, plugins: PluginHost) -> TokenizerRef:
+    """The tokenizer a role gets when its pipeline names none: the one the model component
+    declares (a pretrained model brings its own), else the config default."""
     component = plugins.component("model", model_ref.name)
-    if component.metadata.get("pretrained"):
-        return TokenizerRef(name="hf")
-    return DEFAULT_TOKENIZER
+    declared = component.capabilities_as(ModelCapabilities).default_tokenizer
+    return TokenizerRef(name=declared or DEFAULT_TOKENIZER)
 
 
 def has_tokenizer(folder: str | Path | None) -> bool:
@@ -30,7 +31,7 @@ def build_tokenizer(
     tokenizer_ref: TokenizerRef | None,
     texts: Any,
     train: TrainConfig,
-    plugins: Any,
+    plugins: PluginHost,
     init_from: str | None = None,
 ) -> tuple[Any, TokenizerRef]:
     """The tokenizer for a role; a folder to start from brings its own (vocabularies must match)."""
@@ -57,7 +58,7 @@ def build_model(
     model_ref: ComponentRef,
     tokenizer: Any,
     labels: list[str],
-    plugins: Any,
+    plugins: PluginHost,
     init_from: str | None = None,
 ) -> Any:
     """Call the model component's factory with what it needs to know about the task."""

@@ -182,3 +182,30 @@ def test_plugins_check_usage_errors_exit_2(args, message):
     result = runner.invoke(app, ["plugins", "check", *args])
     assert result.exit_code == 2, result.output
     assert message in (result.stderr + result.stdout)
+
+
+def test_every_kind_has_a_battery():
+    from textcls import KINDS
+    from textcls.testing import CHECKS
+
+    assert set(CHECKS) == set(KINDS)
+
+
+@pytest.mark.slow
+def test_every_built_in_component_passes_plugins_check():
+    host = get_plugins()
+    built_in = {
+        (c.kind, c.name)
+        for registry in host.registries.values()
+        for c in registry
+        if c.distribution == "textcls"
+    }
+    names = sorted({name for _, name in built_in})
+    result = runner.invoke(app, ["plugins", "check", *names, "--json"])
+    payload = json.loads(result.stdout)
+    failed = [r for r in payload["results"] if r["status"] == "failed"]
+    assert result.exit_code == 0 and not failed, json.dumps(failed, indent=1)
+    assert {(r["kind"], r["component"]) for r in payload["results"]} == built_in
+    skipped = {(r["component"], r["check"]) for r in payload["results"] if r["status"] != "passed"}
+    # only the hub source reads no local files to hand a bad one
+    assert skipped == {("hf-hub", "bad-file"), ("hf-hub", "missing-file")}

@@ -17,7 +17,9 @@ The component must be loaded: installed (entry point), or registered on the plug
 - distiller: build (``needs``), declared arguments of ``loss``, finite loss in the training
   loop, gradients reach the student;
 - tokenizer: build, encode, save and reload with identical ids;
-- data source: a file of bad bytes and a missing file get a ``DataError`` naming the file.
+- data source: a file of bad bytes and a missing file get a ``DataError`` naming the file;
+- quantizer: build (``precision``), apply to a small fp32 ONNX model, predict through the
+  ``Predictor``.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from typing import Any
 from textcls.testing.distiller_checks import check_distiller
 from textcls.testing.model_checks import check_model
 from textcls.testing.params import sample_params
+from textcls.testing.quantizer_checks import check_quantizer
 from textcls.testing.results import (
     Battery,
     CheckFailed,
@@ -47,6 +50,7 @@ CHECKS: dict[str, Callable[..., list[CheckResult]]] = {
     "distiller": check_distiller,
     "tokenizer": check_tokenizer,
     "data_source": check_source,
+    "quantizer": check_quantizer,
 }
 
 __all__ = [
@@ -59,6 +63,7 @@ __all__ = [
     "check_component",
     "check_distiller",
     "check_model",
+    "check_quantizer",
     "check_source",
     "check_tokenizer",
     "failures",

@@ -96,3 +96,27 @@ def toy_dataset_dir(folder: Any) -> Any:
         str(folder)
     )
     return folder
+
+
+def toy_pooler(tokenizer: Any, hidden_size: int, seed: int) -> Any:
+    """Embeddings, masked mean, two linear layers: a classifier that exports to ONNX with
+    dynamic batch and sequence axes and has weights worth quantizing."""
+    import torch
+    from transformers.modeling_outputs import SequenceClassifierOutput
+
+    class ToyPooler(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.embeddings = torch.nn.Embedding(len(tokenizer), hidden_size)
+            self.hidden = torch.nn.Linear(hidden_size, hidden_size)
+            self.classifier = torch.nn.Linear(hidden_size, len(LABELS))
+
+        def forward(
+            self, input_ids: torch.Tensor, attention_mask: torch.Tensor, **_: Any
+        ) -> SequenceClassifierOutput:
+            mask = attention_mask.unsqueeze(-1).to(torch.float32)
+            pooled = (self.embeddings(input_ids) * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+            return SequenceClassifierOutput(logits=self.classifier(torch.tanh(self.hidden(pooled))))
+
+    torch.manual_seed(seed)
+    return ToyPooler()

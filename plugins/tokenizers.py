@@ -38,7 +38,9 @@ class HfTokenizerParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     pretrained: str | None = Field(
-        None, description="Name or path; default: the model's own pretrained name"
+        None,
+        description="Name or path; default: the model's own pretrained name",
+        examples=["sentence-transformers/all-MiniLM-L6-v2"],
     )
 
 

@@ -1,15 +1,18 @@
-"""`textcls plugins`: what is loaded, and each component's params."""
+"""`textcls plugins`: what is loaded, each component's params, and the conformance checks."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
-from textcls import get_plugins
+from textcls import ConfigError, get_plugins
 from textcls.flows.cli.console import (
     JsonOption,
+    err,
     out,
     print_json,
     reports_errors,
@@ -145,3 +148,128 @@ def _short(value: Any) -> str:
     if callable(value):
         return getattr(value, "__qualname__", None) or type(value).__name__
     return str(value)
+
+
+STATUS_STYLE = {"passed": "green", "failed": "bold red", "skipped": "yellow"}
+
+
+@app.command("check")
+@reports_errors
+def plugins_check(
+    names: Annotated[list[str], typer.Argument(help="Component names, e.g. bilstm logits-kl")],
+    params: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--params",
+            "-p",
+            help='Params for one component, as NAME=JSON, e.g. \'hf={"pretrained": "path"}\' '
+            "(repeatable; default: the component's defaults and documented examples)",
+        ),
+    ] = None,
+    kind: Annotated[
+        str | None, typer.Option("--kind", help="Check only components of this kind")
+    ] = None,
+    keep: Annotated[
+        Path | None,
+        typer.Option("--keep", help="Keep the checks' files (models, ONNX exports) in this folder"),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Run the conformance checks (textcls.testing) on components, in seconds, on tiny data.
+
+    Exit 0 when every check passes, 1 with a table of the failures.
+    """
+    from textcls.testing import check_component, failures
+
+    overrides = _parse_params(params or [])
+    unknown = sorted(set(overrides) - set(names))
+    if unknown:
+        raise ConfigError(
+            f"--params names {', '.join(unknown)}, which is not among the components to check "
+            f"({', '.join(names)})"
+        )
+    _validate_params(get_plugins(), overrides)
+    if keep is not None and keep.exists() and any(keep.iterdir()):
+        raise ConfigError(f"--keep {keep}: the folder is not empty; give a new or empty folder")
+    warn_load_failures()
+    results = []
+    for name in names:
+        workdir = keep / name if keep is not None else None
+        found = check_component(name, overrides.get(name), kind=kind, workdir=workdir)
+        results += found
+        if not as_json:
+            out.print(_results_table(found, title=f"textcls plugins check {name}"))
+    failed = failures(results)
+    if as_json:
+        payload = {"passed": not failed, "results": [r.to_dict() for r in results]}
+        out.print_json(json.dumps(payload))
+    elif failed:
+        err.print(_results_table(failed, title="failed checks"))
+        err.print(
+            f"[bold red]{len(failed)} of {len(results)} checks failed[/] "
+            f"({', '.join(sorted({r.component for r in failed}))})",
+            markup=True,
+        )
+    else:
+        passed = sum(r.status == "passed" for r in results)
+        skipped = len(results) - passed
+        out.print(
+            f"[green]all {passed} checks passed[/]" + (f", {skipped} skipped" if skipped else ""),
+            markup=True,
+        )
+    if failed:
+        raise typer.Exit(1)
+
+
+def _parse_params(values: list[str]) -> dict[str, dict[str, Any]]:
+    """``NAME=JSON`` options into {name: params}; a malformed one is a usage error (exit 2)."""
+    parsed: dict[str, dict[str, Any]] = {}
+    for value in values:
+        name, sep, text = value.partition("=")
+        if not sep or not name:
+            raise ConfigError(
+                f"--params {value!r}: write NAME=JSON, e.g. bilstm='{{\"hidden_size\": 32}}'"
+            )
+        try:
+            loaded = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(
+                f"--params {name}: not valid JSON ({exc.msg} at column {exc.colno}): {text!r}"
+            ) from None
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"--params {name}: give a JSON object, e.g. {name}='{{}}'")
+        parsed[name] = loaded
+    return parsed
+
+
+def _validate_params(host: Any, overrides: dict[str, dict[str, Any]]) -> None:
+    """Bad ``--params`` are a usage error (exit 2), not a failed check."""
+    from pydantic import ValidationError
+    from textcls.testing import sample_params
+
+    for name, given in overrides.items():
+        for component in host.find_components(name):
+            try:
+                component.validate_params(sample_params(component, given))
+            except ValidationError as exc:
+                problems = "; ".join(
+                    f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()
+                )
+                raise ConfigError(f"--params {name} ({component.kind}): {problems}") from None
+
+
+def _results_table(results: list[Any], *, title: str) -> Table:
+    table = Table(title=title)
+    for column in ("kind", "component", "check", "status", "s", "detail"):
+        table.add_column(column, overflow="fold")
+    for r in results:
+        style = STATUS_STYLE[r.status]
+        table.add_row(
+            r.kind,
+            escape(r.component),
+            r.check,
+            f"[{style}]{r.status}[/]",
+            f"{r.seconds:.1f}",
+            escape(r.detail),
+        )
+    return table

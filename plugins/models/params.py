@@ -12,7 +12,10 @@ class HfModelParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    pretrained: str = Field(description="Hub name or local folder, resolved offline first")
+    pretrained: str = Field(
+        description="Hub name or local folder, resolved offline first",
+        examples=["sentence-transformers/all-MiniLM-L6-v2"],
+    )
     trust_remote_code: bool = Field(
         False, description="Run code shipped with the model; only for sources you trust"
     )

@@ -160,6 +160,10 @@ class TrainConfig(_Strict):
     )
     processes: int = Field(1, gt=0, description="Processes to launch (torchrun) for training")
     threads: int | None = Field(None, gt=0, description="torch threads per process")
+    precision: Literal["fp32", "fp16", "bf16"] = Field(
+        "fp32",
+        description="fp16 or bf16 mixed precision (fp16 needs a CUDA GPU; bf16 runs on CPUs too)",
+    )
 
 
 class PretrainConfig(_Strict):

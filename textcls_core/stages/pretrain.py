@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from textcls.artifacts import ArtifactRef, atomic_dir, directory_sha256
 from textcls.components import Component
-from textcls.config import PipelineConfig, PretrainConfig, TrainConfig
+from textcls.config import PipelineConfig, PretrainConfig
 from textcls.contracts import ModelCapabilities, TokenizerCapabilities
 from textcls.errors import ConfigError
 from textcls.plugin_manager import PluginHost
@@ -135,32 +135,6 @@ def _check_objective(
             )
 
 
-def _lm_arguments(train: TrainConfig, work_dir: Path, seed: int, evaluate: bool) -> Any:
-    from transformers import TrainingArguments
-
-    return TrainingArguments(
-        output_dir=str(work_dir / "checkpoints"),
-        num_train_epochs=train.epochs,
-        max_steps=train.max_steps or -1,
-        per_device_train_batch_size=train.batch_size,
-        per_device_eval_batch_size=train.eval_batch_size or 2 * train.batch_size,
-        learning_rate=train.learning_rate,
-        lr_scheduler_type=train.lr_scheduler,
-        warmup_ratio=train.warmup_ratio,
-        weight_decay=train.weight_decay,
-        eval_strategy="epoch" if evaluate else "no",
-        save_strategy="epoch",
-        logging_strategy="epoch",
-        save_total_limit=1,
-        seed=seed,
-        data_seed=seed,
-        use_cpu=True,
-        report_to="none",
-        save_safetensors=True,
-        remove_unused_columns=False,
-    )
-
-
 def _train(trainer: Any, work_dir: Path) -> Any:
     resume = any((work_dir / "checkpoints").glob("checkpoint-*"))
     return trainer.train(resume_from_checkpoint=True if resume else None)
@@ -199,12 +173,15 @@ def _train_language_model(
     seed: int,
 ) -> dict[str, Any]:
     """Train a (masked or causal) language model with Trainer; report held-out perplexity."""
+    from textcls.training.arguments import training_arguments
     from transformers import Trainer
 
     train = section.train
     trainer = Trainer(
         model=model,
-        args=_lm_arguments(train, work_dir, seed, evaluate=True),
+        args=training_arguments(
+            train, work_dir / "checkpoints", seed, best_by="loss", remove_unused_columns=False
+        ),
         train_dataset=_tokenized(tokenizer, texts, train.max_length),
         eval_dataset=_tokenized(tokenizer, held_out, train.max_length),
         data_collator=collator,
@@ -260,6 +237,7 @@ def _word2vec(
     import torch
     from safetensors.torch import save_file
     from textcls.modeling import EMBEDDINGS_FILE
+    from textcls.training.arguments import training_arguments
     from textcls.training.language_model import SkipGram, skipgram_pairs
     from transformers import Trainer
 
@@ -276,7 +254,11 @@ def _word2vec(
     pairs = datasets.Dataset.from_dict({"center": centers, "context": contexts})
     train = section.train
     trainer = Trainer(
-        model=model, args=_lm_arguments(train, work_dir, seed, evaluate=False), train_dataset=pairs
+        model=model,
+        args=training_arguments(
+            train, work_dir / "checkpoints", seed, evaluate=False, remove_unused_columns=False
+        ),
+        train_dataset=pairs,
     )
     _train(trainer, work_dir)
     held = tokenizer(held_out, add_special_tokens=False)["input_ids"]

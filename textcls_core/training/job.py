@@ -106,13 +106,9 @@ def train_in_work_dir(work_dir: Path) -> dict[str, Any]:
     """Run (or resume) the job in ``work_dir``; rank 0 writes the artifact. Returns metrics."""
     import datasets
     import torch
+    from textcls.training.arguments import training_arguments
     from textcls.training.builders import tokenize_splits
-    from textcls.training.trainer import (
-        TextclsTrainer,
-        class_weights,
-        compute_metrics,
-        training_arguments,
-    )
+    from textcls.training.trainer import TextclsTrainer, class_weights, compute_metrics
     from transformers import DataCollatorWithPadding, EarlyStoppingCallback
 
     job = json.loads((work_dir / JOB_FILE).read_text())

@@ -45,10 +45,8 @@ def predict_command(
     predictor = Predictor.load(model_dir, threads=threads)
     with Progress(console=err, transient=True, disable=file is None) as progress:
         task = progress.add_task("predicting", total=len(inputs))
-        probabilities = predictor.logits(
-            inputs, batch_size, progress=lambda n: progress.advance(task, n)
-        )
-    predictions = predictor.predictions_from_logits(probabilities)
+        logits = predictor.logits(inputs, batch_size, progress=lambda n: progress.advance(task, n))
+    predictions = predictor.predictions_from_logits(logits)
     content = render(inputs, predictions, predictor.labels, chosen)
     if output is None:
         sys.stdout.write(content)

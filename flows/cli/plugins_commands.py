@@ -88,14 +88,10 @@ def plugins_show(
     components = host.find_components(name)
     if not components:
         from textcls import UnknownComponentError
-        from textcls.components import ComponentRegistry
+        from textcls.components import unknown_name_message
 
-        everything = ComponentRegistry("component")
-        for registry in host.registries.values():
-            for component in registry:
-                if component.name not in everything:
-                    everything.add(component)
-        raise UnknownComponentError(everything.unknown_message(name))
+        every_name = sorted({n for registry in host.registries.values() for n in registry.names()})
+        raise UnknownComponentError(unknown_name_message("component", name, every_name))
     if as_json:
         print_json(
             [

@@ -22,6 +22,13 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 from textcls import ConfigError, StageError, TextclsError, get_plugins, load_config
+from textcls.artifact_files import (
+    EVAL_REPORT_MD,
+    LABELS_FILE,
+    MANIFEST_FILE,
+    read_eval_report,
+    read_labels,
+)
 from textcls.flows.tasks import (
     evaluate_task,
     ingest_task,
@@ -51,16 +58,13 @@ def new_run_id() -> str:
 
 def previous_labels(layout: RunLayout) -> list[str] | None:
     """Label order of the pipeline's latest finished run, so ids stay stable on retrain."""
-    import json
-
     runs = sorted(
-        (p for p in (layout.root / layout.pipeline).glob("*/manifest.json")),
+        (p for p in (layout.root / layout.pipeline).glob(f"*/{MANIFEST_FILE}")),
         key=lambda p: p.stat().st_mtime,
     )
     for manifest in reversed(runs):
-        labels = manifest.parent / "data" / "labels.json"
-        if labels.is_file():
-            return list(json.loads(labels.read_text()))
+        if (manifest.parent / "data" / LABELS_FILE).is_file():
+            return read_labels(manifest.parent / "data")
     return None
 
 
@@ -245,7 +249,7 @@ def textcls_pipeline(
         if isinstance(error, TextclsError) and not isinstance(error, (StageError, ConfigError)):
             error = StageError(f"stage {run.current} failed: {error}")
         write_manifest(
-            layout.run_dir / "manifest.json",
+            layout.run_dir / MANIFEST_FILE,
             **lineage(),
             status="failed",
             error=str(error),
@@ -253,7 +257,7 @@ def textcls_pipeline(
         )
         raise error from None
     return write_manifest(
-        layout.run_dir / "manifest.json",
+        layout.run_dir / MANIFEST_FILE,
         **lineage(),
         status="completed",
         registry=registry_decision,
@@ -301,11 +305,9 @@ def artifact_key(pipeline: str, suffix: str = "evaluation") -> str:
 
 def publish_report(pipeline: str, eval_dir: Path) -> None:
     """The evaluation as Prefect table and markdown artifacts, versioned by pipeline name."""
-    import json
-
     from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-    report = json.loads((eval_dir / "report.json").read_text())
+    report = read_eval_report(eval_dir)
     rows = [
         {
             "variant": name,
@@ -321,7 +323,7 @@ def publish_report(pipeline: str, eval_dir: Path) -> None:
     key = artifact_key(pipeline)
     create_table_artifact(table=rows, key=key, description=f"{pipeline}: variants side by side")
     create_markdown_artifact(
-        markdown=embed_images((eval_dir / "report.md").read_text(), eval_dir),
+        markdown=embed_images((eval_dir / EVAL_REPORT_MD).read_text(), eval_dir),
         key=f"{key}-report",
         description=f"{pipeline}: evaluation report",
     )

@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from textcls.artifact_files import MANIFEST_FILE
 from textcls.artifacts import atomic_dir, directory_sha256, write_json_atomic
 from textcls.errors import TextclsError
 from textcls.evaluation.intervals import paired_difference_interval
@@ -215,7 +216,7 @@ class Registry:
                 with (tmp / "test.jsonl").open("w", encoding="utf-8") as handle:
                     for text, label in zip(test_texts, test_labels, strict=True):
                         handle.write(json.dumps({"text": text, "label": label}) + "\n")
-                write_json_atomic(tmp / "manifest.json", manifest)
+                write_json_atomic(tmp / MANIFEST_FILE, manifest)
                 write_json_atomic(
                     tmp / "version.json",
                     {

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from textcls.artifact_files import EVAL_REPORT_MD, read_eval_report
 from textcls.flows.cli.console import (
     JsonOption,
     err,
@@ -88,11 +88,11 @@ def evaluate_command(
         measure_cost=cost,
     )
     if as_json:
-        report = json.loads((Path(ref.path) / "report.json").read_text(encoding="utf-8"))
+        report = read_eval_report(ref.path)
         print_json({"report_folder": ref.path, **report})
         return
-    out.print((Path(ref.path) / "report.md").read_text(encoding="utf-8"))
-    out.print(f"report: {Path(ref.path) / 'report.md'}")
+    out.print((Path(ref.path) / EVAL_REPORT_MD).read_text(encoding="utf-8"))
+    out.print(f"report: {Path(ref.path) / EVAL_REPORT_MD}")
 
 
 def _variant_names(folders: list[Path]) -> list[str]:

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 from textcls import get_plugins, load_config
+from textcls.artifact_files import DATA_REPORT_MD, EVAL_REPORT_MD
 from textcls.flows.cli.console import (
     JsonOption,
     SetOption,
@@ -39,7 +40,7 @@ def ingest_command(
     target = output or Path(config.output) / config.name / "data"
     section = config.model_dump(mode="json")["data"]
     ref = run_stage("ingest", str(target.parent), section, lambda: ingest(config, target))
-    out.print((Path(ref.path) / "data_report.md").read_text(encoding="utf-8"))
+    out.print((Path(ref.path) / DATA_REPORT_MD).read_text(encoding="utf-8"))
     out.print(f"data: {ref.path}")
 
 
@@ -82,7 +83,7 @@ def run_command(
         if show_progress:
             host.unregister("textcls-console-progress")
     run_dir = Path(manifest["stages"]["ingest"]["ref"]["path"]).parents[1] / manifest["run_id"]
-    report = run_dir / "eval" / "report.md"
+    report = run_dir / "eval" / EVAL_REPORT_MD
     decision = manifest.get("registry")
     if as_json:
         print_json(

@@ -9,7 +9,6 @@ evaluation: see ``model_card.py``).
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Mapping, Sequence
@@ -17,6 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from textcls.artifact_files import (
+    DATA_REPORT_MD,
+    EVAL_REPORT_JSON,
+    EVAL_REPORT_MD,
+    read_labels,
+    read_quantize_report,
+)
 from textcls.artifacts import ArtifactRef, atomic_dir, directory_sha256, write_json_atomic
 from textcls.errors import DataError
 
@@ -43,7 +49,6 @@ def evaluate(
     from textcls.evaluation.plots import confusion_heatmap, pareto_chart, reliability_diagram
     from textcls.evaluation.report import SCHEMA_VERSION, render_markdown
     from textcls.predictor import Predictor
-    from textcls.stages.ingest import read_labels
 
     data_dir = Path(data_dir)
     dataset = datasets.load_from_disk(str(data_dir))
@@ -139,10 +144,10 @@ def evaluate(
             "plots": plots,
             "errors_csv": "errors.csv",
         }
-        write_json_atomic(tmp / "report.json", report)
-        data_md = data_dir / "data_report.md"
+        write_json_atomic(tmp / EVAL_REPORT_JSON, report)
+        data_md = data_dir / DATA_REPORT_MD
         data_section = data_md.read_text() if data_md.is_file() else None
-        (tmp / "report.md").write_text(render_markdown(report, data_section), encoding="utf-8")
+        (tmp / EVAL_REPORT_MD).write_text(render_markdown(report, data_section), encoding="utf-8")
     return ArtifactRef(
         stage="evaluate", path=str(out_dir.resolve()), sha256=directory_sha256(out_dir)
     )
@@ -153,8 +158,5 @@ def _slug(name: str) -> str:
 
 
 def _notes(folder: Path) -> list[str]:
-    report = folder / "quantize.json"
-    if not report.is_file():
-        return []
-    gate = json.loads(report.read_text())
-    return [gate["reason"]] if gate.get("reason") else []
+    gate = read_quantize_report(folder)
+    return [gate["reason"]] if gate and gate.get("reason") else []

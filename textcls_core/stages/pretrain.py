@@ -24,17 +24,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from textcls.artifact_files import PRETRAIN_REPORT, data_fingerprint, read_labels
 from textcls.artifacts import ArtifactRef, atomic_dir, directory_sha256
 from textcls.components import Component
 from textcls.config import PipelineConfig, PretrainConfig
 from textcls.contracts import ModelCapabilities, TokenizerCapabilities
 from textcls.errors import ConfigError
 from textcls.plugin_manager import PluginHost
-from textcls.stages.finetune import data_fingerprint, role_section, work_key
 from textcls.training.builders import default_tokenizer
+from textcls.training.job import role_section, work_dir_for
 
 HELD_OUT = 0.05
-REPORT_FILE = "pretrain.json"
 
 
 def pretrain(
@@ -45,7 +45,7 @@ def pretrain(
     plugins: PluginHost | None = None,
 ) -> ArtifactRef:
     """Run the configured pretraining objective; write the result to ``out_dir``."""
-    from textcls.stages.ingest import load_unlabeled_texts, read_labels
+    from textcls.data.unlabeled import load_unlabeled_texts
     from transformers import set_seed
 
     if plugins is None:
@@ -74,7 +74,8 @@ def pretrain(
     held_out = [texts[i] for i in order[:held]]
     train_texts = [texts[i] for i in order[held:]]
 
-    key = work_key(
+    work_dir = work_dir_for(
+        out_dir,
         {
             "stage": "pretrain",
             "pretrain": section.model_dump(mode="json"),
@@ -82,9 +83,8 @@ def pretrain(
             "seed": config.seed,
             "data": data_fingerprint(data_dir),
             "corpus_rows": len(texts),
-        }
+        },
     )
-    work_dir = out_dir.parent / f".{out_dir.name}.work-{key}"
     set_seed(config.seed)
     labels = read_labels(data_dir)
     runner = _word2vec if section.objective == "word2vec" else _language_model
@@ -99,13 +99,9 @@ def pretrain(
             corpus_texts=len(texts),
             held_out_texts=held,
         )
-        (tmp / REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n")
+        (tmp / PRETRAIN_REPORT).write_text(json.dumps(report, indent=2) + "\n")
     shutil.rmtree(work_dir, ignore_errors=True)
     return ArtifactRef(stage="pretrain", path=str(out_dir), sha256=directory_sha256(out_dir))
-
-
-def read_report(folder: str | Path) -> dict[str, Any]:
-    return json.loads((Path(folder) / REPORT_FILE).read_text())  # type: ignore[no-any-return]
 
 
 def _check_objective(

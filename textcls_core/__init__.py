@@ -5,6 +5,7 @@ functions. Nothing here imports Prefect: every stage can run from a notebook or 
 orchestrator. Plugins import only the names exported here.
 """
 
+from textcls import auto_classes as _auto_classes
 from textcls.components import KINDS, Component, ComponentRegistry
 from textcls.config import (
     ComponentRef,
@@ -115,6 +116,10 @@ __all__ = [
     "row_table",
     "wrap_tokenizer",
 ]
+
+# transformers' Auto classes (and so transformers.pipeline and Optimum's ORT models) find every
+# textcls architecture after `import textcls` alone: see auto_classes.py.
+_auto_classes.install()
 
 # Names that import torch and transformers load on first use, so that `textcls --version`,
 # `textcls config validate` and plugin discovery stay fast.

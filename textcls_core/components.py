@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
+from textcls import auto_classes
 from textcls.contracts import (
     KIND_HOOKS,
     KINDS,
@@ -95,7 +96,7 @@ class Component:
         if not isinstance(caps, ModelCapabilities) or caps.architecture is None:
             return
         where = f"plugin {self.plugin!r}: model {self.name!r}"
-        with _architecture_lock:
+        with _architecture_lock, auto_classes.registering():
             register_architecture(architecture_class(where, caps.architecture))
 
 

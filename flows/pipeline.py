@@ -19,6 +19,7 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 from textcls import ConfigError, StageError, TextclsError, get_plugins, load_config
+from textcls.flows.interrupts import is_interrupt, signal_name
 from textcls.flows.tasks import (
     evaluate_task,
     ingest_task,
@@ -365,6 +366,16 @@ def textcls_pipeline(
                     manifest=snapshot,
                 )
     except BaseException as error:
+        if is_interrupt(error):
+            # SIGINT/SIGTERM: record it, then let the signal go on stopping the process
+            write_manifest(
+                layout.run_dir / "manifest.json",
+                **lineage(),
+                status="cancelled",
+                error=f"cancelled by {signal_name(error)} during {run.current}",
+                registry=registry_decision,
+            )
+            raise
         if isinstance(error, TextclsError) and not isinstance(error, (StageError, ConfigError)):
             error = StageError(f"stage {run.current} failed: {error}")
         write_manifest(

@@ -11,6 +11,7 @@ from textcls import get_plugins, load_config
 from textcls.flows.cli.console import SetOption, err, out, reports_errors, warn_load_failures
 from textcls.flows.cli.prefect_api import prefect_defaults, shared_prefect_api
 from textcls.flows.cli.progress import ConsoleProgress
+from textcls.flows.cli.signals import stops_cleanly
 
 
 @reports_errors
@@ -35,6 +36,7 @@ def ingest_command(
 
 
 @reports_errors
+@stops_cleanly
 def run_command(
     file: Annotated[Path, typer.Argument(help="Pipeline YAML file")],
     only: Annotated[
@@ -86,6 +88,7 @@ def run_command(
 
 
 @reports_errors
+@stops_cleanly
 def sweep_command(
     file: Annotated[Path, typer.Argument(help="Pipeline YAML file")],
     grid: Annotated[

@@ -86,10 +86,11 @@ def load_model_folder(folder: str | Path, *, plugins: Any = None) -> LoadedModel
         else:
             from transformers import AutoModelForSequenceClassification
 
+            # never code from the folder (auto_map), and never a prompt asking
             model = AutoModelForSequenceClassification.from_pretrained(
-                str(folder), use_safetensors=True
+                str(folder), use_safetensors=True, trust_remote_code=False
             )
-        tokenizer = AutoTokenizer.from_pretrained(str(folder))
+        tokenizer = AutoTokenizer.from_pretrained(str(folder), trust_remote_code=False)
     except Exception as exc:  # safetensors, torch and transformers each raise their own types
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataError(

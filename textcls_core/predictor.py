@@ -91,7 +91,8 @@ class Predictor:
                     feed[name] = np.zeros_like(batch["input_ids"], dtype=np.int64)
             return np.asarray(session.run([output], feed)[0], dtype=np.float32)
 
-        tokenizer = AutoTokenizer.from_pretrained(str(folder))
+        # a folder's auto_map never runs, and nothing prompts (see docs/training.md)
+        tokenizer = AutoTokenizer.from_pretrained(str(folder), trust_remote_code=False)
         return cls(
             run,
             tokenizer,

@@ -240,7 +240,12 @@ def _masked_lm(
         model = BertForMaskedLM(_encoder_config(role, tokenizer, labels, plugins))
     else:
         source = resolve_pretrained(role.model.params["pretrained"], plugins)
-        model = AutoModelForMaskedLM.from_pretrained(source, use_safetensors=True)
+        model = AutoModelForMaskedLM.from_pretrained(
+            source,
+            use_safetensors=True,
+            # only a named pretrained model whose config section turns it on
+            trust_remote_code=bool(role.model.params.get("trust_remote_code", False)),
+        )
     collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=0.15)
     report = _train_language_model(
         model, tokenizer, collator, section, texts, held_out, work_dir, seed

@@ -8,8 +8,16 @@ from typing import Annotated
 import typer
 from rich.table import Table
 from textcls import get_plugins, load_config
-from textcls.flows.cli.console import SetOption, err, out, reports_errors, warn_load_failures
+from textcls.flows.cli.console import (
+    SetOption,
+    err,
+    out,
+    reports_errors,
+    state,
+    warn_load_failures,
+)
 from textcls.flows.cli.prefect_api import prefect_defaults, shared_prefect_api
+from textcls.flows.cli.prefect_logs import hide_failure_reports
 from textcls.flows.cli.progress import ConsoleProgress
 from textcls.flows.cli.signals import stops_cleanly
 
@@ -55,8 +63,10 @@ def run_command(
     prefect_defaults()
     from textcls.flows.pipeline import textcls_pipeline
 
+    if not state["debug"]:
+        hide_failure_reports()
     warn_load_failures()
-    load_config(file, overrides or [])  # fail fast, before Prefect starts, on a bad file
+    config = load_config(file, overrides or [])  # fail fast, before Prefect starts
     host = get_plugins()
     progress = ConsoleProgress()
     host.register(progress, name="textcls-console-progress")
@@ -77,7 +87,12 @@ def run_command(
     for stage, record in manifest["stages"].items():
         table.add_row(stage, record["status"], f"{record['seconds']:.1f}")
     out.print(table)
-    run_dir = Path(manifest["stages"]["ingest"]["ref"]["path"]).parents[1] / manifest["run_id"]
+    from textcls.pipeline_plan import RunLayout
+
+    # where the flow wrote it (artifact paths may be shared with other runs and pipelines)
+    run_dir = RunLayout(
+        output.resolve() if output else Path(config.output), config.name, manifest["run_id"]
+    ).run_dir
     out.print(f"run folder: {run_dir}")
     report = run_dir / "eval" / "report.md"
     if report.exists():
@@ -110,6 +125,8 @@ def sweep_command(
     from textcls.flows.sweep import task_runner_for, textcls_sweep
     from textcls.sweep import expand_grid, parse_grid, validate_variants
 
+    if not state["debug"]:
+        hide_failure_reports()
     warn_load_failures()
     parsed = parse_grid(grid)
     configs = validate_variants(file, list(overrides or []), expand_grid(parsed))

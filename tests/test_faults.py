@@ -54,6 +54,54 @@ def registry_summary(base: Path) -> dict[str, object]:
     }
 
 
+def checkpoint(folder: Path, step: int, *, state: bool = True) -> Path:
+    """A checkpoint folder with the files Trainer writes, each a real, whole file."""
+    import torch
+    from safetensors.torch import save_file
+
+    path = folder / f"checkpoint-{step}"
+    path.mkdir(parents=True)
+    save_file({"weight": torch.ones(8, 4)}, str(path / "model.safetensors"))
+    for name in ("optimizer.pt", "scheduler.pt", "rng_state.pth"):
+        torch.save({"state": torch.arange(16.0)}, path / name)
+    if state:
+        (path / "trainer_state.json").write_text(json.dumps({"global_step": step}))
+    return path
+
+
+def halve(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+@pytest.mark.parametrize(
+    "damage",
+    ["no trainer_state.json", "model.safetensors", "optimizer.pt", "scheduler.pt", "rng_state.pth"],
+)
+def test_resume_falls_back_to_the_newest_complete_checkpoint(tmp_path, caplog, damage):
+    from textcls.training.checkpoints import resumable_checkpoint
+
+    complete = checkpoint(tmp_path, 10)
+    broken = checkpoint(tmp_path, 20, state=damage != "no trainer_state.json")
+    if damage != "no trainer_state.json":
+        halve(broken / damage)
+    with caplog.at_level("WARNING", logger="textcls.training"):
+        assert resumable_checkpoint(tmp_path) == complete
+    assert not broken.exists(), "an incomplete checkpoint is removed, so nothing resumes from it"
+    (line,) = [r.getMessage() for r in caplog.records]
+    assert line.startswith("resume: ignored incomplete checkpoint-20")
+    assert damage.split()[-1] in line and line.endswith("resuming from checkpoint-10")
+
+
+def test_resume_starts_over_when_no_checkpoint_is_complete(tmp_path, caplog):
+    from textcls.training.checkpoints import resumable_checkpoint
+
+    halve(checkpoint(tmp_path, 10) / "optimizer.pt")
+    with caplog.at_level("WARNING", logger="textcls.training"):
+        assert resumable_checkpoint(tmp_path) is None
+    assert "training starts over" in caplog.text
+    assert resumable_checkpoint(tmp_path / "absent") is None
+
+
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = tmp_path_factory.mktemp("fault-template")

@@ -107,3 +107,32 @@ def test_a_signal_stops_textcls_run_with_its_prefect_server_and_a_cancelled_mani
     manifest = json.loads(manifest_path.read_text())
     assert manifest["status"] == "cancelled"
     assert manifest["error"] == f"cancelled by {signum.name} during student"
+
+
+DEADLINE_SCRIPT = """
+import subprocess, sys, time
+sys.path.insert(0, sys.argv[1])
+import serve
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+print(child.pid, flush=True)
+serve.Deadline(1.0).arm(15)  # SIGTERM arrived; the graceful shutdown below never ends
+time.sleep(120)
+"""
+
+
+def test_serve_exits_at_its_deadline_and_takes_its_flow_runs_with_it():
+    """deployments/serve.py: a shutdown that stalls is cut off, children included."""
+    root = Path(__file__).resolve().parents[1]
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-c", DEADLINE_SCRIPT, str(root / "deployments")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert time.monotonic() - started < 30
+    assert done.returncode == 128 + signal.SIGTERM, done.stderr[-2000:]
+    child = int(done.stdout.splitlines()[0])
+    assert "graceful shutdown took too long" in done.stdout
+    time.sleep(0.5)
+    assert not alive(child), "the flow run outlived serve.py"

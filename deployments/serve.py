@@ -6,14 +6,23 @@ Reads ``deployments/prefect.yaml`` (the file ``prefect deploy`` uses), so what i
 is what a work pool would run. ``--pipeline`` replaces the declared pipelines; the interval and
 trigger-window options exist for tests and demos. Before serving, it creates the per-pipeline
 global concurrency limits that keep the retrain and nightly deployments from running one
-pipeline twice at once. Stop it with Ctrl-C.
+pipeline twice at once.
+
+Stop it with Ctrl-C or SIGTERM (what Docker and Kubernetes send): Prefect's runner shuts down
+gracefully (cancels its flow runs, pauses the schedules); if that has not finished within
+``--stop-timeout`` seconds (a loaded machine, an unreachable API), the flow runs it started are
+killed and it exits anyway, so a supervisor never has to reach for SIGKILL.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import importlib
+import os
+import signal
 import sys
+import threading
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -125,12 +134,71 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--watch-interval", type=float, default=None, help="seconds")
     parser.add_argument("--trigger-within", type=float, default=None, help="seconds")
     parser.add_argument("--retry-after", type=float, default=None, help="seconds")
+    parser.add_argument(
+        "--stop-timeout",
+        type=float,
+        default=20.0,
+        help="seconds a graceful shutdown may take before flow runs are killed (default 20)",
+    )
     return parser.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> None:
-    from prefect import serve
+class Deadline:
+    """After the first SIGINT/SIGTERM, exit within ``seconds`` whatever the shutdown is doing."""
 
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.signum = 0
+
+    def arm(self, signum: int) -> None:
+        if self.signum:
+            return
+        self.signum = signum
+        print(f"{signal.Signals(signum).name}: stopping (at most {self.seconds:.0f} s)", flush=True)
+        timer = threading.Timer(self.seconds, self.force_exit)
+        timer.daemon = True
+        timer.start()
+
+    def force_exit(self) -> None:
+        import psutil
+
+        print("graceful shutdown took too long: killing flow runs and exiting", flush=True)
+        for child in psutil.Process().children(recursive=True):
+            try:
+                child.kill()
+            except psutil.Error:
+                pass
+        os._exit(128 + self.signum)
+
+
+def serve_until_stopped(deployments: list[Any], stop_timeout_s: float) -> None:
+    """``prefect.serve`` with a deadline on shutdown (see the module docstring)."""
+    from prefect.runner import Runner
+
+    deadline = Deadline(stop_timeout_s)
+
+    class DeadlineRunner(Runner):
+        def handle_sigterm(self, *args: Any, **kwargs: Any) -> None:
+            deadline.arm(signal.SIGTERM)
+            super().handle_sigterm(*args, **kwargs)
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        deadline.arm(signum)
+        raise KeyboardInterrupt
+
+    # set before asyncio.run, which then leaves SIGINT to us; the runner sets SIGTERM itself
+    signal.signal(signal.SIGINT, on_sigint)
+    runner = DeadlineRunner(pause_on_shutdown=True)
+    for deployment in deployments:
+        runner.add_deployment(deployment)
+    try:
+        asyncio.run(runner.start())
+    except KeyboardInterrupt:
+        pass
+    print("stopped", flush=True)
+
+
+def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     spec = yaml.safe_load(args.file.read_text())
     pipelines = None
@@ -147,7 +215,7 @@ def main(argv: list[str] | None = None) -> None:
         spec, pipelines, args.watch_interval, args.trigger_within, args.retry_after
     )
     print(f"serving {', '.join(d.name for d in deployments)} for {', '.join(names)}", flush=True)
-    serve(*deployments)
+    serve_until_stopped(deployments, args.stop_timeout)
 
 
 if __name__ == "__main__":

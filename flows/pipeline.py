@@ -29,6 +29,7 @@ from textcls.artifact_files import (
     read_eval_report,
     read_labels,
 )
+from textcls.flows.interrupts import is_interrupt, signal_name
 from textcls.flows.tasks import (
     evaluate_task,
     ingest_task,
@@ -246,6 +247,16 @@ def textcls_pipeline(
                 if planned.stage == "evaluate":
                     publish_report(config.name, Path(run.records["evaluate"]["ref"]["path"]))
     except BaseException as error:
+        if is_interrupt(error):
+            # SIGINT/SIGTERM: record it, then let the signal go on stopping the process
+            write_manifest(
+                layout.run_dir / "manifest.json",
+                **lineage(),
+                status="cancelled",
+                error=f"cancelled by {signal_name(error)} during {run.current}",
+                registry=registry_decision,
+            )
+            raise
         if isinstance(error, TextclsError) and not isinstance(error, (StageError, ConfigError)):
             error = StageError(f"stage {run.current} failed: {error}")
         write_manifest(

@@ -1,7 +1,8 @@
 """The ``textcls-retrain`` flow: rerun a declared pipeline on its current data.
 
 Started by the ``retrain`` deployment's event trigger (one ``textcls.dataset.updated`` event
-names a pipeline) or by the ``nightly`` schedule (every declared pipeline).
+names a pipeline; an event naming none is rejected) or by the ``nightly`` schedule (every
+declared pipeline; one that fails does not stop the others).
 
 Trust: an event names a pipeline, never a path. The deployment's own ``pipelines`` parameter
 maps the names it may run to their config files; a request for any other name is rejected,
@@ -23,7 +24,7 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.concurrency.sync import concurrency
 from prefect.variables import Variable
-from textcls import ConfigError, TextclsError, get_plugins, load_config
+from textcls import ConfigError, StageError, TextclsError, get_plugins, load_config
 from textcls.data_watch import content_fingerprint, state_key, watched_files
 from textcls.flows.pipeline import textcls_pipeline
 
@@ -34,10 +35,21 @@ class RejectedRequest(TextclsError):
     exit_code = 2
 
 
-def requested_pipelines(pipelines: dict[str, str], pipeline: str | None) -> list[str]:
-    """The names to retrain: the requested one if declared, or all of them for a schedule."""
+def requested_pipelines(
+    pipelines: dict[str, str], pipeline: str | None, reason: str = "event"
+) -> list[str]:
+    """The names to retrain: the requested one if declared, or all of them for a schedule.
+
+    Only the schedule retrains everything: an event always names one pipeline, so an event
+    (or any other request) whose ``pipeline`` is null or empty is rejected, never widened.
+    """
     if pipeline is None or pipeline == "":
-        return list(pipelines)
+        if reason == "schedule":
+            return list(pipelines)
+        raise RejectedRequest(
+            f"rejected: a {reason!r} request must name a pipeline (got {pipeline!r}); only "
+            "the schedule (reason: schedule) retrains every declared pipeline; nothing was run"
+        )
     if pipeline not in pipelines:
         shown = re.sub(r"[^\w.-]", "?", pipeline)[:100]
         raise RejectedRequest(
@@ -85,13 +97,24 @@ def textcls_retrain(
     """Retrain ``pipeline`` (or every declared pipeline when none is named)."""
     logger = get_run_logger()
     try:
-        names = requested_pipelines(pipelines, pipeline)
+        names = requested_pipelines(pipelines, pipeline, reason)
     except RejectedRequest as error:
         logger.error("%s", error)
         raise
     if fingerprint:
         logger.info("requested for data fingerprint %s", fingerprint[:16])
-    return {
-        name: retrain_one(name, str(Path(pipelines[name]).resolve()), reason, output)
-        for name in names
-    }
+    results: dict[str, Any] = {}
+    broken: list[str] = []
+    for name in names:
+        try:
+            results[name] = retrain_one(name, str(Path(pipelines[name]).resolve()), reason, output)
+        except Exception as error:
+            # the nightly loop goes on to the next pipeline; the run fails at the end
+            logger.error("%s: %s", name, error)
+            results[name] = {"status": "failed", "error": str(error)}
+            broken.append(f"{name}: {error}")
+    if broken:
+        raise StageError(
+            f"{len(broken)} of {len(names)} pipelines failed (the others ran): " + "; ".join(broken)
+        )
+    return results

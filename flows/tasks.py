@@ -19,7 +19,12 @@ from textcls.artifacts import ArtifactRef, artifact_lock, directory_sha256
 
 
 def _key(context: Any, parameters: dict[str, Any]) -> str:
-    return f"textcls-{parameters['stage']}-{parameters['key']}"
+    """The stage key and where its artifact lives: a cached result never points at another
+    output folder or pipeline (two pipelines with the same data section share a stage key)."""
+    import hashlib
+
+    place = hashlib.sha256(str(Path(parameters["out"]).resolve()).encode()).hexdigest()[:12]
+    return f"textcls-{parameters['stage']}-{parameters['key']}-{place}"
 
 
 def ref_from_disk(stage: str, out: Path) -> ArtifactRef:

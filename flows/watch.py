@@ -17,7 +17,7 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.events import emit_event
 from prefect.variables import Variable
-from textcls import get_plugins, load_config
+from textcls import StageError, get_plugins, load_config
 from textcls.data_watch import (
     EVENT,
     content_fingerprint,
@@ -104,8 +104,22 @@ def textcls_watch(
     """Look at every declared pipeline's data (``pipelines`` maps names to config files)."""
     logger = get_run_logger()
     results: dict[str, Any] = {}
+    broken: list[str] = []
     for name, config_path in pipelines.items():
         path = str(Path(config_path).resolve())
-        results[name] = look(name, path, retrain_deployment, retry_after_s)
+        try:
+            results[name] = look(name, path, retrain_deployment, retry_after_s)
+        except Exception as error:
+            # one broken pipeline (a glob that matches nothing, a bad file) must not hide
+            # the others: report it, look at the rest, fail the run at the end
+            logger.error("%s: not looked at: %s", name, error)
+            results[name] = {"emitted": False, "reason": f"error: {error}", "fingerprint": None}
+            broken.append(f"{name}: {error}")
+            continue
         logger.info("%s: %s", name, results[name]["reason"])
+    if broken:
+        raise StageError(
+            f"the watcher could not look at {len(broken)} of {len(pipelines)} pipelines "
+            f"(the others were looked at): " + "; ".join(broken)
+        )
     return results

@@ -35,8 +35,12 @@ def _quantization_config(params: Any, is_static: bool) -> Any:
 
 def _quantizer(source_dir: Path) -> Any:
     from optimum.onnxruntime import ORTQuantizer
+    from transformers import AutoConfig
 
-    return ORTQuantizer.from_pretrained(str(source_dir), file_name=MODEL_FILE)
+    # ORTQuantizer would read the config itself without trust_remote_code, which prompts when
+    # the folder's config has an auto_map; read it here, with remote code off
+    config = AutoConfig.from_pretrained(str(source_dir), trust_remote_code=False)
+    return ORTQuantizer(source_dir / MODEL_FILE, config=config)
 
 
 def _quantize_into(quantizer: Any, out_dir: Path, config: Any, **extra: Any) -> None:

@@ -73,7 +73,9 @@ def build_hf(params: HfTokenizerParams, context: TokenizerContext) -> Any:
         raise ConfigError(
             "tokenizer 'hf' needs params.pretrained (a hub name or path) when the model has none"
         )
-    return AutoTokenizer.from_pretrained(context.resolve(name), use_fast=True)
+    return AutoTokenizer.from_pretrained(
+        context.resolve(name), use_fast=True, trust_remote_code=False
+    )
 
 
 def _normalizer(lowercase: bool) -> Any:

@@ -1,8 +1,11 @@
 """End to end: a real Prefect server, the served deployments, new data, retrains, the registry.
 
-Starts ``prefect server start`` on 127.0.0.1 (SQLite in a temporary PREFECT_HOME), serves the
-deployments from ``deployments/prefect.yaml`` through ``deployments/serve.py``, and then drives
-them only by changing files and emitting events, the way production does.
+Starts ``prefect server start`` on 127.0.0.1, serves the deployments from
+``deployments/prefect.yaml`` through ``deployments/serve.py``, and then drives them only by
+changing files and emitting events, the way production does. Every test runs twice: on SQLite
+(in a temporary PREFECT_HOME) and on PostgreSQL, the production database, in a database of its
+own created on the server that ``TEXTCLS_TEST_POSTGRES_URL`` names (``.ci/postgres`` sets one
+up; without it the PostgreSQL round is skipped, saying so).
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +36,8 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
 PIPELINE = "toy-retrain"
 WATCH_INTERVAL_S = 6
+#: Prefect's CLI from this interpreter (a venv that sees a global install has no script of it)
+PREFECT = [sys.executable, "-m", "prefect"]
 
 
 def free_port() -> int:
@@ -61,9 +68,49 @@ def stop(process: subprocess.Popen, timeout: float = 60) -> int | None:
     return process.returncode
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory) -> Iterator[dict[str, Any]]:
-    """A project with data, a Prefect server, and serve.py serving the deployments."""
+POSTGRES_URL = os.environ.get("TEXTCLS_TEST_POSTGRES_URL")
+
+
+@contextmanager
+def database(kind: str) -> Iterator[dict[str, str]]:
+    """Server settings for ``kind``: SQLite (Prefect's default), or a fresh PostgreSQL database
+    that is dropped afterwards, so every round starts from an empty schema."""
+    if kind == "sqlite":
+        yield {}
+        return
+    if not POSTGRES_URL:
+        pytest.skip("set TEXTCLS_TEST_POSTGRES_URL (see .ci/postgres) to run on PostgreSQL")
+    import asyncio
+
+    import asyncpg  # Prefect's PostgreSQL driver, in the dev extra
+
+    admin = POSTGRES_URL.replace("postgresql+asyncpg://", "postgresql://", 1)
+    name = f"textcls_e2e_{uuid.uuid4().hex[:8]}"
+
+    async def execute(sql: str) -> None:
+        connection = await asyncpg.connect(admin)
+        try:
+            await connection.execute(sql)
+        finally:
+            await connection.close()
+
+    asyncio.run(execute(f'CREATE DATABASE "{name}"'))
+    try:
+        yield {
+            "PREFECT_SERVER_DATABASE_CONNECTION_URL": POSTGRES_URL.rsplit("/", 1)[0] + "/" + name
+        }
+    finally:
+        asyncio.run(execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def stack(request, tmp_path_factory) -> Iterator[dict[str, Any]]:
+    """A project with data, a Prefect server on the database, serve.py serving deployments."""
+    with database(request.param) as server_settings:
+        yield from _stack(tmp_path_factory, server_settings)
+
+
+def _stack(tmp_path_factory, server_settings: dict[str, str]) -> Iterator[dict[str, Any]]:
     base = tmp_path_factory.mktemp("deploy-e2e")
     (base / "train.csv").write_text(csv_text(toy_rows(160)))
     (base / "val.csv").write_text(csv_text(toy_rows(40, seed=1)))
@@ -92,12 +139,12 @@ def stack(tmp_path_factory) -> Iterator[dict[str, Any]]:
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_UI_ENABLED": "false",
         "PREFECT_RUNNER_POLL_FREQUENCY": "2",
+        **server_settings,
     }
     env.pop("PREFECT_API_URL", None)
     server_log = (base / "server.log").open("w")
     server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "prefect"), "server", "start"]
-        + ["--host", "127.0.0.1", "--port", str(port)],
+        [*PREFECT, "server", "start"] + ["--host", "127.0.0.1", "--port", str(port)],
         env=env,
         stdout=server_log,
         stderr=subprocess.STDOUT,
@@ -310,7 +357,6 @@ def test_an_event_naming_an_undeclared_pipeline_is_rejected(stack):
 def test_prefect_deploy_creates_the_same_deployments_on_a_work_pool(stack):
     """The other way to run them: ``prefect deploy`` the same prefect.yaml to a work pool."""
     assert stop(stack["served"]) is not None  # serve.py exits cleanly on Ctrl-C
-    prefect = str(Path(sys.executable).parent / "prefect")
     env = {
         **os.environ,
         "PREFECT_API_URL": stack["url"],
@@ -318,12 +364,12 @@ def test_prefect_deploy_creates_the_same_deployments_on_a_work_pool(stack):
         "TEXTCLS_PROJECT_DIR": str(ROOT),
     }
     for command in (
-        [prefect, "work-pool", "create", "textcls-process", "--type", "process"],
-        [prefect, "--no-prompt", "deploy", "--all", "--prefect-file", "deployments/prefect.yaml"],
+        [*PREFECT, "work-pool", "create", "textcls-process", "--type", "process"],
+        [*PREFECT, "--no-prompt", "deploy", "--all", "--prefect-file", "deployments/prefect.yaml"],
         # the shipped Docker and Kubernetes (GPU) templates are accepted by the server
-        [prefect, "work-pool", "create", "textcls-docker", "--type", "docker"]
+        [*PREFECT, "work-pool", "create", "textcls-docker", "--type", "docker"]
         + ["--base-job-template", "deployments/work-pools/docker.json"],
-        [prefect, "work-pool", "create", "textcls-k8s-gpu", "--type", "kubernetes"]
+        [*PREFECT, "work-pool", "create", "textcls-k8s-gpu", "--type", "kubernetes"]
         + ["--base-job-template", "deployments/work-pools/kubernetes-gpu.json"],
     ):
         done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)

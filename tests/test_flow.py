@@ -170,3 +170,31 @@ def test_an_error_inside_a_stage_task_names_the_stage(project, first_run):
 def test_unknown_stage_name_for_only(project, first_run):
     with pytest.raises(ConfigError, match="--only distil: not a stage of this pipeline"):
         run(project, only="distil")
+
+
+def test_a_cached_rerun_links_everything_its_manifest_lists(project, first_run):
+    again = run(project)
+    store = (project / "runs" / "toy-flow" / "artifacts").resolve()
+    run_dir = project / "runs" / "toy-flow" / again["run_id"]
+    for name in ("data", "teacher", "student", "quantized/student-ort-dynamic-int8", "eval"):
+        assert (run_dir / name).resolve().is_dir(), name
+        assert (run_dir / name).resolve().is_relative_to(store), name
+
+
+def test_two_pipelines_sharing_an_output_folder_each_print_their_own_run_folder(project, first_run):
+    from textcls.flows.cli import app
+    from typer.testing import CliRunner
+
+    # same data section, hence the same ingest key as toy-flow's
+    twin = ["--set", "name=toy-twin", "--set", "teacher=null", "--set", "student.distill=null"]
+    twin += ["--set", "quantize=[]", "--set", "evaluate.measure_cost=false"]
+    result = CliRunner().invoke(app, ["run", str(project / "pipeline.yaml"), *twin])
+    assert result.exit_code == 0, result.output
+    (line,) = [line for line in result.output.splitlines() if line.startswith("run folder: ")]
+    run_dir = Path(line.removeprefix("run folder: "))
+    assert run_dir.parent == (project / "runs" / "toy-twin").resolve()
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["pipeline"] == "toy-twin"
+    for record in manifest["stages"].values():
+        assert Path(record["ref"]["path"]).is_relative_to(run_dir.parent)
+    assert (run_dir / "data").resolve().is_relative_to(run_dir.parent)

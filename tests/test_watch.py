@@ -123,9 +123,55 @@ def test_state_keys_are_prefect_variable_safe():
 def test_only_declared_pipelines_are_retrained():
     declared = {"a": "a.yaml", "b": "b.yaml"}
     assert requested_pipelines(declared, "a") == ["a"]
-    assert requested_pipelines(declared, None) == ["a", "b"]
+    assert requested_pipelines(declared, None, reason="schedule") == ["a", "b"]
     with pytest.raises(RejectedRequest, match=r"'\.\.\?etc' is not declared.*declared: a, b"):
         requested_pipelines(declared, "../etc")
+
+
+@pytest.mark.parametrize("pipeline", [None, ""])
+def test_an_event_that_names_no_pipeline_retrains_nothing(pipeline):
+    declared = {"a": "a.yaml", "b": "b.yaml"}
+    with pytest.raises(RejectedRequest, match="must name a pipeline.*nothing was run"):
+        requested_pipelines(declared, pipeline, reason="event")
+
+
+def two_pipelines(tmp_path: Path) -> dict[str, str]:
+    """``broken`` (its train glob matches nothing) before ``good`` (ingest only)."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from ingest_helpers import csv_text
+    from model_helpers import toy_rows
+
+    (tmp_path / "train.csv").write_text(csv_text(toy_rows(40)))
+    (tmp_path / "val.csv").write_text(csv_text(toy_rows(20, seed=1)))
+    pipelines = {}
+    for name, train in (("broken", "missing-*.csv"), ("good", "train.csv")):
+        config = {"name": name, "data": {"train": train, "validation": "val.csv"}}
+        (tmp_path / f"{name}.yaml").write_text(yaml.safe_dump(config))
+        pipelines[name] = str(tmp_path / f"{name}.yaml")
+    return pipelines
+
+
+def test_the_watcher_reports_a_broken_pipeline_and_still_looks_at_the_next(tmp_path, prefect_api):
+    from prefect.variables import Variable
+    from textcls import StageError
+    from textcls.flows.watch import textcls_watch
+
+    pipelines = two_pipelines(tmp_path)
+    with pytest.raises(StageError, match=r"1 of 2 pipelines.*broken: .*missing-\*\.csv"):
+        textcls_watch(pipelines=pipelines)
+    assert Variable.get(state_key("textcls-watch", "good"))["fingerprint"]
+    assert Variable.get(state_key("textcls-watch", "broken"), default=None) is None
+
+
+def test_the_nightly_loop_goes_on_after_a_broken_pipeline(tmp_path, prefect_api):
+    from textcls import StageError
+    from textcls.flows.retrain import textcls_retrain
+
+    pipelines = two_pipelines(tmp_path)
+    with pytest.raises(StageError, match=r"1 of 2 pipelines failed.*broken: "):
+        textcls_retrain(pipelines=pipelines, reason="schedule", output=str(tmp_path / "runs"))
+    (manifest,) = (tmp_path / "runs" / "good").glob("*/manifest.json")
+    assert '"status": "completed"' in manifest.read_text()
 
 
 def test_deployments_file_builds_three_deployments():

@@ -69,6 +69,15 @@ def read_meta(folder: str | Path) -> dict[str, Any]:
     return meta
 
 
+def remote_code_refused(folder: Path) -> DataError:
+    """The error for a folder whose config or tokenizer asks to run code it ships (auto_map)."""
+    return DataError(
+        f"{folder}: its config.json or tokenizer_config.json asks to run code shipped in the "
+        "folder (auto_map); textcls never runs a model folder's own code. Use a folder that "
+        "textcls wrote, or remove auto_map if the architecture is one transformers ships"
+    )
+
+
 def load_model_folder(folder: str | Path, *, plugins: PluginHost | None = None) -> LoadedModel:
     """Load a model folder by path: the model, its tokenizer and its metadata."""
     from transformers import AutoTokenizer
@@ -89,11 +98,14 @@ def load_model_folder(folder: str | Path, *, plugins: PluginHost | None = None) 
     try:
         from transformers import AutoModelForSequenceClassification
 
+        # never code from the folder (auto_map), and never a prompt asking
         model = AutoModelForSequenceClassification.from_pretrained(
-            str(folder), use_safetensors=True
+            str(folder), use_safetensors=True, trust_remote_code=False
         )
-        tokenizer = AutoTokenizer.from_pretrained(str(folder))
+        tokenizer = AutoTokenizer.from_pretrained(str(folder), trust_remote_code=False)
     except Exception as exc:  # safetensors, torch and transformers each raise their own types
+        if "trust_remote_code" in str(exc):
+            raise remote_code_refused(folder) from None
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataError(
             f"{folder}: cannot load the model (truncated or foreign weights file?): {first}"

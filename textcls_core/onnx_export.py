@@ -78,7 +78,9 @@ def export_onnx(model_folder: str | Path, out_dir: str | Path) -> Path:
     if optimum_supports(model_type):
         from optimum.onnxruntime import ORTModelForSequenceClassification
 
-        exported = ORTModelForSequenceClassification.from_pretrained(str(model_folder), export=True)
+        exported = ORTModelForSequenceClassification.from_pretrained(
+            str(model_folder), export=True, trust_remote_code=False
+        )
         exported.save_pretrained(str(out_dir))
     else:
         _torch_export(

@@ -91,7 +91,15 @@ class Predictor:
                     feed[name] = np.zeros_like(batch["input_ids"], dtype=np.int64)
             return np.asarray(session.run([output], feed)[0], dtype=np.float32)
 
-        tokenizer = AutoTokenizer.from_pretrained(str(folder))
+        from textcls.model_folder import remote_code_refused
+
+        # a folder's auto_map never runs, and nothing prompts (see docs/training.md)
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(str(folder), trust_remote_code=False)
+        except ValueError as exc:
+            if "trust_remote_code" in str(exc):
+                raise remote_code_refused(folder) from None
+            raise
         return cls(
             run,
             tokenizer,

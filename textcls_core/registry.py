@@ -183,9 +183,15 @@ class Registry:
         model_dir = Path(model_dir)
         sha = directory_sha256(model_dir)
         with self.lock():
+            self._remove_dead_writers_folders()
             for number in self.version_numbers():
                 known = self.version(number)
                 if known["model_sha256"] == sha:
+                    if self._promotion_was_cut_short(number, known):
+                        # killed between writing the version and champion.json: finish it
+                        reason = known["decision"]["reason"]
+                        self._set_champion(number, reason)
+                        return Decision(**{**known["decision"], "already_registered": False})
                     return Decision(
                         version=number,
                         promoted=False,
@@ -233,6 +239,23 @@ class Registry:
             if decision.promoted:
                 self._set_champion(number, decision.reason)
             return decision
+
+    def _remove_dead_writers_folders(self) -> None:
+        """Half-built version folders of a writer that was killed (we hold the lock, so no
+        live writer owns one)."""
+        if self.versions_dir.is_dir():
+            for leftover in self.versions_dir.glob(".*.tmp-*"):
+                shutil.rmtree(leftover, ignore_errors=True)
+
+    def _promotion_was_cut_short(self, number: int, known: dict[str, Any]) -> bool:
+        """A version whose decision was to promote but that never became the champion."""
+        decision = known.get("decision") or {}
+        if not decision.get("promoted"):
+            return False
+        state = self.champion_state()
+        return number not in state["lineage"] and all(
+            entry["version"] != number for entry in state["history"]
+        )
 
     def _decide(
         self,

@@ -20,7 +20,10 @@ from textcls.flows.cli.console import (
     warn_load_failures,
 )
 from textcls.flows.cli.prefect_api import prefect_defaults, shared_prefect_api
+from textcls.flows.cli.prefect_logs import hide_failure_reports
 from textcls.flows.cli.progress import ConsoleProgress
+from textcls.flows.cli.signals import stops_cleanly
+from textcls.pipeline_plan import RunLayout
 
 
 @reports_errors
@@ -45,6 +48,7 @@ def ingest_command(
 
 
 @reports_errors
+@stops_cleanly
 def run_command(
     file: Annotated[Path, typer.Argument(help="Pipeline YAML file")],
     only: Annotated[
@@ -64,8 +68,10 @@ def run_command(
     prefect_defaults()
     from textcls.flows.pipeline import textcls_pipeline
 
+    if not state["debug"]:
+        hide_failure_reports()
     warn_load_failures()
-    load_config(file, overrides or [])  # fail fast, before Prefect starts, on a bad file
+    config = load_config(file, overrides or [])  # fail fast, before Prefect starts
     host = get_plugins()
     show_progress = not state["quiet"]
     if show_progress:
@@ -82,7 +88,10 @@ def run_command(
     finally:
         if show_progress:
             host.unregister("textcls-console-progress")
-    run_dir = Path(manifest["stages"]["ingest"]["ref"]["path"]).parents[1] / manifest["run_id"]
+    # where the flow wrote it (artifact paths may be shared with other runs and pipelines)
+    run_dir = RunLayout(
+        output.resolve() if output else Path(config.output), config.name, manifest["run_id"]
+    ).run_dir
     report = run_dir / "eval" / EVAL_REPORT_MD
     decision = manifest.get("registry")
     if as_json:
@@ -115,6 +124,7 @@ def run_command(
 
 
 @reports_errors
+@stops_cleanly
 def sweep_command(
     file: Annotated[Path, typer.Argument(help="Pipeline YAML file")],
     grid: Annotated[
@@ -136,6 +146,8 @@ def sweep_command(
     from textcls.flows.sweep import task_runner_for, textcls_sweep
     from textcls.sweep import expand_grid, parse_grid, validate_variants
 
+    if not state["debug"]:
+        hide_failure_reports()
     warn_load_failures()
     parsed = parse_grid(grid)
     configs = validate_variants(file, list(overrides or []), expand_grid(parsed))

@@ -19,7 +19,10 @@ def hf_masked_lm(model: Any, objective: str) -> Any:
 
     if objective != "mlm":
         raise ConfigError(f"hf: pretraining objective {objective!r} is not supported (mlm is)")
-    lm = AutoModelForMaskedLM.from_pretrained(model.name_or_path, use_safetensors=True)
+    # never code shipped with the checkpoint, and never a prompt asking
+    lm = AutoModelForMaskedLM.from_pretrained(
+        model.name_or_path, use_safetensors=True, trust_remote_code=False
+    )
     setattr(model, model.base_model_prefix, lm.base_model)
     return lm
 

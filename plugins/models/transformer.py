@@ -21,6 +21,7 @@ def build_transformer(params: TransformerParams, context: ModelContext) -> Any:
         return BertForSequenceClassification.from_pretrained(
             context.init_from,
             use_safetensors=True,
+            trust_remote_code=False,
             ignore_mismatched_sizes=True,
             **label_config(context),
         )

@@ -132,8 +132,10 @@ def _check_objective(
 
 
 def _train(trainer: Any, work_dir: Path) -> Any:
-    resume = any((work_dir / "checkpoints").glob("checkpoint-*"))
-    return trainer.train(resume_from_checkpoint=True if resume else None)
+    from textcls.training.checkpoints import resumable_checkpoint
+
+    resume = resumable_checkpoint(work_dir / "checkpoints")
+    return trainer.train(resume_from_checkpoint=str(resume) if resume else None)
 
 
 def _tokenized(tokenizer: Any, texts: list[str], max_length: int) -> Any:

@@ -72,7 +72,7 @@ def _save_reload(state: SimpleNamespace, workdir: Path) -> str:
 
     folder = workdir / "tokenizer"
     state.tokenizer.save_pretrained(str(folder))
-    reloaded = AutoTokenizer.from_pretrained(str(folder))
+    reloaded = AutoTokenizer.from_pretrained(str(folder), trust_remote_code=False)
     again = reloaded(list(TEXTS + UNSEEN), padding=True, truncation=True, max_length=MAX_LENGTH)
     for key in ("input_ids", "attention_mask"):
         if again[key] != state.encoded[key]:

@@ -39,7 +39,7 @@ def build_tokenizer(
 
     ref = tokenizer_ref or default_tokenizer(model_ref, plugins)
     if has_tokenizer(init_from):
-        return AutoTokenizer.from_pretrained(str(init_from)), ref
+        return AutoTokenizer.from_pretrained(str(init_from), trust_remote_code=False), ref
     component = plugins.component("tokenizer", ref.name)
     context = TokenizerContext(
         texts=texts,

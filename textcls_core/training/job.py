@@ -10,8 +10,9 @@ version)::
       checkpoints/   Trainer's checkpoints (the best and the latest)
 
 If a run is killed, the next run with the same settings finds the same folder and Trainer
-resumes from the latest checkpoint. A changed setting gives a new key, so stale checkpoints are
-never reused. The folder is removed once the artifact is written.
+resumes from the latest complete checkpoint (one cut short while saving is dropped, with a log
+line; see ``textcls.training.checkpoints``). A changed setting gives a new key, so stale
+checkpoints are never reused. The folder is removed once the artifact is written.
 
 With ``train.processes > 1`` the job runs under ``torchrun`` (one process per rank, gloo on CPU);
 rank 0 writes the artifact.
@@ -33,6 +34,7 @@ from textcls.artifacts import ArtifactRef, atomic_dir, directory_sha256, write_j
 from textcls.config import PipelineConfig, StudentConfig, TeacherConfig, TrainConfig
 from textcls.errors import ConfigError, StageError
 from textcls.model_folder import load_model_folder, write_model_folder
+from textcls.training.checkpoints import resumable_checkpoint
 from textcls.version import __version__
 
 log = logging.getLogger("textcls.training")
@@ -157,11 +159,6 @@ def execute_job(work_dir: Path, processes: int, out_dir: Path, stage: str) -> Ar
     return ArtifactRef(stage=stage, path=str(out_dir), sha256=directory_sha256(out_dir))
 
 
-def _latest_checkpoint_step(checkpoints: Path) -> int:
-    steps = [int(p.name.split("-")[-1]) for p in checkpoints.glob("checkpoint-*") if p.is_dir()]
-    return max(steps, default=0)
-
-
 def train_in_work_dir(work_dir: Path) -> dict[str, Any]:
     """Run (or resume) the job in ``work_dir``; rank 0 writes the artifact. Returns metrics."""
     import datasets
@@ -185,7 +182,9 @@ def train_in_work_dir(work_dir: Path) -> dict[str, Any]:
     )
     train_set = tokenize_splits(train_rows, loaded.tokenizer, train.max_length)
     checkpoints = work_dir / "checkpoints"
-    resumed_from = _latest_checkpoint_step(checkpoints)
+    # A checkpoint half-written by a killed process is dropped here, never resumed from.
+    resume_from = resumable_checkpoint(checkpoints)
+    resumed_from = int(resume_from.name.rsplit("-", 1)[-1]) if resume_from else 0
     args = training_arguments(train, checkpoints, job["seed"])
     weights = None
     if train.class_weights:
@@ -210,7 +209,7 @@ def train_in_work_dir(work_dir: Path) -> dict[str, Any]:
         trainer: TextclsTrainer = distillation_trainer(job["distill"], common, loaded)
     else:
         trainer = TextclsTrainer(**common)
-    result = trainer.train(resume_from_checkpoint=True if resumed_from else None)
+    result = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
     evaluation = best_evaluation(trainer) or trainer.evaluate()
     metrics = {
         "validation_accuracy": evaluation.get("eval_accuracy"),

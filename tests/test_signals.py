@@ -1,0 +1,138 @@
+"""SIGTERM and SIGINT stop ``textcls run`` cleanly: its temporary Prefect server goes with it,
+and the manifest says ``cancelled``."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from ingest_helpers import csv_text
+from model_helpers import toy_rows
+
+pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="reads /proc for child processes")
+
+#: Trains for hours unless stopped: the signal always lands mid-training.
+PIPELINE = {
+    "name": "endless",
+    "seed": 5,
+    "data": {"train": "train.csv", "validation": "val.csv", "test": "val.csv"},
+    "student": {
+        "model": {"name": "bow", "params": {"embedding_dim": 16, "ngram_buckets": 1000}},
+        "tokenizer": {"name": "word", "params": {"min_frequency": 1}},
+        "train": {"max_steps": 10_000_000, "eval_steps": 20, "batch_size": 16, "max_length": 32},
+    },
+    "output": "runs",
+}
+
+
+def children_of(pid: int) -> list[int]:
+    """Every live descendant of ``pid`` (from /proc)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] != "Z":
+            parents[int(stat.parent.name)] = int(fields[1])
+    found, frontier = [], [pid]
+    while frontier:
+        parent = frontier.pop()
+        for child, ppid in parents.items():
+            if ppid == parent:
+                found.append(child)
+                frontier.append(child)
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_stops_textcls_run_with_its_prefect_server_and_a_cancelled_manifest(
+    tmp_path: Path, signum: signal.Signals
+) -> None:
+    (tmp_path / "train.csv").write_text(csv_text(toy_rows(200)))
+    (tmp_path / "val.csv").write_text(csv_text(toy_rows(60, seed=1)))
+    (tmp_path / "pipeline.yaml").write_text(yaml.safe_dump(PIPELINE))
+    # no PREFECT_API_URL: the temporary server, as on a user's machine
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    env["PREFECT_HOME"] = str(tmp_path / "prefect")
+    child = subprocess.Popen(
+        [sys.executable, "-m", "textcls.flows.cli", "run", "pipeline.yaml"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,  # a signal to this process alone, as `kill PID` sends it
+    )
+    checkpoints = tmp_path / "runs" / "endless" / "artifacts"
+    try:
+        deadline = time.monotonic() + 300
+        while not list(checkpoints.glob(".student-*.work-*/checkpoints/checkpoint-*")):
+            assert child.poll() is None, child.stdout.read() if child.stdout else ""
+            assert time.monotonic() < deadline, "training never reached a checkpoint"
+            time.sleep(0.5)
+        helpers = children_of(child.pid)
+        assert helpers, "textcls run should have started a temporary Prefect server"
+        started = time.monotonic()
+        child.send_signal(signum)
+        output, _ = child.communicate(timeout=60)
+        stopped_in = time.monotonic() - started
+    finally:
+        if child.poll() is None:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
+    assert child.returncode == 128 + signum, output[-3000:]
+    assert f"cancelled by {signum.name}" in output
+    assert "Traceback" not in output
+    assert stopped_in < 30, f"took {stopped_in:.0f} s to stop"
+    time.sleep(1)
+    assert not [pid for pid in helpers if alive(pid)], "a helper process outlived textcls run"
+    (manifest_path,) = (tmp_path / "runs" / "endless").glob("*/manifest.json")
+    manifest = json.loads(manifest_path.read_text())
+    assert manifest["status"] == "cancelled"
+    assert manifest["error"] == f"cancelled by {signum.name} during student"
+
+
+DEADLINE_SCRIPT = """
+import subprocess, sys, time
+sys.path.insert(0, sys.argv[1])
+import serve
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+print(child.pid, flush=True)
+serve.Deadline(1.0).arm(15)  # SIGTERM arrived; the graceful shutdown below never ends
+time.sleep(120)
+"""
+
+
+def test_serve_exits_at_its_deadline_and_takes_its_flow_runs_with_it():
+    """deployments/serve.py: a shutdown that stalls is cut off, children included."""
+    root = Path(__file__).resolve().parents[1]
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-c", DEADLINE_SCRIPT, str(root / "deployments")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert time.monotonic() - started < 30
+    assert done.returncode == 128 + signal.SIGTERM, done.stderr[-2000:]
+    child = int(done.stdout.splitlines()[0])
+    assert "graceful shutdown took too long" in done.stdout
+    time.sleep(0.5)
+    assert not alive(child), "the flow run outlived serve.py"

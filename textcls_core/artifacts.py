@@ -3,6 +3,11 @@
 Stages talk through artifact directories. A stage builds its output in a temporary sibling
 directory and renames it into place only when complete, so a crash never leaves a directory that
 looks finished. What crosses a task boundary is an ``ArtifactRef``: stage, path and sha256.
+
+Replacing a folder deletes what was in it, so ``atomic_dir`` replaces only folders that textcls
+wrote itself: each one it publishes holds a marker file (``MARKER``). An existing target that is
+not empty and has no marker is someone else's (a user's ``data/`` folder, notes, the repository
+root) and is refused with ``OutputFolderError`` before any work is done.
 """
 
 from __future__ import annotations
@@ -18,6 +23,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from textcls.errors import OutputFolderError
+
+#: The file that marks a folder as written by textcls (safe for textcls to replace).
+MARKER = ".textcls-artifact"
+
 
 @dataclass(frozen=True)
 class ArtifactRef:
@@ -31,16 +41,52 @@ class ArtifactRef:
         return asdict(self)
 
 
+def is_textcls_folder(path: str | Path) -> bool:
+    """True when ``path`` is a folder textcls published (it holds the marker file)."""
+    return (Path(path) / MARKER).is_file()
+
+
+def check_replaceable(final: str | Path) -> None:
+    """Refuse a target that exists and holds anything textcls did not write.
+
+    Absent targets, empty folders and folders with textcls's marker may be (re)written.
+    """
+    final = Path(final)
+    if final.is_symlink() or (final.exists() and not final.is_dir()):
+        raise OutputFolderError(
+            f"{final}: exists and is not a folder textcls wrote; textcls will not replace it. "
+            "Choose another output path, or move it away."
+        )
+    if not final.is_dir() or is_textcls_folder(final) or not any(final.iterdir()):
+        return
+    raise OutputFolderError(
+        f"{final}: the folder exists and holds files textcls did not write (no {MARKER} "
+        "marker); textcls never replaces such a folder. Choose another output path, or move "
+        "or empty this folder first."
+    )
+
+
 @contextmanager
 def atomic_dir(final: str | Path) -> Iterator[Path]:
-    """Yield a temporary sibling directory; on success it replaces ``final`` in one rename."""
+    """Yield a temporary sibling directory; on success it replaces ``final`` in one rename.
+
+    ``final`` must be absent, empty or written by textcls (see ``check_replaceable``); the check
+    runs before the caller builds anything and again just before the swap.
+    """
     final = Path(final)
+    check_replaceable(final)
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = final.parent / f".{final.name}.tmp-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
     try:
         yield tmp
     except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    (tmp / MARKER).write_text("written by textcls; safe for textcls to replace\n")
+    try:
+        check_replaceable(final)  # the user may have put files there while the stage ran
+    except OutputFolderError:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     old = None
@@ -86,7 +132,7 @@ def artifact_lock(final: str | Path) -> Iterator[None]:
 
 #: Documentation that later stages rewrite (the evaluation adds its numbers to model cards);
 #: it describes an artifact but is not part of what the artifact computes.
-UNHASHED = frozenset({"README.md"})
+UNHASHED = frozenset({"README.md", MARKER})
 
 
 def directory_sha256(path: str | Path) -> str:

@@ -37,3 +37,9 @@ class DataError(TextclsError):
 
 class StageError(TextclsError):
     """A pipeline stage failed; the message names the stage."""
+
+
+class OutputFolderError(TextclsError):
+    """An output folder holds files textcls did not write; textcls refuses to replace it."""
+
+    exit_code = 2

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 from textcls import get_plugins, load_config
 from textcls.flows.cli.console import SetOption, err, out, reports_errors, warn_load_failures
 from textcls.flows.cli.prefect_api import prefect_defaults, shared_prefect_api
@@ -124,5 +125,5 @@ def sweep_command(
     out.print(Path(summary["folder"], "sweep.md").read_text(encoding="utf-8"))
     out.print(f"sweep folder: {summary['folder']}")
     if summary["failed"]:
-        err.print(f"[red]{summary['failed']} of {len(configs)} variants failed[/]", markup=True)
+        err.print(Text(f"{summary['failed']} of {len(configs)} variants failed", style="red"))
         raise typer.Exit(1)

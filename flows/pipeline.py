@@ -188,7 +188,9 @@ def textcls_pipeline(
     """Run the pipeline described by ``config_path``; returns the run's manifest."""
     plugins = get_plugins()
     config = load_config(config_path, overrides or [])
-    layout = RunLayout(Path(output or config.output), config.name, run_id or new_run_id())
+    layout = RunLayout(
+        Path(output or config.output), config.name, new_run_id() if run_id is None else run_id
+    )
     layout.run_dir.mkdir(parents=True, exist_ok=True)
     stages = enabled_stages(config)
     allowed = select_stages(stages, only, start_from)

@@ -51,11 +51,17 @@ def run_command(
     ] = None,
 ) -> None:
     """Run the whole pipeline as a Prefect flow (ephemeral local API unless PREFECT_API_URL)."""
+    from textcls.pipeline_plan import check_folder_name, enabled_stages, select_stages
+
+    warn_load_failures()
+    # Fail fast, before Prefect starts, on a bad file, stage name or run id.
+    config = load_config(file, overrides or [])
+    select_stages(enabled_stages(config), only, start_from)
+    if run_id is not None:
+        check_folder_name(run_id, "--run-id")
     prefect_defaults()
     from textcls.flows.pipeline import textcls_pipeline
 
-    warn_load_failures()
-    load_config(file, overrides or [])  # fail fast, before Prefect starts, on a bad file
     host = get_plugins()
     progress = ConsoleProgress()
     host.register(progress, name="textcls-console-progress")
@@ -106,9 +112,12 @@ def sweep_command(
     prefect_defaults()
     from textcls.flows.pipeline import new_run_id
     from textcls.flows.sweep import task_runner_for, textcls_sweep
+    from textcls.pipeline_plan import check_folder_name
     from textcls.sweep import expand_grid, parse_grid, validate_variants
 
     warn_load_failures()
+    if sweep_id is not None:
+        check_folder_name(sweep_id, "--sweep-id")
     parsed = parse_grid(grid)
     configs = validate_variants(file, list(overrides or []), expand_grid(parsed))
     runner = task_runner_for(configs[0].orchestration)

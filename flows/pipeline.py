@@ -143,7 +143,10 @@ class _Runner:
                 if isinstance(error, TextclsError)
                 else f"{type(error).__name__}: {error}"
             )
-            raise StageError(f"stage {name} failed: {message}") from error
+            failure = StageError(f"stage {name} failed: {message}")
+            if isinstance(error, TextclsError):
+                failure.exit_code = error.exit_code  # bad input stays exit 2 inside a stage
+            raise failure from error
 
     def register(self, task: Any, **params: Any) -> dict[str, Any]:
         """Run the register task: a side effect, not an artifact, so it is never cached."""

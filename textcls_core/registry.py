@@ -129,6 +129,15 @@ _RESTORE_HINT = (
 )
 
 
+_VERSION_FIELDS = {
+    "version": int,
+    "model_sha256": str,
+    "variant": str,
+    "registered": str,
+    "metrics": dict,
+}
+
+
 def _read_record(path: Path, fields: dict[str, Any]) -> dict[str, Any]:
     """A registry JSON file that must be an object with ``fields`` of the given types."""
     try:
@@ -179,7 +188,11 @@ class Registry:
         if not path.is_file():
             known = ", ".join(map(str, self.version_numbers())) or "none"
             raise RegistryError(f"{self.folder}: no version {number} (versions: {known})")
-        info = _read_record(path, {"version": int, "model_sha256": str})
+        info = _read_record(path, _VERSION_FIELDS)
+        if not all(isinstance(info["metrics"].get(m), (int, float)) for m in METRICS):
+            raise RegistryError(
+                f"{path}: metrics must hold {' and '.join(METRICS)} as numbers; {_RESTORE_HINT}"
+            )
         info["path"] = str(path.parent)
         info["status"] = self._status(number)
         return info

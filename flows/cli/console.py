@@ -1,6 +1,6 @@
 """Console output and error reporting shared by every command.
 
-Exit codes: 0 on success, 2 for usage and configuration errors, 1 for failures while running.
+Exit codes: 0 on success, 2 for usage, configuration and input errors, 1 for failures while running.
 User errors print one clear message; ``--debug`` shows the traceback as well.
 
 Both consoles print text as it is: rich markup (``[/]``) and emoji codes (``:x:``) are off, so

@@ -484,3 +484,41 @@ def test_the_label_set_is_the_current_datas(tmp_path):
     assert json.loads((out / "labels.json").read_text()) == ["c", "a", "b"]
     assert report["dropped_labels"] == ["x"] and report["new_labels"] == []
     assert any("no longer has" in w and "'x'" in w for w in report["warnings"])
+
+
+def test_a_retrain_that_drops_a_champions_label_says_so(tmp_path):
+    from textcls.registry import _dropped_labels_note
+
+    for name, labels in (("champion", ["a", "b", "c"]), ("challenger", ["a", "b"])):
+        (tmp_path / name).mkdir()
+        meta = {"model": {"name": "bow"}, "labels": labels}
+        (tmp_path / name / "textcls.json").write_text(json.dumps(meta))
+    note = _dropped_labels_note(tmp_path / "challenger", tmp_path / "champion", 3)
+    assert note == (
+        "; note: the challenger has no class 'c' that champion v3 predicts "
+        "(its training data no longer has it)"
+    )
+    assert _dropped_labels_note(tmp_path / "champion", tmp_path / "challenger", 3) == ""
+
+
+# -- console -------------------------------------------------------------------------------------
+
+
+def test_markup_and_emoji_codes_in_data_reach_the_console_as_they_are(tmp_path):
+    rows = [(f"text {i} [/] [bold]x :x:", "[/]" if i % 2 else ":x:") for i in range(24)]
+    (tmp_path / "train.csv").write_text(csv_text(rows))
+    (tmp_path / "p.yaml").write_text(pipeline())
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["ingest", str(tmp_path / "p.yaml"), "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "[/]" in result.stdout and ":x:" in result.stdout
+    assert "\u274c" not in result.output  # the emoji :x: would have become
+    assert json.loads((out / "labels.json").read_text()) == [":x:", "[/]"]
+
+
+@pytest.mark.parametrize("message", ["[/]", "body[/] and [bold]", ":x: [link=x]y[/link]", "[", "]"])
+def test_the_error_printer_prints_any_message_as_it_is(message, capsys):
+    from textcls.flows.cli.console import print_error
+
+    print_error(message)
+    assert capsys.readouterr().err == f"error: {message}\n"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -44,6 +45,27 @@ def _any_field_size() -> Iterator[None]:
         yield
     finally:
         csv.field_size_limit(previous)
+
+
+@contextmanager
+def _silent_row_decode_errors() -> Iterator[None]:
+    """Keep Arrow's failure to decode a malformed row's bytes off the console.
+
+    Arrow decodes a malformed row before calling the invalid-row handler; if the bytes are not
+    UTF-8 that raises inside Cython, which Python prints as "Exception ignored ... Traceback".
+    The read then fails and the undecodable line is reported with its number instead.
+    """
+    previous = sys.unraisablehook
+
+    def hook(unraisable: Any) -> None:
+        if not isinstance(unraisable.exc_value, UnicodeDecodeError):
+            previous(unraisable)
+
+    sys.unraisablehook = hook
+    try:
+        yield
+    finally:
+        sys.unraisablehook = previous
 
 
 class CsvParams(BaseModel):
@@ -196,7 +218,8 @@ class DelimitedSource:
             quoted_strings_can_be_null=False,
         )
         try:
-            raw = pacsv.read_csv(path, read_options, parse_options, convert_options)
+            with _silent_row_decode_errors():
+                raw = pacsv.read_csv(path, read_options, parse_options, convert_options)
         except (pa.ArrowInvalid, UnicodeError) as exc:
             if "UTF8" in str(exc) or isinstance(exc, UnicodeError):
                 where = find_undecodable_line(path, p.encoding)

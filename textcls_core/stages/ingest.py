@@ -298,7 +298,21 @@ def _prepare_split(
             f"(e.g. {examples[0]['text'][:60]!r}: {examples[0]['labels']})"
         )
     split.table = table
+    if table.num_rows == 0:
+        skipped = report.skipped_rows
+        first = f"; first skipped: {skipped[0]['where']}: {skipped[0]['reason']}" if skipped else ""
+        raise DataError(
+            f"data.{name}: {', '.join(loaded.files)}: no rows left after skipping bad rows and "
+            f"dropping empty, short, long or duplicate ones ({_drops(report, name)}"
+            f"{first}). A split needs at least one usable example: fix the data, or relax "
+            "data.cleaning."
+        )
     return split
+
+
+def _drops(report: _Report, split: str) -> str:
+    dropped = report.dropped.get(split, {})
+    return ", ".join(f"{reason}: {count}" for reason, count in dropped.items()) or "none"
 
 
 def _map_label_ids(split: _Split, labels: pa.Array, names: list[str]) -> pa.Array:

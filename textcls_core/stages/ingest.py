@@ -300,11 +300,13 @@ def _prepare_split(
     split.table = table
     if table.num_rows == 0:
         skipped = report.skipped_rows
-        first = f"; first skipped: {skipped[0]['where']}: {skipped[0]['reason']}" if skipped else ""
+        example = (
+            f"; first skipped: {skipped[0]['where']}: {skipped[0]['reason']}" if skipped else ""
+        )
         raise DataError(
             f"data.{name}: {', '.join(loaded.files)}: no rows left after skipping bad rows and "
             f"dropping empty, short, long or duplicate ones ({_drops(report, name)}"
-            f"{first}). A split needs at least one usable example: fix the data, or relax "
+            f"{example}). A split needs at least one usable example: fix the data, or relax "
             "data.cleaning."
         )
     return split

@@ -522,3 +522,13 @@ def test_the_error_printer_prints_any_message_as_it_is(message, capsys):
 
     print_error(message)
     assert capsys.readouterr().err == f"error: {message}\n"
+
+
+@pytest.mark.slow
+def test_bad_data_inside_a_run_keeps_exit_code_2(tmp_path, prefect_api):
+    rows = GOOD_CSV + "one more text,N/A\n"
+    (tmp_path / "train.csv").write_text(rows)
+    (tmp_path / "p.yaml").write_text(pipeline(extra="student:\n  model: bow\n"))
+    result = runner.invoke(app, ["run", str(tmp_path / "p.yaml"), "--output", str(tmp_path / "r")])
+    assert result.exit_code == 2, result.output
+    assert f"train.csv:{BAD_LINE}: missing label ('N/A' means no value" in result.stderr

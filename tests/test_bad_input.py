@@ -347,6 +347,22 @@ def test_ingest_replaces_its_own_output_and_an_empty_folder(tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]
 
 
+def test_ingest_refuses_its_own_folder_once_a_user_file_is_added(tmp_path):
+    (tmp_path / "train.csv").write_text(GOOD_CSV)
+    (tmp_path / "p.yaml").write_text(pipeline())
+    target = tmp_path / "out"
+    args = ["ingest", str(tmp_path / "p.yaml"), "--output", str(target)]
+    assert runner.invoke(app, args).exit_code == 0
+    (target / "train" / "my-notes.txt").write_text("mine")
+    before = snapshot(tmp_path)
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert f"{target}: textcls wrote this folder, but it now also holds 'train/my-notes.txt'" in (
+        result.stderr
+    )
+    assert snapshot(tmp_path) == before
+
+
 @pytest.fixture(scope="module")
 def model(tmp_path_factory) -> Path:
     """A tiny trained bag-of-words model folder (labels neg, pos)."""

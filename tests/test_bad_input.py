@@ -404,8 +404,12 @@ def corrupt_copy(model: Path, tmp_path: Path, meta: object) -> Path:
         (["not", "an", "object"], "textcls.json: expected a JSON object"),
         ({"labels": ["neg", "pos"]}, "textcls.json: field 'model' must be an object"),
         ({"model": {"name": "bow"}, "labels": "pos"}, "textcls.json: field 'labels' must list"),
+        (
+            {"model": {"name": "bow"}, "labels": ["neg", "pos"], "train": {"max_length": "x"}},
+            "textcls.json: train.max_length must be a positive integer",
+        ),
     ],
-    ids=["list", "no-model", "labels-a-string"],
+    ids=["list", "no-model", "labels-a-string", "max-length-a-string"],
 )
 def test_damaged_model_folder_is_named(model, tmp_path, meta, where):
     folder = corrupt_copy(model, tmp_path, meta)

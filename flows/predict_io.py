@@ -80,8 +80,13 @@ def _decode(data: bytes, where: str, encoding: str) -> str:
         raise DataError(f"--encoding {encoding!r}: not a known text encoding") from None
 
 
+def _split_lines(text: str) -> list[str]:
+    """Lines split on newlines only: U+2028 and other separators may be part of a text."""
+    return [line.removesuffix("\r") for line in text.split("\n")]
+
+
 def _lines(text: str) -> list[str]:
-    return [line for line in text.splitlines() if line.strip()]
+    return [line for line in _split_lines(text) if line.strip()]
 
 
 def _csv_texts(text: str, path: Path, text_column: str, delimiter: str) -> list[str]:
@@ -112,7 +117,7 @@ def _csv_texts(text: str, path: Path, text_column: str, delimiter: str) -> list[
 
 def _jsonl_texts(text: str, path: Path, text_column: str) -> list[str]:
     texts = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(_split_lines(text), start=1):
         if not line.strip():
             continue
         try:

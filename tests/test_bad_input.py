@@ -455,6 +455,14 @@ def test_predict_refuses_bad_input(model, tmp_path, case):
     assert not list(folder.rglob(".pred.*")), "no temporary prediction file may be left"
 
 
+def test_predict_keeps_unicode_line_separators_inside_a_text(model, tmp_path):
+    path = tmp_path / "in.jsonl"
+    path.write_text(json.dumps({"text": "one\u2028two"}, ensure_ascii=False) + "\n")
+    result = runner.invoke(app, ["predict", str(model), "-f", str(path)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["text"] == "one\u2028two"
+
+
 def test_predict_bad_encoding_is_fixed_by_naming_it(model, tmp_path):
     path = tmp_path / "in.txt"
     path.write_bytes("caf\u00e9 au lait\n".encode("latin-1"))

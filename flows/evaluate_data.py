@@ -6,6 +6,9 @@ from pathlib import Path
 
 from textcls import DataError, config_from_dict, load_config
 
+#: The folder under ``evaluate --output`` that holds the ingested examples.
+INGESTED = "ingested"
+
 
 def resolve_data(data: Path, output: Path, model_labels: list[str]) -> tuple[Path, str]:
     """Return an ingested data folder and a name for the report.
@@ -14,6 +17,9 @@ def resolve_data(data: Path, output: Path, model_labels: list[str]) -> tuple[Pat
     - a pipeline YAML is ingested with its own data section;
     - any other file (CSV, TSV, JSONL, Parquet with text and label columns) is ingested as the
       split to score, keeping the models' label order.
+
+    Ingested data goes to ``output/ingested``, beside the report, never over a folder of the
+    user's (``-o .`` next to a ``data/`` of CSVs leaves it alone).
     """
     from textcls.stages.ingest import ingest
 
@@ -21,10 +27,10 @@ def resolve_data(data: Path, output: Path, model_labels: list[str]) -> tuple[Pat
         return data, data.name
     if not data.exists():
         raise DataError(f"--data {data}: not found")
-    target = output / "data"
+    target = output / INGESTED
     if data.suffix.lower() in (".yaml", ".yml"):
         config = load_config(data)
-        ingest(config, target, previous_labels=model_labels or None)
+        ingest(config, target, model_labels=model_labels or None)
         return target, config.name
     source = {".tsv": "tsv", ".jsonl": "jsonl", ".parquet": "parquet"}.get(
         data.suffix.lower(), "csv"
@@ -40,5 +46,5 @@ def resolve_data(data: Path, output: Path, model_labels: list[str]) -> tuple[Pat
             "drop_duplicates": False,
         },
     }
-    ingest(config_from_dict(raw, base_dir=Path.cwd()), target, previous_labels=model_labels or None)
+    ingest(config_from_dict(raw, base_dir=Path.cwd()), target, model_labels=model_labels or None)
     return target, data.stem

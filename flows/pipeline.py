@@ -197,7 +197,10 @@ class _Runner:
                 if isinstance(error, TextclsError)
                 else f"{type(error).__name__}: {error}"
             )
-            raise StageError(f"stage {name} failed: {message}") from error
+            failure = StageError(f"stage {name} failed: {message}")
+            if isinstance(error, TextclsError):
+                failure.exit_code = error.exit_code  # bad input stays exit 2 inside a stage
+            raise failure from error
 
 
 @flow(name="textcls-pipeline")
@@ -212,7 +215,9 @@ def textcls_pipeline(
     """Run the pipeline described by ``config_path``; returns the run's manifest."""
     plugins = get_plugins()
     config = load_config(config_path, overrides or [])
-    layout = RunLayout(Path(output or config.output), config.name, run_id or new_run_id())
+    layout = RunLayout(
+        Path(output or config.output), config.name, new_run_id() if run_id is None else run_id
+    )
     layout.run_dir.mkdir(parents=True, exist_ok=True)
     name_flow_run(layout.run_id, config.name)
     allowed = select_stages(enabled_stages(config), only, start_from)

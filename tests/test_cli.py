@@ -102,10 +102,10 @@ def test_ingest_command_writes_data_and_prints_report(pipeline, tmp_path):
     assert (tmp_path / "d" / "labels.json").is_file()
 
 
-def test_ingest_data_error_exits_1(write):
+def test_ingest_data_error_exits_2(write):
     path = write("pipeline.yaml", PIPELINE.replace("train: train.csv", "train: missing.csv"))
     result = runner.invoke(app, ["ingest", str(path)])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "data.train: file not found" in result.stderr
 
 

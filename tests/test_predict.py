@@ -92,13 +92,13 @@ def test_stdin(models):
 def test_missing_text_column(models, tmp_path):
     (tmp_path / "in.csv").write_text("id,body\n1,x\n")
     result = runner.invoke(app, ["predict", str(models / "bow"), "-f", str(tmp_path / "in.csv")])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "column 'text' not found; columns found: id, body. Pass --text-column." in result.stderr
 
 
 def test_missing_model_folder(tmp_path):
     result = runner.invoke(app, ["predict", str(tmp_path / "nope"), "x"])
-    assert result.exit_code == 1 and "model folder not found" in result.stderr
+    assert result.exit_code == 2 and "model folder not found" in result.stderr
 
 
 def test_truncated_onnx_model(models, tmp_path):
@@ -109,7 +109,7 @@ def test_truncated_onnx_model(models, tmp_path):
     data = (broken / "model.onnx").read_bytes()
     (broken / "model.onnx").write_bytes(data[: len(data) // 2])
     result = runner.invoke(app, ["predict", str(broken), "x"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "not a loadable ONNX model (truncated or not ONNX?)" in result.stderr
 
 
@@ -120,5 +120,5 @@ def test_foreign_weights_file(models, tmp_path):
     shutil.copytree(models / "bow", broken)
     (broken / "model.safetensors").write_bytes(b"this is not a safetensors file")
     result = runner.invoke(app, ["predict", str(broken), "x"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "cannot load the model (truncated or foreign weights file?)" in result.stderr

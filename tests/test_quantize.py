@@ -11,6 +11,7 @@ from model_helpers import TINY_MODELS, toy_data, with_student
 from pydantic import BaseModel
 from textcls import get_plugins, hookimpl
 from textcls.artifact_files import read_quantize_report
+from textcls.artifacts import MARKER
 from textcls.config import QuantizeStep
 from textcls.predictor import Predictor
 from textcls.stages.finetune import fine_tune
@@ -75,7 +76,8 @@ def test_other_quantizers_on_the_transformer(trained, quantizer, tmp_path, monke
     monkeypatch.chdir(tmp_path)
     quantize(QuantizeStep(name=quantizer), folders["transformer"], data_dir, out)
     assert list(tmp_path.iterdir()) == []  # nothing written to the working directory
-    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == []
+    hidden = sorted(p.name for p in out.iterdir() if p.name.startswith("."))
+    assert hidden == [MARKER]  # no temporary leftovers, only textcls's own marker
     report = read_quantize_report(out)
     assert (
         report["requested_precision"]

@@ -26,10 +26,11 @@ from pydantic import (
     model_validator,
 )
 from textcls.contracts import DataSourceCapabilities
+from textcls.errors import ConfigError, PluginError
+from textcls.safe_yaml import compose_yaml, decode_yaml, load_yaml, non_finite_numbers
 
 if TYPE_CHECKING:
     from textcls.plugin_manager import PluginHost
-from textcls.errors import ConfigError, PluginError
 
 
 def _resolve_path(value: str | None, info: ValidationInfo) -> str | None:
@@ -50,7 +51,7 @@ ConfigPath = Annotated[str, AfterValidator(_resolve_path)]
 class _Strict(BaseModel):
     """Base for config sections: unknown keys are errors, so typos never pass silently."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 #: The tokenizer of a role whose pipeline names none and whose model declares no default.
@@ -312,6 +313,17 @@ class PipelineConfig(_Strict):
             )
         return self
 
+    def model_variants(self) -> list[str]:
+        """Names of the models a run evaluates: teacher, student, ``<target>-<quantizer>``."""
+        names = [role for role in ("teacher", "student") if getattr(self, role) is not None]
+        names += [
+            f"{target}-{step.name}"
+            for step in self.quantize
+            for target in step.targets
+            if getattr(self, target) is not None
+        ]
+        return names
+
     _source: str | None = PrivateAttr(None)
     _base_dir: str | None = PrivateAttr(None)
 
@@ -344,7 +356,11 @@ def load_config(
             f"{path}: pipeline file not found. Pass the path of a YAML pipeline file "
             "(see examples/demo/pipeline.yaml)."
         )
-    text = path.read_text(encoding="utf-8")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the pipeline file: {exc.strerror}") from None
+    text = decode_yaml(data, str(path))
     raw = parse_yaml(text, str(path))
     return config_from_dict(
         raw,
@@ -358,14 +374,8 @@ def load_config(
 
 
 def parse_yaml(text: str, source: str) -> dict[str, Any]:
-    """Parse YAML text that must hold one mapping."""
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{source}:{mark.line + 1}" if mark is not None else source
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(f"{where}: invalid YAML: {problem}") from None
+    """Parse YAML text that must hold one mapping (no duplicate keys, bounded aliases)."""
+    raw = load_yaml(text, source)
     if raw is None:
         raise ConfigError(f"{source}: the pipeline file is empty; it needs at least name and data")
     if not isinstance(raw, dict):
@@ -392,10 +402,21 @@ def config_from_dict(
     for override in overrides:
         overridden.add(apply_override(data, override))
     locate = _Locator(source, lines or {}, overridden)
+    infinite = [locate(loc) for loc in non_finite_numbers(data)]
+    if infinite:
+        raise ConfigError(
+            "\n".join(f"{where}: must be a finite number, not inf or nan" for where in infinite)
+        )
     try:
         config = PipelineConfig.model_validate(data, context={"base_dir": base_dir})
     except ValidationError as exc:
         raise ConfigError(_format_validation_error(exc, locate)) from None
+    wanted = config.registry.variant if config.registry is not None else None
+    if wanted is not None and wanted not in config.model_variants():
+        raise ConfigError(
+            f"{locate(('registry', 'variant'))}: {wanted!r} is not a model variant of this "
+            f"pipeline; its variants are {', '.join(config.model_variants()) or 'none'}"
+        )
     config._source = source
     config._base_dir = str(base_dir) if base_dir is not None else None
     if validate_plugins:
@@ -415,8 +436,8 @@ def apply_override(data: dict[str, Any], override: str) -> tuple[Any, ...]:
             f"--set {override!r}: expected dotted.key=value, e.g. --set teacher.train.epochs=2"
         )
     try:
-        value = yaml.safe_load(value_text) if value_text.strip() else ""
-    except yaml.YAMLError:
+        value = load_yaml(value_text, "--set") if value_text.strip() else ""
+    except ConfigError:
         value = value_text
     parts: list[Any] = key.strip().split(".")
     node: Any = data
@@ -532,8 +553,8 @@ def yaml_line_index(text: str) -> dict[tuple[Any, ...], int]:
     """Map each dotted location in a YAML document to its 1-based line number."""
     index: dict[tuple[Any, ...], int] = {}
     try:
-        root = yaml.compose(text)
-    except yaml.YAMLError:
+        root = compose_yaml(text)
+    except (yaml.YAMLError, RecursionError):
         return index
 
     def walk(node: Any, loc: tuple[Any, ...]) -> None:

@@ -2,8 +2,8 @@
 
 Every error that a user can cause carries a message that says what went wrong, where (file and
 line, or the dotted config field) and how to fix it. The CLI prints the message alone, without a
-traceback, and exits with ``exit_code``: 2 for usage and configuration mistakes, 1 for failures
-while running.
+traceback, and exits with ``exit_code``: 2 for usage, configuration and input mistakes (bad data,
+a damaged model folder, an output folder textcls must not replace), 1 for failures while running.
 """
 
 from __future__ import annotations
@@ -32,8 +32,19 @@ class UnknownComponentError(PluginError):
 
 
 class DataError(TextclsError):
-    """Input data is missing, malformed or unusable; the message names file and line."""
+    """Input data is missing, malformed or unusable; the message names file and line.
+
+    Bad input is the user's to fix, like a bad config: exit code 2.
+    """
+
+    exit_code = 2
 
 
 class StageError(TextclsError):
     """A pipeline stage failed; the message names the stage."""
+
+
+class OutputFolderError(TextclsError):
+    """An output folder holds files textcls did not write; textcls refuses to replace it."""
+
+    exit_code = 2

@@ -62,10 +62,33 @@ def read_meta(folder: str | Path) -> dict[str, Any]:
             f"{folder}: not a textcls model folder (no {META_FILE}); give a folder written by "
             "a textcls training stage"
         )
+    hint = "re-export the model, or restore textcls.json from the folder textcls wrote"
     try:
-        meta: dict[str, Any] = json.loads(path.read_text())
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: not UTF-8 text; {hint}") from None
     except json.JSONDecodeError as exc:
-        raise DataError(f"{path}: unreadable ({exc.msg} at line {exc.lineno})") from None
+        raise DataError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg}); {hint}") from None
+    if not isinstance(meta, dict):
+        raise DataError(
+            f"{path}: expected a JSON object with model and labels, found "
+            f"{type(meta).__name__}; {hint}"
+        )
+    model = meta.get("model")
+    if not isinstance(model, dict) or not isinstance(model.get("name"), str):
+        raise DataError(
+            f"{path}: field 'model' must be an object naming the model component "
+            f'({{"name": ..., "params": {{...}}}}); {hint}'
+        )
+    labels = meta.get("labels")
+    if (
+        not isinstance(labels, list)
+        or len(labels) < 2
+        or not all(isinstance(label, str) for label in labels)
+    ):
+        raise DataError(
+            f"{path}: field 'labels' must list the class names (at least two strings); {hint}"
+        )
     return meta
 
 

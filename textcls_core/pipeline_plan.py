@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -278,6 +279,22 @@ def select_stages(stages: list[str], only: str | None, start_from: str | None) -
     return set(stages)
 
 
+_FOLDER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
+
+def check_folder_name(value: str, what: str) -> str:
+    """A run or sweep id names one folder: letters, digits, ``.``, ``_``, ``-``; no paths.
+
+    ``../../x`` or ``/tmp/x`` would put a run outside the pipeline's output folder.
+    """
+    if not _FOLDER_NAME.fullmatch(value):
+        raise ConfigError(
+            f"{what} {value!r}: must be one folder name of letters, digits, '.', '_' and '-', "
+            "starting with a letter or digit (at most 128 characters); not a path, not empty"
+        )
+    return value
+
+
 @dataclass
 class RunLayout:
     """Folders of one pipeline run."""
@@ -289,6 +306,7 @@ class RunLayout:
     run_dir: Path = field(init=False)
 
     def __post_init__(self) -> None:
+        check_folder_name(self.run_id, "run id")
         self.artifacts = self.root / self.pipeline / "artifacts"
         self.run_dir = self.root / self.pipeline / self.run_id
 

@@ -56,7 +56,14 @@ class Predictor:
         """Load a model folder; ``threads`` caps the intra-op threads of either backend."""
         folder = Path(folder)
         meta = read_meta(folder)
-        max_length = int(meta.get("train", {}).get("max_length", 128))
+        train = meta.get("train")
+        length = train.get("max_length", 128) if isinstance(train, dict) else 128
+        if not isinstance(length, int) or isinstance(length, bool) or length <= 0:
+            raise DataError(
+                f"{folder / 'textcls.json'}: train.max_length must be a positive integer, not "
+                f"{length!r}; re-export the model, or restore textcls.json"
+            )
+        max_length = length
         if (folder / ONNX_FILE).is_file():
             return cls._load_onnx(folder, meta, max_length, threads)
         return cls._load_torch(folder, meta, max_length, threads)

@@ -87,6 +87,56 @@ def read_test_set(path: Path) -> tuple[list[str], list[str]]:
     return texts, labels
 
 
+def _dropped_labels_note(challenger_dir: Path, champion_dir: Path, champion: int) -> str:
+    """Say so when the challenger cannot predict classes the champion knows."""
+    from textcls.model_folder import read_meta
+
+    known = set(read_meta(challenger_dir).get("labels", []))
+    dropped = [n for n in read_meta(champion_dir).get("labels", []) if n not in known]
+    if not dropped:
+        return ""
+    return (
+        f"; note: the challenger has no class {', '.join(map(repr, dropped))} that champion "
+        f"v{champion} predicts (its training data no longer has it)"
+    )
+
+
+_RESTORE_HINT = (
+    "the file was edited or damaged. Restore it from a backup, or use `textcls registry "
+    "promote`/`rollback` rather than editing registry files by hand"
+)
+
+
+_VERSION_FIELDS = {
+    "version": int,
+    "model_sha256": str,
+    "variant": str,
+    "registered": str,
+    "metrics": dict,
+}
+
+
+def _read_record(path: Path, fields: dict[str, Any]) -> dict[str, Any]:
+    """A registry JSON file that must be an object with ``fields`` of the given types."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise RegistryError(f"{path}: not UTF-8 text; {_RESTORE_HINT}") from None
+    except json.JSONDecodeError as exc:
+        raise RegistryError(
+            f"{path}:{exc.lineno}: not valid JSON ({exc.msg}); {_RESTORE_HINT}"
+        ) from None
+    if not isinstance(record, dict):
+        raise RegistryError(
+            f"{path}: expected a JSON object, found {type(record).__name__}; {_RESTORE_HINT}"
+        )
+    for name, kind in fields.items():
+        value = record.get(name)
+        if name not in record or not isinstance(value, kind) or isinstance(value, bool):
+            raise RegistryError(f"{path}: field {name!r} is missing or invalid; {_RESTORE_HINT}")
+    return record
+
+
 class Registry:
     """One pipeline's registry folder."""
 
@@ -116,7 +166,11 @@ class Registry:
         if not path.is_file():
             known = ", ".join(map(str, self.version_numbers())) or "none"
             raise RegistryError(f"{self.folder}: no version {number} (versions: {known})")
-        info: dict[str, Any] = json.loads(path.read_text())
+        info = _read_record(path, _VERSION_FIELDS)
+        if not all(isinstance(info["metrics"].get(m), (int, float)) for m in METRICS):
+            raise RegistryError(
+                f"{path}: metrics must hold {' and '.join(METRICS)} as numbers; {_RESTORE_HINT}"
+            )
         info["path"] = str(path.parent)
         info["status"] = self._status(number)
         return info
@@ -128,7 +182,14 @@ class Registry:
         path = self.folder / "champion.json"
         if not path.is_file():
             return {"version": None, "lineage": [], "history": []}
-        state: dict[str, Any] = json.loads(path.read_text())
+        state = _read_record(path, {"version": (int, type(None)), "lineage": list, "history": list})
+        if not all(isinstance(v, int) for v in state["lineage"]) or not all(
+            isinstance(e, dict) and isinstance(e.get("version"), int) for e in state["history"]
+        ):
+            raise RegistryError(
+                f"{path}: lineage must list version numbers and history entries must have a "
+                f"version number; {_RESTORE_HINT}"
+            )
         return state
 
     def champion(self) -> int | None:
@@ -300,6 +361,7 @@ class Registry:
             )
         if promoted and interval[0] <= 0:
             reason += " (the interval includes 0: the gain may be noise)"
+        reason += _dropped_labels_note(model_dir, self.model_dir(champion), champion)
         return Decision(
             version=number,
             promoted=promoted,

@@ -1,6 +1,6 @@
 """The ``textcls`` command line (typer): one module per command group, wired here.
 
-Exit codes: 0 on success, 2 for usage and configuration errors, 1 for failures while running.
+Exit codes: 0 on success, 2 for usage, configuration and input errors, 1 for failures while running.
 """
 
 from __future__ import annotations

@@ -1,7 +1,11 @@
 """Console output and error reporting shared by every command.
 
-Exit codes: 0 on success, 2 for usage and configuration errors, 1 for failures while running.
+Exit codes: 0 on success, 2 for usage, configuration and input errors, 1 for failures while running.
 User errors print one clear message; ``--debug`` shows the traceback as well.
+
+Both consoles print text as it is: rich markup (``[/]``) and emoji codes (``:x:``) are off, so
+a training text, a file name or a column header reaches the terminal unchanged and can never
+break the printer. Styled words are added as ``rich.text.Text`` spans, never as markup.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.text import Text
 from textcls import TextclsError, get_plugins
 
 
@@ -24,7 +29,9 @@ def _console(stream: Any, **options: Any) -> Console:
     piped into ``grep``, ``less -S`` or a file; their natural width is what a reader wants there.
     """
     width = None if stream.isatty() else PIPE_WIDTH
-    return Console(highlight=False, soft_wrap=True, width=width, **options)
+    return Console(
+        highlight=False, soft_wrap=True, markup=False, emoji=False, width=width, **options
+    )
 
 
 #: Width assumed for pipes and files: wider than any table textcls prints.
@@ -53,16 +60,29 @@ def reports_errors(func: F) -> F:
         except TextclsError as exc:
             if state["debug"]:
                 raise
-            err.print(f"[bold red]error:[/] {exc}", markup=True)
+            print_error(str(exc))
             raise typer.Exit(exc.exit_code) from None
 
     return wrapper  # type: ignore[return-value]
 
 
+def styled(prefix: str, style: str, message: str) -> Text:
+    """``prefix`` in ``style`` followed by ``message`` as plain text (never parsed as markup)."""
+    return Text.assemble((prefix, style), " ", message)
+
+
+def print_error(message: str) -> None:
+    """Print ``error: message`` on stderr; if the console fails, print it plainly instead."""
+    try:
+        err.print(styled("error:", "bold red", message))
+    except Exception:  # the real error must never be lost to a failure of the printer
+        sys.stderr.write(f"error: {message}\n")
+
+
 def warn_load_failures() -> None:
     """Print one warning per plugin that failed to load (the others still work)."""
     for failure in get_plugins().load_failures:
-        err.print(f"[yellow]warning:[/] {failure}", markup=True)
+        err.print(styled("warning:", "yellow", str(failure)))
 
 
 def print_json(payload: Any) -> None:

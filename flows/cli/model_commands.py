@@ -32,16 +32,19 @@ def predict_command(
     ] = None,
     batch_size: Annotated[int, typer.Option(min=1)] = 32,
     threads: Annotated[int | None, typer.Option(min=1, help="Inference threads")] = None,
+    encoding: Annotated[str, typer.Option(help="Encoding of --file or stdin")] = "utf-8",
 ) -> None:
     """Classify texts with a trained or exported model; JSONL or CSV with probabilities."""
     from rich.progress import Progress
-    from textcls.flows.predict_io import read_texts, render, write_atomic
+    from textcls.flows.predict_io import check_output, read_texts, render, write_atomic
     from textcls.predictor import Predictor
 
     chosen = fmt or ("csv" if output is not None and output.suffix.lower() == ".csv" else "jsonl")
     if chosen not in ("jsonl", "csv"):
         raise typer.BadParameter(f"--format must be jsonl or csv, not {chosen!r}")
-    inputs = read_texts(file, text_column, texts or [])
+    if output is not None:
+        check_output(output)
+    inputs = read_texts(file, text_column, texts or [], encoding)
     predictor = Predictor.load(model_dir, threads=threads)
     with Progress(console=err, transient=True, disable=file is None) as progress:
         task = progress.add_task("predicting", total=len(inputs))

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 from textcls import get_plugins, load_config
 from textcls.artifact_files import DATA_REPORT_MD, EVAL_REPORT_MD
 from textcls.flows.cli.console import (
@@ -65,13 +66,19 @@ def run_command(
     as_json: JsonOption = False,
 ) -> None:
     """Run the whole pipeline as a Prefect flow (ephemeral local API unless PREFECT_API_URL)."""
+    from textcls.pipeline_plan import check_folder_name, enabled_stages, select_stages
+
+    warn_load_failures()
+    # Fail fast, before Prefect starts, on a bad file, stage name or run id.
+    config = load_config(file, overrides or [])
+    select_stages(enabled_stages(config), only, start_from)
+    if run_id is not None:
+        check_folder_name(run_id, "--run-id")
     prefect_defaults()
     from textcls.flows.pipeline import textcls_pipeline
 
     if not state["debug"]:
         hide_failure_reports()
-    warn_load_failures()
-    config = load_config(file, overrides or [])  # fail fast, before Prefect starts
     host = get_plugins()
     show_progress = not state["quiet"]
     if show_progress:
@@ -144,11 +151,14 @@ def sweep_command(
     prefect_defaults()
     from textcls.flows.pipeline import new_run_id
     from textcls.flows.sweep import task_runner_for, textcls_sweep
+    from textcls.pipeline_plan import check_folder_name
     from textcls.sweep import expand_grid, parse_grid, validate_variants
 
     if not state["debug"]:
         hide_failure_reports()
     warn_load_failures()
+    if sweep_id is not None:
+        check_folder_name(sweep_id, "--sweep-id")
     parsed = parse_grid(grid)
     configs = validate_variants(file, list(overrides or []), expand_grid(parsed))
     runner = task_runner_for(configs[0].orchestration)
@@ -165,5 +175,5 @@ def sweep_command(
     out.print(Path(summary["folder"], "sweep.md").read_text(encoding="utf-8"))
     out.print(f"sweep folder: {summary['folder']}")
     if summary["failed"]:
-        err.print(f"[red]{summary['failed']} of {len(configs)} variants failed[/]", markup=True)
+        err.print(Text(f"{summary['failed']} of {len(configs)} variants failed", style="red"))
         raise typer.Exit(1)

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 from textcls import ConfigError, get_plugins
 from textcls.flows.cli.console import (
     JsonOption,
@@ -108,7 +108,9 @@ def plugins_show(
         return
     for component in components:
         out.print(
-            f"[bold]{component.name}[/] ({component.kind}, plugin {component.plugin})", markup=True
+            Text.assemble(
+                (component.name, "bold"), f" ({component.kind}, plugin {component.plugin})"
+            )
         )
         if component.description:
             out.print(f"  {component.description}")
@@ -202,16 +204,18 @@ def plugins_check(
     elif failed:
         err.print(_results_table(failed, title="failed checks"))
         err.print(
-            f"[bold red]{len(failed)} of {len(results)} checks failed[/] "
-            f"({', '.join(sorted({r.component for r in failed}))})",
-            markup=True,
+            Text.assemble(
+                (f"{len(failed)} of {len(results)} checks failed", "bold red"),
+                f" ({', '.join(sorted({r.component for r in failed}))})",
+            )
         )
     else:
         passed = sum(r.status == "passed" for r in results)
         skipped = len(results) - passed
         out.print(
-            f"[green]all {passed} checks passed[/]" + (f", {skipped} skipped" if skipped else ""),
-            markup=True,
+            Text.assemble(
+                (f"all {passed} checks passed", "green"), f", {skipped} skipped" if skipped else ""
+            )
         )
     if failed:
         raise typer.Exit(1)
@@ -261,11 +265,12 @@ def _results_table(results: list[Any], *, title: str) -> Table:
     for r in results:
         style = STATUS_STYLE[r.status]
         table.add_row(
-            r.kind,
-            escape(r.component),
-            r.check,
-            f"[{style}]{r.status}[/]",
+            # Text cells: a component's name or detail is shown as it is, never as markup
+            Text(r.kind),
+            Text(r.component),
+            Text(r.check),
+            Text(r.status, style=style),
             f"{r.seconds:.1f}",
-            escape(r.detail),
+            Text(r.detail),
         )
     return table

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from textcls import hookimpl
-from textcls.flows.cli.console import err
+from textcls.flows.cli.console import err, styled
 
 
 class ConsoleProgress:
@@ -11,13 +11,13 @@ class ConsoleProgress:
 
     @hookimpl
     def textcls_stage_started(self, stage: str, run_dir: str, config: dict) -> None:
-        err.print(f"[bold]>[/] {stage} ...", markup=True)
+        err.print(styled(">", "bold", f"{stage} ..."))
 
     @hookimpl
     def textcls_stage_finished(self, stage: str, run_dir: str, artifact: dict) -> None:
         status = artifact.get("status", "ran")
-        err.print(f"[green]done[/] {stage}: {status}", markup=True)
+        err.print(styled("done", "green", f"{stage}: {status}"))
 
     @hookimpl
     def textcls_stage_failed(self, stage: str, run_dir: str, error: BaseException) -> None:
-        err.print(f"[red]failed[/] {stage}", markup=True)
+        err.print(styled("failed", "red", stage))

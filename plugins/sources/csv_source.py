@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import codecs
 import csv
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pyarrow as pa
@@ -27,6 +30,42 @@ from textcls import (
     find_undecodable_line,
     join_text_columns,
 )
+
+
+@contextmanager
+def _any_field_size() -> Iterator[None]:
+    """Let Python's csv module read fields of any size, as Arrow does (its default is 128 KiB).
+
+    Arrow parses the data; the csv module only finds line numbers, and must not fail on a long
+    text that Arrow read fine.
+    """
+    previous = csv.field_size_limit()
+    csv.field_size_limit(2**31 - 1)
+    try:
+        yield
+    finally:
+        csv.field_size_limit(previous)
+
+
+@contextmanager
+def _silent_row_decode_errors() -> Iterator[None]:
+    """Keep Arrow's failure to decode a malformed row's bytes off the console.
+
+    Arrow decodes a malformed row before calling the invalid-row handler; if the bytes are not
+    UTF-8 that raises inside Cython, which Python prints as "Exception ignored ... Traceback".
+    The read then fails and the undecodable line is reported with its number instead.
+    """
+    previous = sys.unraisablehook
+
+    def hook(unraisable: Any) -> None:
+        if not isinstance(unraisable.exc_value, UnicodeDecodeError):
+            previous(unraisable)
+
+    sys.unraisablehook = hook
+    try:
+        yield
+    finally:
+        sys.unraisablehook = previous
 
 
 class CsvParams(BaseModel):
@@ -82,15 +121,25 @@ class DelimitedSource:
 
     def _read_header(self, path: str) -> list[str]:
         try:
-            with self._open_text(path) as handle:
+            with self._open_text(path) as handle, _any_field_size():
                 header = next(csv.reader(handle, **self._csv_kwargs()), None)
         except UnicodeDecodeError:
             raise DataError(find_undecodable_line(path, self.params.encoding) or path) from None
+        except (UnicodeError, csv.Error) as exc:
+            raise DataError(f"{path}:1: cannot read the header line: {exc}") from None
         if not header:
             raise DataError(
                 f"{path}:1: the header line is empty; the first line must name the "
                 "columns (for example text,label)."
             )
+        seen: set[str] = set()
+        for name in header:
+            if name in seen:
+                raise DataError(
+                    f"{path}:1: the header names column {name!r} twice; columns found: "
+                    f"{', '.join(header)}. Rename or remove one of them."
+                )
+            seen.add(name)
         return header
 
     def load(self, request: SplitRequest) -> LoadedSplit:
@@ -169,9 +218,10 @@ class DelimitedSource:
             quoted_strings_can_be_null=False,
         )
         try:
-            raw = pacsv.read_csv(path, read_options, parse_options, convert_options)
-        except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-            if "UTF8" in str(exc) or isinstance(exc, UnicodeDecodeError):
+            with _silent_row_decode_errors():
+                raw = pacsv.read_csv(path, read_options, parse_options, convert_options)
+        except (pa.ArrowInvalid, UnicodeError) as exc:
+            if "UTF8" in str(exc) or isinstance(exc, UnicodeError):
                 where = find_undecodable_line(path, p.encoding)
                 raise DataError(where or f"{path}: not valid {p.encoding}: {exc}") from None
             raise DataError(f"{path}: cannot parse as delimited text: {exc}") from None
@@ -184,17 +234,20 @@ class DelimitedSource:
 
     def _line_of_record(self, path: str, record: int, skipped_lines: set[int]) -> int | None:
         """The physical line where data record ``record`` (0-based, as Arrow kept it) starts."""
-        with self._open_text(path) as handle:
-            reader = csv.reader(handle, **self._csv_kwargs())
-            next(reader, None)  # header
-            kept = -1
-            start = reader.line_num + 1
-            for fields in reader:
-                line = start
+        try:
+            with self._open_text(path) as handle, _any_field_size():
+                reader = csv.reader(handle, **self._csv_kwargs())
+                next(reader, None)  # header
+                kept = -1
                 start = reader.line_num + 1
-                if not fields or line in skipped_lines:
-                    continue
-                kept += 1
-                if kept == record:
-                    return line
+                for fields in reader:
+                    line = start
+                    start = reader.line_num + 1
+                    if not fields or line in skipped_lines:
+                        continue
+                    kept += 1
+                    if kept == record:
+                        return line
+        except (csv.Error, UnicodeError):  # Arrow read what Python cannot: give the record
+            return None
         return None

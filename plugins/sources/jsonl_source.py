@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import pyarrow as pa
@@ -19,6 +20,33 @@ from textcls import (
 )
 
 _BATCH = 50_000
+
+
+def _json_type(value: Any) -> str:
+    names = {bool: "true/false", list: "a list", dict: "an object", float: "a number"}
+    return names.get(type(value), type(value).__name__)
+
+
+def _text_problem(parts: list[Any], keys: Any) -> str | None:
+    """Why a record's text fields cannot be used, or None (null text is an empty row)."""
+    for key, value in zip(keys, parts, strict=True):
+        if isinstance(value, bool) or not isinstance(value, (str, int, float, type(None))):
+            return f"text key {key!r} holds {_json_type(value)}; it must be a string"
+    return None
+
+
+def _label_problem(value: Any, key: str) -> str | None:
+    """Why a label value is not a class name: true/false, lists, objects and NaN are not."""
+    if value is None or isinstance(value, str):
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return (
+            f"label key {key!r} holds {_json_type(value)}; a label must be a string or an "
+            "integer class id"
+        )
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"label key {key!r} holds {value!r}, which means no value; not a class"
+    return None
 
 
 class JsonlParams(BaseModel):
@@ -98,19 +126,28 @@ class JsonlSource:
                             f"{', '.join(record)}. Set data.text_column / data.label_column."
                         )
                     parts = [record[k] for k in request.text_columns]
+                    problem = _text_problem(parts, request.text_columns)
+                    label = None
+                    if problem is None and request.label_column is not None:
+                        label = record[request.label_column]
+                        problem = _label_problem(label, request.label_column)
+                    if problem is not None:
+                        bad(index + 1, problem)
+                        continue
                     if len(parts) == 1:
                         text = parts[0]
                     else:
                         text = request.text_separator.join(str(p) for p in parts if p)
                     texts.append(None if text is None else str(text))
                     if request.label_column is not None:
-                        label = record[request.label_column]
                         labels.append(None if label is None else str(label))
                     rows.append(index)
                     if len(rows) >= _BATCH:
                         flush()
         except UnicodeDecodeError:
             raise DataError(find_undecodable_line(path, self.params.encoding) or path) from None
+        except UnicodeError as exc:
+            raise DataError(f"{path}: cannot decode as {self.params.encoding}: {exc}") from None
         if not any_line:
             raise DataError(f"{path}: the file holds no JSON lines.")
         if rows or not tables:

@@ -19,6 +19,37 @@ from textcls import (
 )
 
 
+def _check_type(path: str, column: str, kind: pa.DataType) -> None:
+    """Text and labels are scalar columns; a list, struct or map column is refused by name."""
+    if pa.types.is_nested(kind):
+        raise DataError(
+            f"{path}: column {column!r} has type {kind}; text and label columns must hold one "
+            "string (or integer label) per row. Flatten the column before ingesting."
+        )
+
+
+def _as_text(path: str, column: str, values: pa.ChunkedArray) -> pa.Array:
+    """A column as UTF-8 strings; binary that is not UTF-8 is refused with its row."""
+    array = values.combine_chunks()
+    try:
+        return pc.cast(array, pa.string())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        if pa.types.is_binary(array.type) or pa.types.is_large_binary(array.type):
+            for row, value in enumerate(array.to_pylist()):
+                try:
+                    if value is not None:
+                        value.decode("utf-8")
+                except UnicodeDecodeError as bad:
+                    raise DataError(
+                        f"{path}, row {row + 1}: column {column!r} holds bytes that are not "
+                        f"UTF-8 text ({value[bad.start : bad.end]!r} at byte {bad.start + 1}). "
+                        "Decode the column to UTF-8 strings before ingesting."
+                    ) from None
+        raise DataError(
+            f"{path}: column {column!r} of type {array.type} cannot be read as text: {exc}"
+        ) from None
+
+
 class ParquetParams(BaseModel):
     """Parquet needs no parsing options."""
 
@@ -49,15 +80,18 @@ class ParquetSource:
                     f"{path}: column {missing[0]!r} not found; columns found: {', '.join(names)}. "
                     "Set data.text_column / data.label_column."
                 )
-            raw = parquet.read(columns=needed)
+            for column in needed:
+                _check_type(path, column, parquet.schema_arrow.field(column).type)
+            try:
+                raw = parquet.read(columns=needed)
+            except (pa.ArrowException, OSError) as exc:
+                raise DataError(f"{path}: cannot read the Parquet data: {exc}") from None
+            raw = pa.table({c: _as_text(path, c, raw.column(c)) for c in needed})
             columns = {
-                TEXT_COLUMN: pc.cast(
-                    join_text_columns(raw, request.text_columns, request.text_separator),
-                    pa.string(),
-                )
+                TEXT_COLUMN: join_text_columns(raw, request.text_columns, request.text_separator)
             }
             if request.label_column is not None:
-                columns[LABEL_COLUMN] = pc.cast(raw.column(request.label_column), pa.string())
+                columns[LABEL_COLUMN] = raw.column(request.label_column).combine_chunks()
             n = raw.num_rows
             columns[FILE_COLUMN] = pa.array([file_index] * n, pa.int32())
             columns[ROW_COLUMN] = pa.array(range(n), pa.int64())

@@ -51,6 +51,13 @@ def check_file_start(path: str, encoding: str) -> None:
     if not head:
         raise DataError(f"{path}: the file is empty; it needs a header line and data rows.")
     normalised = codecs.lookup(encoding).name
+    if normalised == "utf-16" and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise DataError(
+            f"{path}:1: the declared encoding {encoding!r} needs a UTF-16 byte-order mark, and "
+            "this file has none (it is probably UTF-8). data.source.params.encoding applies to "
+            "every split: save all files in one encoding, or set utf-16-le / utf-16-be if the "
+            "file really is UTF-16 without a mark."
+        )
     for bom, bom_name, fix in _BOMS:
         if head.startswith(bom):
             if normalised in ("utf-8-sig", "utf-16") or (

@@ -4,7 +4,8 @@ Output directory (written atomically)::
 
     data/
       dataset_dict.json, train/, validation/, test/   datasets.DatasetDict (Arrow)
-      labels.json         ordered label names; ids stay stable across retrains
+      labels.json         ordered label names: this data's labels; ids stay stable for
+                          labels that persist across retrains
       data_report.json    rows, labels, lengths, duplicates, leakage, conflicts, drops
       data_report.md      the same, for people
       fingerprint.json    content hash of the cleaned data plus source file stats
@@ -34,7 +35,7 @@ from textcls.artifacts import ArtifactRef, atomic_dir, quiet_datasets, write_jso
 from textcls.config import DataConfig, PipelineConfig
 from textcls.data.clean import clean_texts, normalised_key
 from textcls.data.fingerprint import content_fingerprint, source_stats
-from textcls.data.labels import label_vocabulary
+from textcls.data.labels import label_vocabulary, null_like_mask
 from textcls.data.quality import (
     label_conflicts,
     leaked_mask,
@@ -103,11 +104,14 @@ def ingest(
     *,
     plugins: Any = None,
     previous_labels: list[str] | None = None,
+    model_labels: list[str] | None = None,
 ) -> ArtifactRef:
     """Run the ingest stage for ``config`` and write its artifact to ``out_dir``.
 
-    ``previous_labels`` is the label order of the pipeline's previous run: ids stay stable and
-    new labels are appended (and reported) when a pipeline retrains on new data.
+    The label set is this data's own. ``previous_labels`` is the label order of the pipeline's
+    previous run: labels that persist keep their order (stable ids), new labels are appended
+    and labels the data no longer has are dropped, both reported. ``model_labels`` fixes the
+    label set and order instead (scoring an existing model: its ids must match).
     """
     if plugins is None:
         from textcls.plugin_manager import get_plugins
@@ -134,7 +138,8 @@ def ingest(
             bad_rows=data.bad_rows,
         )
         loaded = source.load(request)
-        splits[name] = _prepare_split(name, loaded, data, report)
+        allowed = data.label_names or model_labels or []
+        splits[name] = _prepare_split(name, loaded, data, report, allowed)
 
     _check_train(splits["train"])
     _carve_missing_splits(splits, data, config.seed, report)
@@ -142,13 +147,19 @@ def ingest(
     _check_eval_labels(splits)
     _handle_leakage(splits, data, report)
 
-    names, new_labels = label_vocabulary(
+    names, new_labels, dropped_labels = label_vocabulary(
         (str(v) for v in pc.unique(splits["train"].table.column(LABEL)).to_pylist()),
         previous=previous_labels,
-        declared=data.label_names,
+        declared=data.label_names if model_labels is None else model_labels,
+        declared_field="data.label_names" if model_labels is None else "the model's labels",
     )
     if new_labels:
         report.warn(f"new labels since the previous run, appended with new ids: {new_labels}")
+    if dropped_labels:
+        report.warn(
+            f"labels of the previous run that this data no longer has, dropped: {dropped_labels}"
+            " (models trained on it cannot predict them)"
+        )
 
     for name, split in splits.items():
         lengths = pc.utf8_length(split.table.column(TEXT)).to_numpy()
@@ -161,7 +172,14 @@ def ingest(
             "labels": {c["values"]: c["counts"] for c in sorted(counts, key=lambda c: c["values"])},
             "text_chars": length_percentiles(lengths),
         }
-    return _write(out_dir, splits, names, new_labels, report, source_stats(splits_files(splits)))
+    return _write(
+        out_dir,
+        splits,
+        names,
+        (new_labels, dropped_labels),
+        report,
+        source_stats(splits_files(splits)),
+    )
 
 
 def splits_files(splits: dict[str, _Split]) -> list[str]:
@@ -171,7 +189,9 @@ def splits_files(splits: dict[str, _Split]) -> list[str]:
     return files
 
 
-def _prepare_split(name: str, loaded: LoadedSplit, data: DataConfig, report: _Report) -> _Split:
+def _prepare_split(
+    name: str, loaded: LoadedSplit, data: DataConfig, report: _Report, allowed: list[str]
+) -> _Split:
     for row in loaded.skipped:
         report.skip(row.where, row.reason)
     report.drop(name, "malformed row", len(loaded.skipped))
@@ -184,6 +204,10 @@ def _prepare_split(name: str, loaded: LoadedSplit, data: DataConfig, report: _Re
     split = _Split(name, table, loaded, "given")
 
     labels = pc.utf8_trim_whitespace(table.column(LABEL).combine_chunks())
+    # "NaN", "null", "N/A" ... are a tool's way of writing "no label", never a class.
+    null_like = null_like_mask(labels, allowed)
+    raw_labels = labels
+    labels = pc.if_else(null_like, pa.scalar(None, pa.string()), labels)
     if data.label_names is not None:
         labels = _map_label_ids(split, labels, data.label_names)
     raw = table.column(TEXT).combine_chunks()
@@ -196,9 +220,16 @@ def _prepare_split(name: str, loaded: LoadedSplit, data: DataConfig, report: _Re
     if pc.any(bad).as_py():
         bad_idx = np.flatnonzero(bad.to_numpy(zero_copy_only=False))
         empty_text_np = empty_text.to_numpy(zero_copy_only=False)
+
+        def missing_label(i: int, empty: str = "empty or missing label") -> str:
+            value = raw_labels[i].as_py()
+            if value:
+                return f"missing label ({value!r} means no value; not a class)"
+            return empty
+
         if data.bad_rows == "error":
             first = int(bad_idx[0])
-            what = "empty or missing text" if empty_text_np[first] else "empty or missing label"
+            what = "empty or missing text" if empty_text_np[first] else missing_label(first)
             column = data.text_column if empty_text_np[first] else data.label_column
             more = f" ({len(bad_idx) - 1} more such rows)" if len(bad_idx) > 1 else ""
             raise DataError(
@@ -206,7 +237,7 @@ def _prepare_split(name: str, loaded: LoadedSplit, data: DataConfig, report: _Re
                 "the row, or set data.bad_rows: skip to skip and report such rows."
             )
         for i in bad_idx[:_EXAMPLES]:
-            reason = "empty text" if empty_text_np[i] else "empty label"
+            reason = "empty text" if empty_text_np[i] else missing_label(int(i), "empty label")
             report.skip(split.locate(int(i)), reason)
         n_text = int(empty_text_np[bad_idx].sum())
         report.drop(name, "empty text", n_text)
@@ -273,7 +304,23 @@ def _prepare_split(name: str, loaded: LoadedSplit, data: DataConfig, report: _Re
             f"(e.g. {examples[0]['text'][:60]!r}: {examples[0]['labels']})"
         )
     split.table = table
+    if table.num_rows == 0:
+        skipped = report.skipped_rows
+        example = (
+            f"; first skipped: {skipped[0]['where']}: {skipped[0]['reason']}" if skipped else ""
+        )
+        raise DataError(
+            f"data.{name}: {', '.join(loaded.files)}: no rows left after skipping bad rows and "
+            f"dropping empty, short, long or duplicate ones ({_drops(report, name)}"
+            f"{example}). A split needs at least one usable example: fix the data, or relax "
+            "data.cleaning."
+        )
     return split
+
+
+def _drops(report: _Report, split: str) -> str:
+    dropped = report.dropped.get(split, {})
+    return ", ".join(f"{reason}: {count}" for reason, count in dropped.items()) or "none"
 
 
 def _map_label_ids(split: _Split, labels: pa.Array, names: list[str]) -> pa.Array:
@@ -403,7 +450,7 @@ def _write(
     out_dir: str | Path,
     splits: dict[str, _Split],
     names: list[str],
-    new_labels: list[str],
+    label_changes: tuple[list[str], list[str]],
     report: _Report,
     sources: list[dict[str, Any]],
 ) -> ArtifactRef:
@@ -429,7 +476,8 @@ def _write(
     data_report = {
         "schema_version": REPORT_SCHEMA_VERSION,
         "labels": names,
-        "new_labels": new_labels,
+        "new_labels": label_changes[0],
+        "dropped_labels": label_changes[1],
         "splits": report.splits,
         "dropped": report.dropped,
         "duplicates": report.duplicates,

@@ -127,16 +127,22 @@ def test_console_script_reports_without_traceback(tmp_path):
     assert "Traceback" not in result.stderr
 
 
-def test_clashing_plugins_exit_2_naming_both():
+def test_clashing_plugins_leave_the_cli_usable_and_a_pipeline_must_pick_one(pipeline):
     from textcls import get_plugins, hookimpl
 
     class Clash:
         @hookimpl
         def textcls_register_models(self, register):
-            register("bilstm", object)
+            register("bilstm", lambda params, context: None)
 
     get_plugins().register(Clash(), name="clashing-plugin")
-    result = runner.invoke(app, ["plugins", "list"])
+    listed = runner.invoke(app, ["plugins", "list"])
+    assert listed.exit_code == 0
+    assert "builtin-models:bilstm or clashing-plugin:bilstm" in " ".join(listed.output.split())
+    pipeline.write_text(PIPELINE + "student: {model: bilstm}\n")
+    result = runner.invoke(app, ["config", "validate", str(pipeline)])
     assert result.exit_code == 2
     assert "two plugins register a model named 'bilstm'" in result.stderr
     assert "'builtin-models'" in result.stderr and "'clashing-plugin'" in result.stderr
+    pipeline.write_text(PIPELINE + "student: {model: 'builtin-models:bilstm'}\n")
+    assert runner.invoke(app, ["config", "validate", str(pipeline)]).exit_code == 0

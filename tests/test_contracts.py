@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from test_plugin_manager import make_distribution
 from textcls import (
     ConfigError,
+    ContractError,
     DataError,
     DistillerCapabilities,
     ModelCapabilities,
@@ -367,3 +368,38 @@ def test_pretraining_asks_the_models_capabilities(toy):
     assert "'conv-test' declares no clm language-model head" in str(info.value)
     assert "bilstm, gru, transformer" in str(info.value)
     assert not (base / "never").exists()
+
+
+def test_a_textcls_model_class_is_its_own_factory_and_architecture():
+    from textcls.contracts import is_registered_model_type
+
+    component = _with_third_party().component("model", "conv-test")
+    assert component.description == "Embeddings, one convolution, mean over time, a linear layer."
+    assert component.capabilities_as(ModelCapabilities).architecture is (
+        third_party_plugin.ConvClassifier
+    )
+    assert is_registered_model_type("third-party-conv")
+    config = third_party_plugin.ConvClassifier.config_class()
+    assert (config.model_type, config.embedding_dim, config.width) == ("third-party-conv", 16, 3)
+
+
+def test_every_builtin_distiller_and_quantizer_fits_its_contract():
+    host = get_plugins()
+    assert host.load_failures == []
+    for kind in ("distiller", "quantizer"):
+        for component in host.registry(kind):
+            assert component.plugin.startswith("builtin-")
+            component.create()  # raises ContractError when the product does not fit
+
+
+def test_a_resolver_answering_something_else_than_a_path_is_refused_by_name():
+    class Odd:
+        @hookimpl(tryfirst=True)
+        def textcls_resolve_pretrained(self, name):
+            return 42 if name == "odd" else None
+
+    host = get_plugins()
+    host.register(Odd(), name="odd-resolver")
+    with pytest.raises(ContractError, match="plugin 'odd-resolver': textcls_resolve_pretrained"):
+        host.resolve_pretrained("odd")
+    assert host.resolve_pretrained("no-such-org/no-such-model") is None

@@ -194,7 +194,7 @@ def test_component_validates_params_and_passes_only_declared_arguments():
     component = host.component("data_source", "sized")
     # the factory does not declare `context`, so it does not get it
     assert component.create({"size": 5}, context="not for Sized").size == 5
-    assert component.description == ""
+    assert component.description == "A source of a given size."  # the docstring's first line
     with pytest.raises(ValidationError):
         component.create({"size": "five"})
     host.unregister("sized-plugin")
@@ -205,3 +205,16 @@ def test_packaged_minilm_resolves_offline():
     path = get_plugins().resolve_pretrained("sentence-transformers/all-MiniLM-L6-v2")
     assert path is not None and (Path(path) / "model.safetensors").is_file()
     assert get_plugins().resolve_pretrained("no-such-org/no-such-model") is None
+
+
+def test_a_second_plugin_under_a_taken_name_is_refused_and_the_first_kept():
+    class Twin:
+        @hookimpl
+        def textcls_register_distillers(self, register):
+            register("twin-only", lambda params: None)
+
+    host = get_plugins()
+    assert host.register(Twin(), name="builtin-sources") is None
+    assert "already registered" in host.load_failures[0].error
+    assert "csv" in host.registry("data_source")
+    assert "twin-only" not in host.registry("distiller")

@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import importlib
 import inspect
+import os
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -147,6 +148,22 @@ class Quantizer(Protocol):
 
     def apply(self, source_dir: Any, out_dir: Any, calibration_texts: Any, tokenizer: Any) -> Any:
         """Write the quantized model into ``out_dir``."""
+
+
+class Resolver(Protocol):
+    """A pretrained-model resolver: a plugin implementing ``textcls_resolve_pretrained``.
+
+    It returns a local folder (``str`` or ``os.PathLike``) for a model name, or None to let the
+    next resolver try; anything else is refused naming the plugin (:func:`check_resolved`).
+    """
+
+    def textcls_resolve_pretrained(self, name: str) -> str | None: ...
+
+
+class LifecycleListener(Protocol):
+    """A lifecycle listener implements any of ``textcls_stage_started/finished/failed``, each
+    declaring any subset of the hook's arguments (``stage``, ``run_dir`` and ``config`` /
+    ``artifact`` / ``error``); it gets only those. One that raises is logged and skipped."""
 
 
 TEACHER_OUTPUTS = frozenset({"logits", "hidden_states", "attentions"})
@@ -276,6 +293,11 @@ def check_registration(
             f"{where} has params={params!r}; params must be a pydantic BaseModel subclass"
         )
     caps = _capabilities(contract, where, capabilities)
+    if not isinstance(description, str):
+        raise ContractError(f"{where}: description must be a string")
+    if not description:
+        doc = (getattr(factory, "__doc__", None) or "").strip()
+        description = doc.splitlines()[0] if doc else ""
     if kind == "model":
         factory, caps = _model_factory(where, factory, caps)
     if not callable(factory):
@@ -291,11 +313,6 @@ def check_registration(
                 f"a {kind.replace('_', ' ')} must be {contract.returns}"
             )
     _check_capabilities(where, kind, params, caps)
-    if not isinstance(description, str):
-        raise ContractError(f"{where}: description must be a string")
-    if not description:
-        doc = (getattr(factory, "__doc__", None) or "").strip()
-        description = doc.splitlines()[0] if doc and not isinstance(factory, type) else ""
     return CheckedComponent(factory, params, description, caps)
 
 
@@ -488,6 +505,18 @@ def check_product(kind: str, plugin: str, name: str, product: Any) -> Any:
             f"{', '.join(missing)}; it must return {contract.returns}"
         )
     return product
+
+
+def check_resolved(plugin: str, result: object) -> str | None:
+    """Check a resolver's answer: a folder path or None; raise ContractError naming the plugin."""
+    if result is None:
+        return None
+    if not isinstance(result, str | os.PathLike):
+        raise ContractError(
+            f"plugin {plugin!r}: textcls_resolve_pretrained returned {type(result).__name__}; "
+            "it must return a local folder path (str) or None"
+        )
+    return os.fspath(result)
 
 
 def distiller_needs(distiller: Any) -> frozenset[str]:

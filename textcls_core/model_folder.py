@@ -17,10 +17,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textcls.errors import DataError
 from textcls.version import __version__
+
+if TYPE_CHECKING:
+    from textcls.components import Component
+    from textcls.plugin_manager import PluginHost
 
 META_FILE = "textcls.json"
 
@@ -64,7 +68,7 @@ def read_meta(folder: str | Path) -> dict[str, Any]:
     return meta
 
 
-def load_model_folder(folder: str | Path, *, plugins: Any = None) -> LoadedModel:
+def load_model_folder(folder: str | Path, *, plugins: PluginHost | None = None) -> LoadedModel:
     """Load a model folder by path: the model, its tokenizer and its metadata."""
     from transformers import AutoTokenizer
 
@@ -97,7 +101,7 @@ def load_model_folder(folder: str | Path, *, plugins: Any = None) -> LoadedModel
     return LoadedModel(model, tokenizer, meta, folder)
 
 
-def _check_architecture_known(folder: Path, component: Any) -> None:
+def _check_architecture_known(folder: Path, component: Component) -> None:
     """Say so when config.json names an architecture no loaded plugin registered."""
     from textcls.contracts import is_registered_model_type
 

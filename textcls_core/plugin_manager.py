@@ -38,6 +38,7 @@ from textcls.contracts import (
     ModelCapabilities,
     NoParams,
     check_registration,
+    check_resolved,
 )
 from textcls.errors import PluginError
 
@@ -203,10 +204,11 @@ class PluginHost:
             return plugin_name
 
     def _refuse(self, distribution: str, name: str, error: str, *, unregister: bool = True) -> None:
-        if unregister and self.pm.has_plugin(name):
-            self.pm.unregister(name=name)
-        self._origins.pop(name, None)
-        self._components.pop(name, None)
+        if unregister:  # a name already taken (unregister=False) belongs to another plugin
+            if self.pm.has_plugin(name):
+                self.pm.unregister(name=name)
+            self._origins.pop(name, None)
+            self._components.pop(name, None)
         self.load_failures.append(
             LoadFailure(distribution, name, f"{error} (the plugin is disabled)")
         )
@@ -295,14 +297,9 @@ class PluginHost:
         caller = self.pm.hook.textcls_resolve_pretrained
         for impl in reversed(caller.get_hookimpls()):
             result = impl.function(*[{"name": name}[a] for a in impl.argnames])
-            if result is None:
-                continue
-            if not isinstance(result, str | os.PathLike):
-                raise ContractError(
-                    f"plugin {impl.plugin_name!r}: textcls_resolve_pretrained returned "
-                    f"{type(result).__name__}; it must return a folder path (str) or None"
-                )
-            return os.fspath(result)
+            resolved = check_resolved(impl.plugin_name, result)
+            if resolved is not None:
+                return resolved
         return None
 
     @property

@@ -15,38 +15,18 @@ from textcls import (
     classification_loss,
 )
 from textcls.plugins.models.params import BowParams
-from transformers import PretrainedConfig
 from transformers.modeling_outputs import SequenceClassifierOutput
 
 _HASH_MULTIPLIERS = (1, 1_000_003, 998_244_353)
 
 
-class BowConfig(PretrainedConfig):
-    model_type = "textcls-bow"
-
-    def __init__(
-        self,
-        vocab_size: int = 8000,
-        embedding_dim: int = 64,
-        ngram: int = 2,
-        ngram_buckets: int = 200_000,
-        dropout: float = 0.0,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        self.vocab_size = vocab_size
-        self.embedding_dim = embedding_dim
-        self.ngram = ngram
-        self.ngram_buckets = ngram_buckets
-        self.dropout = dropout
-
-
 class BowForSequenceClassification(TextclsModel):
     """Mean of word and n-gram embeddings, then a linear layer."""
 
-    config_class = BowConfig
+    params_model = BowParams  # the config class follows from the params model
+    model_type = "textcls-bow"
 
-    def __init__(self, config: BowConfig) -> None:
+    def __init__(self, config: Any) -> None:
         super().__init__(config)
         self.embeddings = torch.nn.Embedding(
             config.vocab_size, config.embedding_dim, padding_idx=config.pad_token_id

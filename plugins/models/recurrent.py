@@ -19,37 +19,10 @@ from textcls import (
     masked_mean,
 )
 from textcls.plugins.models.params import RecurrentParams
-from transformers import PretrainedConfig
 from transformers.modeling_outputs import SequenceClassifierOutput
 
 
-class RecurrentConfig(PretrainedConfig):
-    model_type = "textcls-recurrent"
-
-    def __init__(
-        self,
-        vocab_size: int = 8000,
-        embedding_dim: int = 128,
-        hidden_size: int = 128,
-        num_layers: int = 1,
-        cell: str = "lstm",
-        bidirectional: bool = True,
-        dropout: float = 0.2,
-        pooling: str = "max",
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        self.vocab_size = vocab_size
-        self.embedding_dim = embedding_dim
-        self.hidden_size = hidden_size
-        self.num_layers = num_layers
-        self.cell = cell
-        self.bidirectional = bidirectional
-        self.dropout = dropout
-        self.pooling = pooling
-
-
-def _rnn(config: RecurrentConfig) -> torch.nn.Module:
+def _rnn(config: Any) -> torch.nn.Module:
     cls = torch.nn.LSTM if config.cell == "lstm" else torch.nn.GRU
     return cls(
         config.embedding_dim,
@@ -71,9 +44,10 @@ def reverse_within_length(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tenso
 class RecurrentForSequenceClassification(TextclsModel):
     """Embeddings, a (bi)directional LSTM or GRU, pooling over time, a linear classifier."""
 
-    config_class = RecurrentConfig
+    params_model = RecurrentParams  # the config class follows from the params model
+    model_type = "textcls-recurrent"
 
-    def __init__(self, config: RecurrentConfig) -> None:
+    def __init__(self, config: Any) -> None:
         super().__init__(config)
         self.embeddings = torch.nn.Embedding(
             config.vocab_size, config.embedding_dim, padding_idx=config.pad_token_id

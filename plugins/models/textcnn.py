@@ -12,36 +12,16 @@ from textcls import (
     masked_max,
 )
 from textcls.plugins.models.params import TextCnnParams
-from transformers import PretrainedConfig
 from transformers.modeling_outputs import SequenceClassifierOutput
-
-
-class TextCnnConfig(PretrainedConfig):
-    model_type = "textcls-textcnn"
-
-    def __init__(
-        self,
-        vocab_size: int = 8000,
-        embedding_dim: int = 128,
-        num_filters: int = 100,
-        kernel_sizes: list[int] | None = None,
-        dropout: float = 0.5,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        self.vocab_size = vocab_size
-        self.embedding_dim = embedding_dim
-        self.num_filters = num_filters
-        self.kernel_sizes = list(kernel_sizes or [3, 4, 5])
-        self.dropout = dropout
 
 
 class TextCnnForSequenceClassification(TextclsModel):
     """Embeddings, parallel 1-D convolutions, masked max-pooling, dropout, linear."""
 
-    config_class = TextCnnConfig
+    params_model = TextCnnParams  # the config class follows from the params model
+    model_type = "textcls-textcnn"
 
-    def __init__(self, config: TextCnnConfig) -> None:
+    def __init__(self, config: Any) -> None:
         super().__init__(config)
         self.embeddings = torch.nn.Embedding(
             config.vocab_size, config.embedding_dim, padding_idx=config.pad_token_id

@@ -19,6 +19,7 @@ from typing import Any
 from textcls.artifacts import ArtifactRef, directory_sha256
 from textcls.config import PipelineConfig, StudentConfig
 from textcls.errors import ConfigError
+from textcls.plugin_manager import PluginHost
 from textcls.stages.finetune import data_fingerprint, work_key
 
 
@@ -30,7 +31,7 @@ def distill(
     *,
     init_from: str | None = None,
     cache_dir: str | Path | None = None,
-    plugins: Any = None,
+    plugins: PluginHost | None = None,
 ) -> ArtifactRef:
     """Distil the teacher in ``teacher_dir`` into the configured student; write ``out_dir``."""
     from textcls.training.job import execute_job, job_ready
@@ -86,12 +87,12 @@ def _prepare(
     out_dir: Path,
     cache: Path,
     init_from: str | None,
-    plugins: Any,
+    plugins: PluginHost,
 ) -> None:
     import datasets
     import torch
     from safetensors.torch import save_file
-    from textcls.contracts import distiller_needs
+    from textcls.contracts import DistillerCapabilities, distiller_needs
     from textcls.distillation.teacher_outputs import cached_teacher_logits
     from textcls.model_folder import load_model_folder, read_meta
     from textcls.stages.ingest import read_labels
@@ -113,7 +114,8 @@ def _prepare(
     dataset = datasets.load_from_disk(str(data_dir))
     texts, hard = _transfer_set(config, section, dataset, plugins)
 
-    teachers_param = component.capabilities.teachers_param  # type: ignore[attr-defined]
+    capabilities = component.capabilities_as(DistillerCapabilities)
+    teachers_param = capabilities.teachers_param
     extra_teachers = list(getattr(distill_params, teachers_param)) if teachers_param else []
     teachers = [str(teacher_dir), *map(str, extra_teachers)]
     for extra in teachers[1:]:
@@ -156,9 +158,7 @@ def _prepare(
         )
         tokenizer_meta = tokenizer_ref.model_dump(mode="json")
         model = build_model(section.model, tokenizer, labels, plugins, init_from)
-    in_loop = bool(component.capabilities.aligned_tokens) or bool(  # type: ignore[attr-defined]
-        distiller_needs(distiller) - {"logits"}
-    )
+    in_loop = capabilities.aligned_tokens or bool(distiller_needs(distiller) - {"logits"})
     if in_loop and tokenizer.get_vocab() != teacher.tokenizer.get_vocab():
         raise ConfigError(
             f"student.distill: {section.distill.name} compares student and teacher token by "
@@ -210,7 +210,7 @@ def _prepare(
 
 
 def _transfer_set(
-    config: PipelineConfig, section: StudentConfig, dataset: Any, plugins: Any
+    config: PipelineConfig, section: StudentConfig, dataset: Any, plugins: PluginHost
 ) -> tuple[list[str], list[int]]:
     """Texts of the transfer set, and hard labels for its labelled part (the train split)."""
     from textcls.distillation.augment import augmented_texts
@@ -244,7 +244,7 @@ def _transfer_set(
     return texts, hard
 
 
-def _teacher_tokenizer_meta(teacher_meta: dict[str, Any], plugins: Any) -> dict[str, Any]:
+def _teacher_tokenizer_meta(teacher_meta: dict[str, Any], plugins: PluginHost) -> dict[str, Any]:
     """The teacher's tokenizer as its textcls.json records it, else its model's default."""
     from textcls.config import ComponentRef
     from textcls.training.builders import default_tokenizer

@@ -221,3 +221,23 @@ def test_plugins_check_keeps_its_files_only_in_a_new_or_empty_folder(tmp_path):
     assert result.exit_code == 2
     assert f"--keep {keep}: the folder is not empty" in result.stderr
     assert saved.is_file()  # nothing textcls did not write this time was touched
+
+
+def test_each_provider_of_a_clashing_name_is_checked_as_plugin_name(tmp_path):
+    from textcls.testing.toy import toy_tokenizer
+
+    class Clash:
+        @hookimpl
+        def textcls_register_tokenizers(self, register: Any) -> None:
+            register("word", lambda params: toy_tokenizer(), description="a second word")
+
+    host = get_plugins()
+    host.register(Clash(), name="test-clash")
+    try:
+        results = check_component("word", workdir=tmp_path)
+    finally:
+        host.unregister("test-clash")
+    assert {(r.component, r.status) for r in results} == {
+        ("builtin-tokenizers:word", "passed"),
+        ("test-clash:word", "passed"),
+    }

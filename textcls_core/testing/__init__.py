@@ -112,10 +112,10 @@ def check_component(
                 results += battery.results
                 continue
             # Two plugins may register the same name: check each provider as plugin:name.
-            clash = len(host.find_components(component.name)) > len(
-                {c.kind for c in host.find_components(component.name)}
-            )
-            target = component.qualified_name if clash else component.name
+            providers = [
+                c for c in host.find_components(component.name) if c.kind == component.kind
+            ]
+            target = component.qualified_name if len(providers) > 1 else component.name
             folder = base / f"{component.kind}-{component.plugin}-{component.name}"
             folder.mkdir(parents=True, exist_ok=True)
             results += check(target, params, workdir=folder)

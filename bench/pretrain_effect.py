@@ -33,9 +33,10 @@ PRETRAIN = {
 
 def run(work: Path, labelled: int, objective: str | None) -> dict:
     from textcls import config_from_dict
+    from textcls.artifact_files import read_pretrain_report
     from textcls.stages.finetune import fine_tune
     from textcls.stages.ingest import ingest
-    from textcls.stages.pretrain import pretrain, read_report
+    from textcls.stages.pretrain import pretrain
 
     raw: dict = {
         "name": "bench-pretrain",
@@ -69,7 +70,7 @@ def run(work: Path, labelled: int, objective: str | None) -> dict:
     if objective:
         pretrain(config, work / "data", work / f"pretrain-{name}")
         init_from = str(work / f"pretrain-{name}")
-        report = read_report(init_from)
+        report = read_pretrain_report(init_from)
     pretrain_s = time.perf_counter() - start
     ref = fine_tune(config, "student", work / "data", work / f"student-{name}", init_from=init_from)
     metrics = json.loads((Path(ref.path) / "textcls.json").read_text())["metrics"]

@@ -27,9 +27,13 @@ SPEC = Path(__file__).with_name("prefect.yaml")
 
 
 def load_flow(entrypoint: str) -> Any:
-    """``flows/retrain.py:textcls_retrain`` -> the flow object."""
+    """``flows/retrain.py:textcls_retrain`` -> the flow object of ``textcls.flows.retrain``.
+
+    Entrypoints name files of the project checkout (what a work pool's worker loads); served
+    from this process, the same flows come from the installed ``textcls`` package.
+    """
     path, _, name = entrypoint.partition(":")
-    module = importlib.import_module(path.removesuffix(".py").replace("/", "."))
+    module = importlib.import_module("textcls." + path.removesuffix(".py").replace("/", "."))
     return getattr(module, name)
 
 

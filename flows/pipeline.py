@@ -10,20 +10,31 @@ pipeline name, so they version across runs in the UI.
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger
 from textcls import ConfigError, StageError, TextclsError, get_plugins, load_config
+from textcls.artifact_files import (
+    EVAL_REPORT_MD,
+    LABELS_FILE,
+    MANIFEST_FILE,
+    read_eval_report,
+    read_labels,
+)
 from textcls.flows.tasks import (
     evaluate_task,
     ingest_task,
     pretrain_task,
     quantize_task,
+    ref_from_disk,
     register_task,
     student_task,
     teacher_task,
@@ -31,12 +42,11 @@ from textcls.flows.tasks import (
 from textcls.lifecycle import notify
 from textcls.manifest import build_manifest, write_manifest
 from textcls.pipeline_plan import (
+    PlannedStage,
     RunLayout,
     enabled_stages,
-    input_stats,
-    quantize_variants,
+    plan_stages,
     select_stages,
-    stage_key,
 )
 
 IO_STAGES = {"ingest", "quantize"}
@@ -48,21 +58,28 @@ def new_run_id() -> str:
 
 def previous_labels(layout: RunLayout) -> list[str] | None:
     """Label order of the pipeline's latest finished run, so ids stay stable on retrain."""
-    import json
-
     runs = sorted(
-        (p for p in (layout.root / layout.pipeline).glob("*/manifest.json")),
+        (p for p in (layout.root / layout.pipeline).glob(f"*/{MANIFEST_FILE}")),
         key=lambda p: p.stat().st_mtime,
     )
     for manifest in reversed(runs):
-        labels = manifest.parent / "data" / "labels.json"
-        if labels.is_file():
-            return list(json.loads(labels.read_text()))
+        if (manifest.parent / "data" / LABELS_FILE).is_file():
+            return read_labels(manifest.parent / "data")
     return None
 
 
+TASKS = {
+    "ingest": ingest_task,
+    "pretrain": pretrain_task,
+    "teacher": teacher_task,
+    "student": student_task,
+    "quantize": quantize_task,
+    "evaluate": evaluate_task,
+}
+
+
 class _Runner:
-    """Runs one stage task (or takes it from the store), records it, tells the listeners."""
+    """Runs one planned stage (or takes it from the store), records it, tells the listeners."""
 
     def __init__(self, layout: RunLayout, allowed: set[str], config: Any, plugins: Any):
         self.layout = layout
@@ -73,58 +90,94 @@ class _Runner:
         self.logger = get_run_logger()
         self.current = "planning"
 
-    def begin(self, name: str) -> None:
-        """Name the stage being planned, so an error while computing its key names it too."""
-        self.current = name
+    def stage(self, planned: PlannedStage) -> dict[str, Any]:
+        """Run an artifact-making stage: cached on its key, stored in the shared store."""
+        key = planned.key(self.records, self.config.seed)
+        out = self.layout.artifact(planned.stage, key)
+        with self._announced(planned) as record:
+            if planned.stage not in self.allowed:
+                if not out.exists():
+                    raise ConfigError(
+                        f"stage {planned.name} is needed but not in the artifact store "
+                        f"({out}); run the pipeline without --only/--from first"
+                    )
+                record.update(ref=ref_from_disk(planned.stage, out).to_dict(), status="reused")
+            else:
+                options: dict[str, Any] = {
+                    "refresh_cache": not out.exists(),
+                    "task_run_name": planned.name,
+                    "tags": [f"stage:{planned.stage}"],
+                }
+                if planned.stage in IO_STAGES:
+                    options.update(
+                        retries=self.config.orchestration.retries,
+                        retry_delay_seconds=self.config.orchestration.retry_delay_s,
+                    )
+                task = TASKS[planned.stage].with_options(**options)
+                state = task(
+                    stage=planned.stage,
+                    key=key,
+                    out=str(out),
+                    return_state=True,
+                    **planned.arguments(self.records),
+                )
+                if state.is_failed():
+                    self.fail(planned.name, state)
+                record.update(state.result())
+                if state.name == "Cached":
+                    record["status"] = "cached"
+            record["key"] = key
+        if planned.link is not None:
+            self.layout.link(planned.link, Path(record["ref"]["path"]))
+        return record
 
-    def __call__(
-        self, stage: str, name: str, key: str, section: Any, task: Any, **params: Any
-    ) -> dict[str, Any]:
-        out = self.layout.artifact(stage, key)
+    def register(self, planned: PlannedStage, manifest: dict[str, Any]) -> dict[str, Any]:
+        """Run the register step: a side effect, not an artifact, so it is never cached."""
+        with self._announced(planned) as record:
+            task = register_task.with_options(task_run_name="register", tags=["stage:register"])
+            state = task(**planned.arguments(self.records), manifest=manifest, return_state=True)
+            if state.is_failed():
+                self.fail("register", state)
+            decision: dict[str, Any] = state.result()
+            record.update(
+                status="already registered"
+                if decision["already_registered"]
+                else ("promoted" if decision["promoted"] else "candidate"),
+                version=decision["version"],
+            )
+        self.logger.info("register: version %s: %s", decision["version"], decision["reason"])
+        return decision
+
+    @contextmanager
+    def _announced(self, planned: PlannedStage) -> Iterator[dict[str, Any]]:
+        """Tell the listeners a stage starts; time it, record it, tell them it finished."""
         run_dir = str(self.layout.run_dir)
+        section = planned.section
         notify(
             self.plugins,
             "textcls_stage_started",
-            stage=name,
+            stage=planned.name,
             run_dir=run_dir,
             config=section if isinstance(section, dict) else {"value": section},
         )
         start = time.perf_counter()
-        if stage not in self.allowed:
-            if not out.exists():
-                raise ConfigError(
-                    f"stage {name} is needed but not in the artifact store "
-                    f"({out}); run the pipeline without --only/--from first"
-                )
-            from textcls.flows.tasks import ref_from_disk
-
-            result = {"ref": ref_from_disk(stage, out).to_dict(), "status": "reused"}
-        else:
-            options: dict[str, Any] = {"refresh_cache": not out.exists(), "task_run_name": name}
-            if stage in IO_STAGES:
-                options.update(
-                    retries=self.config.orchestration.retries,
-                    retry_delay_seconds=self.config.orchestration.retry_delay_s,
-                )
-            state = task.with_options(**options)(
-                stage=stage, key=key, out=str(out), return_state=True, **params
-            )
-            if state.is_failed():
-                self.fail(name, state)
-            result = dict(state.result())
-            if state.name == "Cached":
-                result["status"] = "cached"
-        result.update(key=key, seconds=round(time.perf_counter() - start, 3))
-        self.records[name] = result
+        record: dict[str, Any] = {}
+        yield record
+        record["seconds"] = round(time.perf_counter() - start, 3)
+        self.records[planned.name] = record
+        # an artifact stage reports its ref; the register step, the version it registered
+        artifact = {
+            **record.get("ref", {"version": record.get("version")}),
+            "status": record["status"],
+        }
         notify(
             self.plugins,
             "textcls_stage_finished",
-            stage=name,
+            stage=planned.name,
             run_dir=run_dir,
-            artifact={**result["ref"], "status": result["status"]},
+            artifact=artifact,
         )
-        self.logger.info("%s: %s in %.1fs", name, result["status"], result["seconds"])
-        return result
+        self.logger.info("%s: %s in %.1fs", planned.name, record["status"], record["seconds"])
 
     def fail(self, name: str, state: Any) -> None:
         """Tell the listeners, then raise the failed task's own error, named by its stage."""
@@ -145,38 +198,8 @@ class _Runner:
             )
             raise StageError(f"stage {name} failed: {message}") from error
 
-    def register(self, task: Any, **params: Any) -> dict[str, Any]:
-        """Run the register task: a side effect, not an artifact, so it is never cached."""
-        run_dir = str(self.layout.run_dir)
-        notify(self.plugins, "textcls_stage_started", stage="register", run_dir=run_dir, config={})
-        start = time.perf_counter()
-        state = task.with_options(task_run_name="register")(**params, return_state=True)
-        if state.is_failed():
-            self.fail("register", state)
-        decision: dict[str, Any] = state.result()
-        status = (
-            "already registered"
-            if decision["already_registered"]
-            else ("promoted" if decision["promoted"] else "candidate")
-        )
-        self.records["register"] = {
-            "status": status,
-            "version": decision["version"],
-            "seconds": round(time.perf_counter() - start, 3),
-        }
-        notify(
-            self.plugins,
-            "textcls_stage_finished",
-            stage="register",
-            run_dir=run_dir,
-            artifact={"version": decision["version"], "status": status},
-        )
-        self.logger.info("register: version %s: %s", decision["version"], decision["reason"])
-        publish_decision(self.config.name, self.layout.run_id, decision)
-        return decision
 
-
-@flow(name="textcls-pipeline", log_prints=True)
+@flow(name="textcls-pipeline")
 def textcls_pipeline(
     config_path: str,
     overrides: list[str] | None = None,
@@ -190,185 +213,43 @@ def textcls_pipeline(
     config = load_config(config_path, overrides or [])
     layout = RunLayout(Path(output or config.output), config.name, run_id or new_run_id())
     layout.run_dir.mkdir(parents=True, exist_ok=True)
-    stages = enabled_stages(config)
-    allowed = select_stages(stages, only, start_from)
-    dump = config.model_dump(mode="json")
-    base_dir = str(config.base_dir)
-    seed = config.seed
+    name_flow_run(layout.run_id, config.name)
+    allowed = select_stages(enabled_stages(config), only, start_from)
     started = datetime.now(UTC)
     run = _Runner(layout, allowed, config, plugins)
-    data_sha = None
     registry_decision = None
 
     def lineage() -> dict[str, Any]:
         """The manifest fields every record of this run shares, as they stand now."""
+        ingest = run.records.get("ingest")
         return {
             "pipeline": config.name,
             "run_id": layout.run_id,
-            "config": dump,
+            "config": config.model_dump(mode="json"),
             "config_source": config.source,
             "stages": run.records,
-            "data_fingerprint": data_sha,
+            "data_fingerprint": ingest["ref"]["sha256"] if ingest else None,
             "started": started,
         }
 
     try:
-        labels = previous_labels(layout)
-        # Not keyed on the previous run's labels: they only keep ids stable, and new labels
-        # come with new data, which the input stats already change.
-        run.begin("ingest")
-        key = stage_key(
-            "ingest", {"data": dump["data"], "inputs": input_stats(config, plugins)}, {}, seed
-        )
-        ingest = run(
-            "ingest",
-            "ingest",
-            key,
-            dump["data"],
-            ingest_task,
-            config=dump,
-            base_dir=base_dir,
-            previous_labels=labels,
-        )
-        data_dir, data_sha = ingest["ref"]["path"], ingest["ref"]["sha256"]
-        layout.link("data", Path(data_dir))
-
-        pretrain_dir = None
-        if config.pretrain is not None:
-            target = dump[config.pretrain.target]
-            run.begin("pretrain")
-            key = stage_key(
-                "pretrain",
-                {"pretrain": dump["pretrain"], "target": target},
-                {"data": data_sha},
-                seed,
-            )
-            result = run(
-                "pretrain",
-                "pretrain",
-                key,
-                dump["pretrain"],
-                pretrain_task,
-                config=dump,
-                base_dir=base_dir,
-                data_dir=data_dir,
-            )
-            pretrain_dir = result["ref"]["path"]
-            layout.link("pretrain", Path(pretrain_dir))
-
-        teacher_dir = None
-        if config.teacher is not None:
-            init = pretrain_dir if config.pretrain and config.pretrain.target == "teacher" else None
-            run.begin("teacher")
-            key = stage_key(
-                "teacher",
-                dump["teacher"],
-                {"data": data_sha, "pretrain": _sha(run, "pretrain", init)},
-                seed,
-            )
-            result = run(
-                "teacher",
-                "teacher",
-                key,
-                dump["teacher"],
-                teacher_task,
-                config=dump,
-                base_dir=base_dir,
-                data_dir=data_dir,
-                init_from=init,
-            )
-            teacher_dir = result["ref"]["path"]
-            layout.link("teacher", Path(teacher_dir))
-
-        student_dir = None
-        if config.student is not None:
-            init = pretrain_dir if config.student.init == "pretrain" else None
-            upstream = {"data": data_sha, "pretrain": _sha(run, "pretrain", init)}
-            if config.student.distill is not None:
-                if teacher_dir is None:
-                    raise ConfigError("student.distill needs a teacher section to learn from")
-                upstream["teacher"] = run.records["teacher"]["ref"]["sha256"]
-            run.begin("student")
-            key = stage_key("student", dump["student"], upstream, seed)
-            result = run(
-                "student",
-                "student",
-                key,
-                dump["student"],
-                student_task,
-                config=dump,
-                base_dir=base_dir,
-                data_dir=data_dir,
-                teacher_dir=teacher_dir,
-                init_from=init,
-                cache_dir=str(layout.artifacts / "teacher-logits"),
-            )
-            student_dir = result["ref"]["path"]
-            layout.link("student", Path(student_dir))
-
-        models = {"teacher": teacher_dir, "student": student_dir}
-        variants = {name: path for name, path in models.items() if path}
-        for name, step, target in quantize_variants(config):
-            step_dump = step.model_dump(mode="json")
-            run.begin(f"quantize {name}")
-            key = stage_key(
-                "quantize",
-                step_dump,
-                {"data": data_sha, "model": run.records[target]["ref"]["sha256"]},
-                seed,
-            )
-            result = run(
-                "quantize",
-                f"quantize {name}",
-                key,
-                step_dump,
-                quantize_task,
-                step=step_dump,
-                model_dir=models[target],
-                data_dir=data_dir,
-            )
-            variants[name] = result["ref"]["path"]
-            layout.link(f"quantized/{name}", Path(variants[name]))
-
-        if variants:
-            evaluate_section = dump["evaluate"]
-            upstream = {name: run.records[_record_name(name)]["ref"]["sha256"] for name in variants}
-            run.begin("evaluate")
-            key = stage_key("evaluate", evaluate_section, {"data": data_sha, **upstream}, seed)
-            result = run(
-                "evaluate",
-                "evaluate",
-                key,
-                evaluate_section,
-                evaluate_task,
-                data_dir=data_dir,
-                variants=variants,
-                pipeline=config.name,
-                split=config.evaluate.split,
-                baselines=config.evaluate.baselines,
-                seed=seed,
-                measure_cost=config.evaluate.measure_cost,
-            )
-            eval_dir = Path(result["ref"]["path"])
-            layout.link("eval", eval_dir)
-            publish_report(config.name, eval_dir)
-            if config.registry is not None and "register" in allowed:
-                run.begin("register")
-                snapshot = build_manifest(**lineage(), status="registering")
-                registry_decision = run.register(
-                    register_task,
-                    config=dump,
-                    base_dir=base_dir,
-                    data_dir=data_dir,
-                    eval_dir=str(eval_dir),
-                    variants=variants,
-                    manifest=snapshot,
-                )
+        with textcls_logs_in_prefect():
+            plan = plan_stages(config, layout, plugins, previous_labels(layout))
+            for planned in plan:
+                run.current = planned.name
+                if planned.stage != "register":
+                    run.stage(planned)
+                elif "register" in allowed:
+                    snapshot = build_manifest(**lineage(), status="registering")
+                    registry_decision = run.register(planned, snapshot)
+                    publish_decision(config.name, layout.run_id, registry_decision)
+                if planned.stage == "evaluate":
+                    publish_report(config.name, Path(run.records["evaluate"]["ref"]["path"]))
     except BaseException as error:
         if isinstance(error, TextclsError) and not isinstance(error, (StageError, ConfigError)):
             error = StageError(f"stage {run.current} failed: {error}")
         write_manifest(
-            layout.run_dir / "manifest.json",
+            layout.run_dir / MANIFEST_FILE,
             **lineage(),
             status="failed",
             error=str(error),
@@ -376,19 +257,45 @@ def textcls_pipeline(
         )
         raise error from None
     return write_manifest(
-        layout.run_dir / "manifest.json",
+        layout.run_dir / MANIFEST_FILE,
         **lineage(),
         status="completed",
         registry=registry_decision,
     )
 
 
-def _sha(run: _Runner, stage: str, path: str | None) -> str | None:
-    return run.records[stage]["ref"]["sha256"] if path else None
+def name_flow_run(run_id: str, pipeline: str) -> None:
+    """Name the Prefect flow run after the textcls run id and tag it with the pipeline.
+
+    The run id names the run folder, so the UI and the disk say the same thing. A failure here
+    is cosmetic and never stops the run.
+    """
+    from prefect.client.orchestration import get_client
+    from prefect.context import FlowRunContext
+
+    context = FlowRunContext.get()
+    if context is None or context.flow_run is None:
+        return
+    tags = sorted({*context.flow_run.tags, "textcls", f"pipeline:{pipeline}"})
+    try:
+        with get_client(sync_client=True) as client:
+            client.update_flow_run(flow_run_id=context.flow_run.id, name=run_id, tags=tags)
+    except Exception as exc:  # noqa: BLE001 - the UI name is not worth failing a run for
+        get_run_logger().warning("could not name the flow run %s: %s", run_id, exc)
 
 
-def _record_name(variant: str) -> str:
-    return variant if variant in ("teacher", "student") else f"quantize {variant}"
+@contextmanager
+def textcls_logs_in_prefect() -> Iterator[None]:
+    """Send the ``textcls`` loggers' records to the Prefect UI while the flow runs."""
+    from prefect.logging.handlers import APILogHandler
+
+    logger = logging.getLogger("textcls")
+    handler = APILogHandler()
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
 
 
 def artifact_key(pipeline: str, suffix: str = "evaluation") -> str:
@@ -398,11 +305,9 @@ def artifact_key(pipeline: str, suffix: str = "evaluation") -> str:
 
 def publish_report(pipeline: str, eval_dir: Path) -> None:
     """The evaluation as Prefect table and markdown artifacts, versioned by pipeline name."""
-    import json
-
     from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-    report = json.loads((eval_dir / "report.json").read_text())
+    report = read_eval_report(eval_dir)
     rows = [
         {
             "variant": name,
@@ -418,10 +323,28 @@ def publish_report(pipeline: str, eval_dir: Path) -> None:
     key = artifact_key(pipeline)
     create_table_artifact(table=rows, key=key, description=f"{pipeline}: variants side by side")
     create_markdown_artifact(
-        markdown=(eval_dir / "report.md").read_text(),
+        markdown=embed_images((eval_dir / EVAL_REPORT_MD).read_text(), eval_dir),
         key=f"{key}-report",
         description=f"{pipeline}: evaluation report",
     )
+
+
+def embed_images(markdown: str, folder: Path) -> str:
+    """Inline the report's ``plots/*.png`` as data URIs.
+
+    The UI shows an artifact far from the run folder, where relative image links break; the
+    pictures are small (tens of KB), so they travel inside the markdown.
+    """
+    import base64
+
+    def inline(match: re.Match[str]) -> str:
+        path = folder / match.group(2)
+        if not path.is_file():
+            return match.group(0)
+        data = base64.b64encode(path.read_bytes()).decode("ascii")
+        return f"![{match.group(1)}](data:image/png;base64,{data})"
+
+    return re.sub(r"!\[([^\]]*)\]\((plots/[^)\s]+\.png)\)", inline, markdown)
 
 
 def publish_decision(pipeline: str, run_id: str, decision: dict[str, Any]) -> None:

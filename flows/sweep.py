@@ -124,7 +124,7 @@ def run_variant(
     }
 
 
-@flow(name="textcls-sweep", log_prints=True)
+@flow(name="textcls-sweep")
 def textcls_sweep(
     config_path: str,
     grid: dict[str, list[str]],

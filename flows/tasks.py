@@ -7,7 +7,6 @@ so a fresh Prefect database never retrains what the artifact store holds.
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from textcls import config_from_dict
+from textcls.artifact_files import FINGERPRINT_FILE, data_fingerprint
 from textcls.artifacts import ArtifactRef, artifact_lock, directory_sha256
 
 
@@ -24,9 +24,8 @@ def _key(context: Any, parameters: dict[str, Any]) -> str:
 
 def ref_from_disk(stage: str, out: Path) -> ArtifactRef:
     """The ref of a finished artifact folder (folders are complete by construction)."""
-    fingerprint = out / "fingerprint.json"
-    if stage == "ingest" and fingerprint.is_file():
-        sha = json.loads(fingerprint.read_text())["content_sha256"]
+    if stage == "ingest" and (out / FINGERPRINT_FILE).is_file():
+        sha = data_fingerprint(out)
     else:
         sha = directory_sha256(out)
     return ArtifactRef(stage=stage, path=str(out.resolve()), sha256=sha)

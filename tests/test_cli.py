@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from ingest_helpers import csv_text
@@ -146,3 +148,63 @@ def test_clashing_plugins_leave_the_cli_usable_and_a_pipeline_must_pick_one(pipe
     assert "'builtin-models'" in result.stderr and "'clashing-plugin'" in result.stderr
     pipeline.write_text(PIPELINE + "student: {model: 'builtin-models:bilstm'}\n")
     assert runner.invoke(app, ["config", "validate", str(pipeline)]).exit_code == 0
+
+
+def test_quiet_and_verbose_set_textcls_and_prefect_console_levels(monkeypatch):
+    import logging
+
+    monkeypatch.delenv("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", raising=False)
+    logger = logging.getLogger("textcls")
+    try:
+        assert CliRunner().invoke(app, ["-q", "plugins", "list", "--json"]).exit_code == 0
+        assert logger.level == logging.WARNING
+        assert os.environ["PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL"] == "WARNING"
+        monkeypatch.delenv("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL")
+        assert CliRunner().invoke(app, ["-v", "plugins", "list", "--json"]).exit_code == 0
+        assert logger.level == logging.DEBUG
+        assert os.environ["PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL"] == "INFO"
+        assert CliRunner().invoke(app, ["plugins", "list", "--json"]).exit_code == 0
+        assert logger.level == logging.INFO
+    finally:
+        logger.setLevel(logging.NOTSET)
+
+
+def test_config_validate_json(pipeline):
+    result = runner.invoke(app, ["config", "validate", str(pipeline), "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.output)
+    assert payload["valid"] is True and payload["pipeline"] == "cli-test"
+    assert payload["file"] == str(pipeline)
+
+
+def test_plugins_show_json_has_the_params_schema():
+    result = runner.invoke(app, ["plugins", "show", "bilstm", "--json"])
+    assert result.exit_code == 0, result.output
+    (component,) = json.loads(result.output)
+    assert component["kind"] == "model" and component["plugin"] == "builtin-models"
+    assert "hidden_size" in component["params_schema"]["properties"]
+
+
+def textcls_command() -> list[str]:
+    script = Path(sys.executable).with_name("textcls")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "textcls.flows.cli"]
+
+
+def test_shell_completion_completes_commands():
+    env = dict(
+        os.environ, _TEXTCLS_COMPLETE="complete_bash", COMP_WORDS="textcls reg", COMP_CWORD="1"
+    )
+    result = subprocess.run(textcls_command(), env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["registry"]
+
+
+def test_piped_tables_are_not_cut_at_80_columns():
+    result = subprocess.run(
+        [*textcls_command(), "plugins", "list"], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    rows = [line for line in result.stdout.splitlines() if "builtin-models" in line]
+    # one row, wider than 80 columns, with every model on it
+    assert len(rows) == 1 and len(rows[0]) > 80
+    assert "bilstm, bow, gru, hf, textcnn, transformer" in rows[0]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from textcls import ConfigError, load_config, pipeline_json_schema
@@ -168,12 +167,3 @@ def test_json_schema_describes_the_file():
     assert {"name", "data"} <= set(schema["required"])
     assert "teacher" in schema["properties"]
     json.dumps(schema)  # serialisable
-
-
-def test_section_hash_is_stable_and_section_specific(write):
-    path = write("p.yaml", VALID)
-    a = load_config(path)
-    b = load_config(path, ["seed=8"])
-    assert a.section_hash("data") == b.section_hash("data")
-    assert a.section_hash("seed") != b.section_hash("seed")
-    assert Path(a.source or "") == path

@@ -327,8 +327,9 @@ def test_a_third_party_distiller_with_the_minimum_loss_trains_a_student(toy):
 
 def test_a_third_party_architecture_is_pretrained_with_masked_lm(toy):
     from safetensors.torch import load_file
+    from textcls.artifact_files import read_pretrain_report
     from textcls.stages.finetune import fine_tune
-    from textcls.stages.pretrain import pretrain, read_report
+    from textcls.stages.pretrain import pretrain
 
     base, raw, data_dir = toy
     _with_third_party()
@@ -351,7 +352,7 @@ def test_a_third_party_architecture_is_pretrained_with_masked_lm(toy):
     )
     out = base / "conv-mlm"
     pretrain(config, data_dir, out)
-    report = read_report(out)
+    report = read_pretrain_report(out)
     vocab = len(json.loads((out / "tokenizer.json").read_text())["model"]["vocab"])
     assert 1.0 < report["held_out_perplexity"] < vocab  # it learned something
     pretrained = load_file(str(out / "model.safetensors"))

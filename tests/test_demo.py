@@ -54,6 +54,13 @@ def test_readme_demo_command_runs_end_to_end(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "report:" in result.stdout
+    console = result.stdout + result.stderr
+    # no bytecode dumps (dill's disassembly leaked through Prefect's log_prints) or tracebacks
+    for noise in ("LOAD_GLOBAL", "RETURN_VALUE", "Traceback"):
+        assert noise not in console
+    # textcls's own progress lines, evaluation included; Prefect's run chatter stays in the UI
+    assert "  scoring student-ort-dynamic-int8 on" in result.stderr
+    assert "Created task run" not in console
     runs = list((tmp_path / "runs" / "support-intents").glob("2*/manifest.json"))
     manifest = json.loads(runs[0].read_text())
     assert manifest["status"] == "completed"

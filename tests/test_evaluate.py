@@ -11,11 +11,7 @@ import pytest
 from model_helpers import toy_data, with_student
 from sklearn.metrics import accuracy_score, f1_score, log_loss, roc_auc_score
 from textcls.config import QuantizeStep
-from textcls.evaluation.metrics import (
-    bootstrap_interval,
-    expected_calibration_error,
-    quality_metrics,
-)
+from textcls.evaluation.metrics import expected_calibration_error, quality_metrics
 from textcls.flows.cli import app
 from textcls.stages.evaluate import evaluate
 from textcls.stages.finetune import fine_tune
@@ -59,15 +55,6 @@ def test_binary_tasks_get_roc_and_pr_auc():
     assert 0 < m["pr_auc"] <= 1
 
 
-def test_bootstrap_interval_narrows_with_more_data():
-    rng = np.random.default_rng(1)
-    small = rng.integers(0, 2, 50)
-    large = rng.integers(0, 2, 5000)
-    lo_s, hi_s = bootstrap_interval(small, np.zeros(50, int), "accuracy")
-    lo_l, hi_l = bootstrap_interval(large, np.zeros(5000, int), "accuracy")
-    assert hi_l - lo_l < hi_s - lo_s
-
-
 def png_size(path):
     data = path.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
@@ -82,6 +69,7 @@ def evaluated(tmp_path_factory):
     quantize(
         QuantizeStep(name="ort-dynamic-int8"), base / "student", data_dir, base / "student-int8"
     )
+    (base / "cards-before-evaluation").write_text((base / "student" / "README.md").read_text())
     ref = evaluate(
         data_dir,
         {"student": base / "student", "student-int8": base / "student-int8"},
@@ -148,11 +136,18 @@ def test_errors_csv_lists_confident_mistakes(evaluated):
         assert row["true_label"] != row["predicted_label"]
 
 
-def test_model_cards_get_their_metrics(evaluated):
+def test_evaluation_leaves_upstream_model_cards_as_they_were(evaluated):
+    from huggingface_hub import ModelCard
+
     base, _, _ = evaluated
     card = (base / "student" / "README.md").read_text()
-    assert card.count("## Evaluation") == 1
-    assert "accuracy |" in card and "95% CI" in card
+    assert card == (base / "cards-before-evaluation").read_text()
+    assert "## Evaluation" not in card
+    # the card the training stage wrote carries Hub metadata a tool can read
+    data = ModelCard.load(base / "student" / "README.md").data.to_dict()
+    assert data["library_name"] == "textcls" and data["pipeline_tag"] == "text-classification"
+    assert data["textcls"]["labels"] == ["neg", "pos"] and data["textcls"]["model"] == "bilstm"
+    assert len(data["textcls"]["data_sha256"]) == 64
 
 
 def test_evaluate_command_with_a_labelled_csv(evaluated, tmp_path):
@@ -197,3 +192,16 @@ def test_evaluate_command_with_an_ingested_data_folder(evaluated, tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert "Scored on the **validation** split" in result.stdout
+    as_json = CliRunner().invoke(
+        app,
+        ["evaluate", str(base / "student"), "--data", str(data_dir), "--split", "validation"]
+        + ["--output", str(tmp_path / "j"), "--no-cost", "--json"],
+    )
+    assert as_json.exit_code == 0, as_json.output
+    payload = json.loads(as_json.stdout)
+    assert payload["split"] == "validation" and payload["report_folder"].endswith("report")
+    assert payload["variants"]["student"]["quality"]["accuracy"] == pytest.approx(
+        json.loads((tmp_path / "o" / "report" / "report.json").read_text())["variants"]["student"][
+            "quality"
+        ]["accuracy"]
+    )

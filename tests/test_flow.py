@@ -93,6 +93,24 @@ def test_evaluation_is_published_as_prefect_artifacts(first_run):
     assert {"toy-flow-evaluation", "toy-flow-evaluation-report"} <= keys
     table = next(a for a in artifacts if a.key == "toy-flow-evaluation")
     assert "student-ort-dynamic-int8" in str(table.data)
+    # the report's pictures travel inside it: relative links break in the UI
+    report = next(a for a in artifacts if a.key == "toy-flow-evaluation-report")
+    assert "](data:image/png;base64,iVBORw0KGgo" in str(report.data)
+    assert "](plots/" not in str(report.data)
+
+
+def test_the_flow_run_is_named_after_the_run_id_and_tagged(first_run):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
+
+    with get_client(sync_client=True) as client:
+        (flow_run,) = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(name=FlowRunFilterName(any_=[first_run["run_id"]]))
+        )
+        task_runs = client.read_task_runs()
+    assert {"textcls", "pipeline:toy-flow"} <= set(flow_run.tags)
+    tags = {tag for run in task_runs if run.flow_run_id == flow_run.id for tag in run.tags}
+    assert {"stage:ingest", "stage:student", "stage:evaluate"} <= tags
 
 
 def test_unchanged_rerun_trains_nothing(project, first_run):

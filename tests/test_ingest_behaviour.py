@@ -10,8 +10,10 @@ import pyarrow.parquet as pq
 import pytest
 from ingest_helpers import csv_text, labels_of, make_config, run_ingest
 from textcls import DataError
+from textcls.artifact_files import read_labels
 from textcls.data.clean import unescape_entities
-from textcls.stages.ingest import ingest, load_unlabeled_texts, read_labels
+from textcls.data.unlabeled import load_unlabeled_texts
+from textcls.stages.ingest import ingest
 
 
 def balanced_rows(n_per_class: int, classes=("a", "b", "c")) -> list[tuple[str, str]]:

@@ -9,9 +9,10 @@ import torch
 from model_helpers import TINY_MODELS, toy_data
 from safetensors.torch import load_file
 from textcls import ConfigError, config_from_dict
+from textcls.artifact_files import read_pretrain_report
 from textcls.model_folder import load_model_folder
 from textcls.stages.finetune import fine_tune
-from textcls.stages.pretrain import pretrain, read_report
+from textcls.stages.pretrain import pretrain
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +54,7 @@ def test_causal_lm_reports_perplexity_and_seeds_the_student(toy, model):
     config = config_for(raw, base, model, "clm")
     out = base / f"pretrain-clm-{model}"
     pretrain(config, data_dir, out)
-    report = read_report(out)
+    report = read_pretrain_report(out)
     assert report["objective"] == "clm" and report["held_out_texts"] == 15
     vocab = len(json.loads((out / "tokenizer.json").read_text())["model"]["vocab"])
     # better than guessing uniformly over the vocabulary
@@ -97,8 +98,8 @@ def test_causal_lm_loss_falls_with_training(toy):
     pretrain(short, data_dir, base / "clm-short")
     pretrain(longer, data_dir, base / "clm-long")
     assert (
-        read_report(base / "clm-long")["held_out_loss"]
-        < read_report(base / "clm-short")["held_out_loss"]
+        read_pretrain_report(base / "clm-long")["held_out_loss"]
+        < read_pretrain_report(base / "clm-short")["held_out_loss"]
     )
 
 
@@ -107,7 +108,7 @@ def test_masked_lm_for_a_transformer_from_scratch(toy):
     config = config_for(raw, base, "transformer", "mlm", tokenizer="wordpiece")
     out = base / "pretrain-mlm"
     pretrain(config, data_dir, out)
-    assert read_report(out)["held_out_perplexity"] > 1.0
+    assert read_pretrain_report(out)["held_out_perplexity"] > 1.0
     mlm = load_file(str(out / "model.safetensors"))
     start = start_model(config, out).state_dict()
     name = "bert.encoder.layer.0.attention.self.query.weight"
@@ -122,7 +123,7 @@ def test_word2vec_vectors_initialise_the_embedding(toy):
     )
     out = base / "pretrain-w2v"
     pretrain(config, data_dir, out)
-    report = read_report(out)
+    report = read_pretrain_report(out)
     assert report["dim"] == TINY_MODELS["bilstm"]["embedding_dim"] and report["pairs"] > 1000
     vectors = load_file(str(out / "embeddings.safetensors"))["weight"]
     assert torch.count_nonzero(vectors[0]) == 0  # [PAD] stays zero
@@ -191,7 +192,7 @@ def test_masked_lm_domain_adaptation_of_minilm(toy):
     )
     out = base / "pretrain-minilm"
     pretrain(config, data_dir, out)
-    assert read_report(out)["held_out_perplexity"] > 1.0
+    assert read_pretrain_report(out)["held_out_perplexity"] > 1.0
     from transformers import AutoModelForSequenceClassification
 
     model = AutoModelForSequenceClassification.from_pretrained(str(out), num_labels=2)

@@ -10,10 +10,11 @@ import pytest
 from model_helpers import TINY_MODELS, toy_data, with_student
 from pydantic import BaseModel
 from textcls import get_plugins, hookimpl
+from textcls.artifact_files import read_quantize_report
 from textcls.config import QuantizeStep
 from textcls.predictor import Predictor
 from textcls.stages.finetune import fine_tune
-from textcls.stages.quantize import quantize, read_report
+from textcls.stages.quantize import quantize
 
 TEXTS = ["good film", "the plot was awful and dull", "a lovely superb story", "bad"]
 
@@ -34,7 +35,7 @@ def test_every_architecture_exports_and_quantizes_to_int8(trained, architecture)
     base, data_dir, folders = trained
     out = base / f"{architecture}-int8"
     quantize(QuantizeStep(name="ort-dynamic-int8"), folders[architecture], data_dir, out)
-    report = read_report(out)
+    report = read_quantize_report(out)
     assert report["delivered_precision"] == "int8" and report["gate"] == "passed"
     meta = json.loads((out / "textcls.json").read_text())
     assert meta["onnx"]["max_abs_diff_vs_pytorch"] <= 1e-4
@@ -58,7 +59,7 @@ def test_other_quantizers_on_the_transformer(trained, quantizer, tmp_path, monke
     quantize(QuantizeStep(name=quantizer), folders["transformer"], data_dir, out)
     assert list(tmp_path.iterdir()) == []  # nothing written to the working directory
     assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == []
-    report = read_report(out)
+    report = read_quantize_report(out)
     assert (
         report["requested_precision"]
         == {"onnx-fp32": "fp32", "ort-static-int8": "int8", "ort-fp16": "fp16"}[quantizer]
@@ -112,7 +113,7 @@ def test_gate_delivers_fp32_when_quantization_collapses_accuracy(trained):
     base, data_dir, folders = trained
     out = base / "gated"
     quantize(QuantizeStep(name="zero-int8", max_accuracy_drop=1.0), folders["bow"], data_dir, out)
-    report = read_report(out)
+    report = read_quantize_report(out)
     assert report["gate"] == "failed" and report["delivered_precision"] == "fp32"
     assert report["accuracy_drop_points"] > 1.0
     assert "delivered the fp32 ONNX model instead" in report["reason"]
@@ -152,6 +153,6 @@ def test_real_minilm_exports_and_quantizes(tmp_path):
     assert meta["onnx"]["exporter"] == "optimum"
     assert meta["onnx"]["max_abs_diff_vs_pytorch"] <= 1e-4
     assert (
-        read_report(out)["size_bytes"]
+        read_quantize_report(out)["size_bytes"]
         < 0.5 * (tmp_path / "teacher" / "model.safetensors").stat().st_size
     )

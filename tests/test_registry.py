@@ -71,6 +71,22 @@ def test_first_version_becomes_champion(tmp_path, models):
     assert texts == models["texts"] and labels == models["labels"]
 
 
+def test_a_registered_version_card_carries_its_evaluation_and_decision(tmp_path, models):
+    from huggingface_hub import ModelCard
+
+    registry = Registry(tmp_path, "toy")
+    original = (models["good"] / "README.md").read_text()
+    add(registry, models, "good")
+    card = ModelCard.load(Path(registry.version(1)["path"]) / "model" / "README.md")
+    (result,) = [r for r in card.data.eval_results if r.metric_type == "accuracy"]
+    assert result.metric_value == 0.5 and result.dataset_split == "test"
+    registered = card.data.to_dict()["textcls"]["registered"]
+    assert registered["version"] == 1 and registered["run_id"] == "run-good"
+    assert "## Evaluation" in card.text and "first version" in card.text
+    # the registered copy's card changed; the run's own folder did not
+    assert (models["good"] / "README.md").read_text() == original
+
+
 def test_a_worse_challenger_stays_a_candidate_and_says_why(tmp_path, models):
     registry = Registry(tmp_path, "toy")
     add(registry, models, "good")
@@ -238,6 +254,10 @@ def test_registry_cli(tmp_path, models):
     assert promoted.exit_code == 0 and "version 2 is now the champion" in promoted.output
     rolled = runner.invoke(app, ["registry", "rollback", folder])
     assert rolled.exit_code == 0 and "version 1 is the champion" in rolled.output
+    promoted = runner.invoke(app, ["registry", "promote", folder, "2", "--json"])
+    assert json.loads(promoted.output) == {"pipeline": "toy", "champion": 2, "action": "promote"}
+    rolled = runner.invoke(app, ["registry", "rollback", folder, "--json"])
+    assert json.loads(rolled.output) == {"pipeline": "toy", "champion": 1, "action": "rollback"}
     missing = runner.invoke(app, ["registry", "show", folder, "9"])
     assert missing.exit_code == 2 and "no version 9" in missing.output
     nowhere = runner.invoke(app, ["registry", "list", str(tmp_path / "nothing")])

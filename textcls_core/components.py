@@ -99,6 +99,16 @@ class Component:
             register_architecture(architecture_class(where, caps.architecture))
 
 
+def unknown_name_message(what: str, name: str, available: list[str]) -> str:
+    """``unknown <what> 'name'.``, the closest match if one is close, and every choice."""
+    message = f"unknown {what} {name!r}."
+    close = difflib.get_close_matches(name, available, n=1, cutoff=0.5)
+    if close:
+        message += f" Did you mean {close[0]!r}?"
+    listing = ", ".join(available) if available else "none (is a plugin missing?)"
+    return f"{message} Available: {listing}."
+
+
 class ComponentRegistry:
     """The components of one kind, by name; clashing names keep every provider."""
 
@@ -152,13 +162,7 @@ class ComponentRegistry:
 
     def unknown_message(self, name: str) -> str:
         """Say that ``name`` is unknown, list what is available and suggest the closest."""
-        available = self.names()
-        message = f"unknown {self.kind.replace('_', ' ')} {name!r}."
-        close = difflib.get_close_matches(name, available, n=1, cutoff=0.5)
-        if close:
-            message += f" Did you mean {close[0]!r}?"
-        listing = ", ".join(available) if available else "none (is a plugin missing?)"
-        return f"{message} Available: {listing}."
+        return unknown_name_message(self.kind.replace("_", " "), name, self.names())
 
     def names(self) -> list[str]:
         return sorted(self._components)

@@ -10,8 +10,6 @@ Relative paths resolve against the folder of the config file.
 from __future__ import annotations
 
 import copy
-import hashlib
-import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
@@ -162,6 +160,10 @@ class TrainConfig(_Strict):
     )
     processes: int = Field(1, gt=0, description="Processes to launch (torchrun) for training")
     threads: int | None = Field(None, gt=0, description="torch threads per process")
+    precision: Literal["fp32", "fp16", "bf16"] = Field(
+        "fp32",
+        description="fp16 or bf16 mixed precision (fp16 needs a CUDA GPU; bf16 runs on CPUs too)",
+    )
 
 
 class PretrainConfig(_Strict):
@@ -322,11 +324,6 @@ class PipelineConfig(_Strict):
     def base_dir(self) -> Path:
         """The folder relative paths resolve against."""
         return Path(self._base_dir) if self._base_dir else Path.cwd()
-
-    def section_hash(self, section: str) -> str:
-        """A stable hash of one top-level section, for cache keys."""
-        value = self.model_dump(mode="json").get(section)
-        return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()
 
 
 # --------------------------------------------------------------------------------------------

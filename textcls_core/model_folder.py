@@ -6,7 +6,7 @@ A model folder is a Hugging Face model directory plus two textcls files::
     tokenizer.json, ...               its PreTrainedTokenizerFast
     textcls.json                      model and tokenizer plugin names and params, labels,
                                       data fingerprint, training config, metrics
-    README.md                         a model card a person can read
+    README.md                         its model card (``model_card.py``)
 
 ``load_model_folder(path)`` loads one back by path alone: the model component named in
 ``textcls.json`` knows how to load its architecture.
@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textcls.errors import DataError
+from textcls.model_card import write_model_card
 from textcls.version import __version__
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ def write_model_folder(folder: Path, model: Any, tokenizer: Any, meta: dict[str,
     tokenizer.save_pretrained(str(folder))
     meta = {"textcls_version": __version__, **meta}
     (folder / META_FILE).write_text(json.dumps(meta, indent=2, default=str) + "\n")
-    (folder / "README.md").write_text(render_model_card(meta, model))
+    write_model_card(folder, meta, parameters=count_parameters(model))
 
 
 def read_meta(folder: str | Path) -> dict[str, Any]:
@@ -122,49 +123,3 @@ def _check_architecture_known(folder: Path, component: Component) -> None:
 
 def count_parameters(model: Any) -> int:
     return int(sum(p.numel() for p in model.parameters()))
-
-
-def render_model_card(meta: dict[str, Any], model: Any = None) -> str:
-    """A short model card: what it is, what it learned from, how it scored, how to use it."""
-    model_ref = meta.get("model", {})
-    tokenizer_ref = meta.get("tokenizer", {})
-    version = meta.get("textcls_version", __version__)
-
-    def described(ref: dict[str, Any]) -> str:
-        return f"`{ref.get('name')}` {json.dumps(ref.get('params', {}))}"
-
-    lines = [
-        f"# {meta.get('pipeline', 'textcls')} {meta.get('role', 'model')}",
-        "",
-        f"A `{model_ref.get('name')}` text classifier trained by textcls {version}.",
-        "",
-        "| | |",
-        "|---|---|",
-        f"| architecture | {described(model_ref)} |",
-        f"| tokenizer | {described(tokenizer_ref)} |",
-        f"| labels | {', '.join(meta.get('labels', []))} |",
-    ]
-    if model is not None:
-        lines.append(f"| parameters | {count_parameters(model):,} |")
-    if meta.get("data_sha256"):
-        lines.append(f"| data fingerprint | `{meta['data_sha256'][:16]}` |")
-    if meta.get("init_from"):
-        lines.append(f"| initialised from | `{meta['init_from']}` |")
-    lines.append("")
-    metrics = meta.get("metrics") or {}
-    if metrics:
-        lines += ["## Metrics", "", "| metric | value |", "|---|---|"]
-        lines += [
-            f"| {k} | {v:.4f} |" if isinstance(v, float) else f"| {k} | {v} |"
-            for k, v in sorted(metrics.items())
-        ]
-        lines.append("")
-    lines += [
-        "## Use",
-        "",
-        "```python",
-        "from textcls.model_folder import load_model_folder",
-        "loaded = load_model_folder('path/to/this/folder')",
-        "```",
-    ]
-    return "\n".join(lines) + "\n"

@@ -1,6 +1,8 @@
 """What a pipeline run will do: its stages, their cache keys and where their artifacts live.
 
-Orchestration-free, so any orchestrator (the Prefect flow, a notebook) plans the same way.
+Orchestration-free, so any orchestrator (the Prefect flow, a notebook) plans the same way:
+``plan_stages`` lists the run's steps as ``PlannedStage`` records, each naming the artifacts it
+reads by the record name of the step that makes them, and the flow runs them in one loop.
 
 A stage's key hashes its name, its own config section, the hashes of the artifacts it reads,
 the seed and the textcls version, never a model object. The ingest key uses the input files'
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,16 +27,6 @@ from textcls.data.files import expand_inputs
 from textcls.data.fingerprint import source_stats
 from textcls.errors import ConfigError
 from textcls.version import __version__
-
-STAGE_ORDER = (
-    "ingest",
-    "pretrain",
-    "teacher",
-    "student",
-    "quantize",
-    "evaluate",
-    "register",
-)
 
 
 def stage_key(stage: str, section: Any, upstream: dict[str, str], seed: int) -> str:
@@ -94,6 +87,181 @@ def quantize_variants(config: PipelineConfig) -> list[tuple[str, QuantizeStep, s
                 )
             variants.append((f"{target}-{step.name}", step, target))
     return variants
+
+
+@dataclass(frozen=True)
+class PlannedStage:
+    """One step of a run: which stage runs, on what, and where the run folder links it.
+
+    ``key_section`` (default: ``section``), or a callable returning it, is what the key hashes.
+    ``needs`` and ``paths`` name upstream steps by record name; their artifacts are known only
+    once those steps ran, so the runner resolves them: ``needs`` (role -> record) puts each
+    upstream artifact's hash into this step's cache key, ``paths`` (task argument -> record,
+    or -> {name: record} for a mapping argument) hands the task the upstream folders.
+    """
+
+    stage: str
+    name: str
+    section: Any
+    link: str | None
+    needs: Mapping[str, str] = field(default_factory=dict)
+    paths: Mapping[str, str | Mapping[str, str]] = field(default_factory=dict)
+    params: Mapping[str, Any] = field(default_factory=dict)
+    key_section: Any = None
+
+    def key(self, records: Mapping[str, Mapping[str, Any]], seed: int) -> str:
+        """The cache key, from this step's section and the hashes of what it reads."""
+        upstream = {role: records[name]["ref"]["sha256"] for role, name in self.needs.items()}
+        section = self.section if self.key_section is None else self.key_section
+        if callable(section):
+            section = section()
+        return stage_key(self.stage, section, upstream, seed)
+
+    def arguments(self, records: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+        """The task's keyword arguments: known params plus the upstream artifact folders."""
+
+        def path(name: str) -> str:
+            return str(records[name]["ref"]["path"])
+
+        resolved: dict[str, Any] = dict(self.params)
+        for argument, source in self.paths.items():
+            resolved[argument] = (
+                path(source)
+                if isinstance(source, str)
+                else {variant: path(name) for variant, name in source.items()}
+            )
+        return resolved
+
+
+def plan_stages(
+    config: PipelineConfig,
+    layout: RunLayout,
+    plugins: Any,
+    previous_labels: list[str] | None = None,
+) -> list[PlannedStage]:
+    """Every step of one run of ``config``, in the order they run."""
+    dump = config.model_dump(mode="json")
+    common = {"config": dump, "base_dir": str(config.base_dir)}
+    data = {"data": "ingest"}
+    plan = [
+        PlannedStage(
+            "ingest",
+            "ingest",
+            dump["data"],
+            link="data",
+            # Not keyed on the previous run's labels: they only keep ids stable, and new labels
+            # come with new data, which the input stats already change.
+            # (a callable: reading the input files' stats belongs to the ingest step, whose
+            # errors then name it)
+            key_section=lambda: {"data": dump["data"], "inputs": input_stats(config, plugins)},
+            params={**common, "previous_labels": previous_labels},
+        )
+    ]
+    pretrain_target = config.pretrain.target if config.pretrain is not None else None
+    if config.pretrain is not None:
+        plan.append(
+            PlannedStage(
+                "pretrain",
+                "pretrain",
+                dump["pretrain"],
+                link="pretrain",
+                key_section={"pretrain": dump["pretrain"], "target": dump[config.pretrain.target]},
+                needs=data,
+                paths={"data_dir": "ingest"},
+                params=common,
+            )
+        )
+    if config.teacher is not None:
+        from_pretrain = pretrain_target == "teacher"
+        plan.append(
+            PlannedStage(
+                "teacher",
+                "teacher",
+                dump["teacher"],
+                link="teacher",
+                needs={**data, **({"pretrain": "pretrain"} if from_pretrain else {})},
+                paths={
+                    "data_dir": "ingest",
+                    **({"init_from": "pretrain"} if from_pretrain else {}),
+                },
+                params={**common, **({} if from_pretrain else {"init_from": None})},
+            )
+        )
+    if config.student is not None:
+        from_pretrain = config.student.init == "pretrain"
+        distilled = config.student.distill is not None
+        if distilled and config.teacher is None:
+            raise ConfigError("student.distill needs a teacher section to learn from")
+        plan.append(
+            PlannedStage(
+                "student",
+                "student",
+                dump["student"],
+                link="student",
+                needs={
+                    **data,
+                    **({"pretrain": "pretrain"} if from_pretrain else {}),
+                    **({"teacher": "teacher"} if distilled else {}),
+                },
+                paths={
+                    "data_dir": "ingest",
+                    **({"init_from": "pretrain"} if from_pretrain else {}),
+                    **({"teacher_dir": "teacher"} if distilled else {}),
+                },
+                params={
+                    **common,
+                    **({} if from_pretrain else {"init_from": None}),
+                    **({} if distilled else {"teacher_dir": None}),
+                    "cache_dir": str(layout.artifacts / "teacher-logits"),
+                },
+            )
+        )
+    variants = {role: role for role in ("teacher", "student") if getattr(config, role)}
+    for variant, step, target in quantize_variants(config):
+        step_dump = step.model_dump(mode="json")
+        name = f"quantize {variant}"
+        plan.append(
+            PlannedStage(
+                "quantize",
+                name,
+                step_dump,
+                link=f"quantized/{variant}",
+                needs={**data, "model": target},
+                paths={"model_dir": target, "data_dir": "ingest"},
+                params={"step": step_dump},
+            )
+        )
+        variants[variant] = name
+    if variants:
+        plan.append(
+            PlannedStage(
+                "evaluate",
+                "evaluate",
+                dump["evaluate"],
+                link="eval",
+                needs={**data, **variants},
+                paths={"data_dir": "ingest", "variants": variants},
+                params={
+                    "pipeline": config.name,
+                    "split": config.evaluate.split,
+                    "baselines": config.evaluate.baselines,
+                    "seed": config.seed,
+                    "measure_cost": config.evaluate.measure_cost,
+                },
+            )
+        )
+        if config.registry is not None:
+            plan.append(
+                PlannedStage(
+                    "register",
+                    "register",
+                    dump["registry"],
+                    link=None,
+                    paths={"data_dir": "ingest", "eval_dir": "evaluate", "variants": variants},
+                    params=common,
+                )
+            )
+    return plan
 
 
 def select_stages(stages: list[str], only: str | None, start_from: str | None) -> set[str]:

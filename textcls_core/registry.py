@@ -31,8 +31,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from textcls.artifact_files import MANIFEST_FILE
 from textcls.artifacts import atomic_dir, directory_sha256, write_json_atomic
 from textcls.errors import TextclsError
+from textcls.evaluation.intervals import paired_difference_interval
+from textcls.model_card import write_model_card
+from textcls.model_folder import META_FILE
 
 METRICS = ("accuracy", "macro_f1")
 
@@ -71,32 +75,6 @@ def score(labels: Sequence[str] | Any, predicted: Sequence[str] | Any, metric: s
     if metric == "accuracy":
         return float(accuracy_score(labels, predicted))
     return float(f1_score(labels, predicted, average="macro", zero_division=0))
-
-
-def paired_difference_interval(
-    labels: Sequence[str],
-    challenger: Sequence[str],
-    champion: Sequence[str],
-    metric: str,
-    samples: int = 500,
-    seed: int = 0,
-) -> tuple[float, float]:
-    """95% paired-bootstrap interval of (challenger - champion) on the same examples."""
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    y, a, b = (np.asarray(v, dtype=object) for v in (labels, challenger, champion))
-    n = len(y)
-    if metric == "accuracy":
-        draws = rng.integers(0, n, size=(samples, n))
-        diffs = (y[draws] == a[draws]).mean(axis=1) - (y[draws] == b[draws]).mean(axis=1)
-    else:
-        diffs = np.empty(samples)
-        for i in range(samples):
-            idx = rng.integers(0, n, size=n)
-            diffs[i] = score(y[idx], a[idx], metric) - score(y[idx], b[idx], metric)
-    low, high = np.percentile(diffs, [2.5, 97.5])
-    return float(low), float(high)
 
 
 def read_test_set(path: Path) -> tuple[list[str], list[str]]:
@@ -223,10 +201,22 @@ class Registry:
             )
             with atomic_dir(self.versions_dir / str(number)) as tmp:
                 shutil.copytree(model_dir, tmp / "model", symlinks=False)
+                write_model_card(
+                    tmp / "model",
+                    json.loads((tmp / "model" / META_FILE).read_text()),
+                    evaluation=metrics,
+                    registered={
+                        "pipeline": self.pipeline,
+                        "version": number,
+                        "variant": variant,
+                        "run_id": manifest.get("run_id"),
+                        "reason": decision.reason,
+                    },
+                )
                 with (tmp / "test.jsonl").open("w", encoding="utf-8") as handle:
                     for text, label in zip(test_texts, test_labels, strict=True):
                         handle.write(json.dumps({"text": text, "label": label}) + "\n")
-                write_json_atomic(tmp / "manifest.json", manifest)
+                write_json_atomic(tmp / MANIFEST_FILE, manifest)
                 write_json_atomic(
                     tmp / "version.json",
                     {

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from textcls.artifact_files import EVAL_REPORT_JSON
 from textcls.config import PipelineConfig, load_config
 from textcls.errors import ConfigError
 
@@ -132,7 +133,7 @@ def variant_rows(variant: SweepVariant, outcome: dict[str, Any]) -> list[dict[st
     base = {"variant": variant.name, **variant.values}
     if outcome.get("status") != "completed":
         return [{**base, "model": None, "status": "failed", "error": outcome.get("error", "")}]
-    report_path = Path(outcome["run_dir"]) / "eval" / "report.json"
+    report_path = Path(outcome["run_dir"]) / "eval" / EVAL_REPORT_JSON
     if not report_path.is_file():
         return [{**base, "model": None, "status": "completed", "run_id": outcome["run_id"]}]
     report = json.loads(report_path.read_text())

@@ -18,12 +18,12 @@ from textcls.flows.cli import (
     registry_commands,
 )
 from textcls.flows.cli.console import err, out, state
+from textcls.flows.cli.logs import NORMAL, QUIET, VERBOSE, configure_logging
 
 app = typer.Typer(
     name="textcls",
     help="Text classification pipelines: ingest, pretrain, fine-tune, distill, quantize, evaluate.",
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
 )
 app.add_typer(plugins_commands.app, name="plugins")
@@ -51,9 +51,17 @@ def main_options(
         ),
     ] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Only warnings, errors and results.")
+    ] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Also Prefect's run logs and debug lines.")
+    ] = False,
 ) -> None:
     """textcls: one YAML file, one command, from raw text to a small, fast, registered model."""
     state["debug"] = debug
+    state["quiet"] = quiet
+    configure_logging(QUIET if quiet else VERBOSE if verbose else NORMAL)
 
 
 def main() -> None:

@@ -8,7 +8,14 @@ from typing import Annotated
 
 import typer
 from textcls import load_config, pipeline_json_schema
-from textcls.flows.cli.console import SetOption, out, reports_errors, warn_load_failures
+from textcls.flows.cli.console import (
+    JsonOption,
+    SetOption,
+    out,
+    print_json,
+    reports_errors,
+    warn_load_failures,
+)
 
 app = typer.Typer(help="Validate pipeline files and print their schema.", no_args_is_help=True)
 
@@ -18,6 +25,7 @@ app = typer.Typer(help="Validate pipeline files and print their schema.", no_arg
 def config_validate(
     file: Annotated[Path, typer.Argument(help="Pipeline YAML file")],
     overrides: SetOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Check a pipeline file (and its plugins' params) without running anything."""
     warn_load_failures()
@@ -25,6 +33,9 @@ def config_validate(
     stages = [s for s in ("pretrain", "teacher", "student") if getattr(config, s) is not None]
     if config.quantize:
         stages.append("quantize")
+    if as_json:
+        print_json({"file": str(file), "valid": True, "pipeline": config.name, "stages": stages})
+        return
     out.print(
         f"{file}: valid pipeline {config.name!r} (sections: data, "
         f"{', '.join(stages) or 'no model stages'})"

@@ -7,7 +7,15 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from textcls.flows.cli.console import err, out, reports_errors, warn_load_failures
+from textcls.artifact_files import EVAL_REPORT_MD, read_eval_report
+from textcls.flows.cli.console import (
+    JsonOption,
+    err,
+    out,
+    print_json,
+    reports_errors,
+    warn_load_failures,
+)
 
 
 @reports_errors
@@ -37,10 +45,8 @@ def predict_command(
     predictor = Predictor.load(model_dir, threads=threads)
     with Progress(console=err, transient=True, disable=file is None) as progress:
         task = progress.add_task("predicting", total=len(inputs))
-        probabilities = predictor.logits(
-            inputs, batch_size, progress=lambda n: progress.advance(task, n)
-        )
-    predictions = predictor.predictions_from_logits(probabilities)
+        logits = predictor.logits(inputs, batch_size, progress=lambda n: progress.advance(task, n))
+    predictions = predictor.predictions_from_logits(logits)
     content = render(inputs, predictions, predictor.labels, chosen)
     if output is None:
         sys.stdout.write(content)
@@ -61,6 +67,7 @@ def evaluate_command(
         list[str] | None, typer.Option("--baseline", help="Also train and score a baseline")
     ] = None,
     cost: Annotated[bool, typer.Option(help="Measure latency, throughput, memory")] = True,
+    as_json: JsonOption = False,
 ) -> None:
     """Score existing models side by side without retraining; writes report.md and plots."""
     from textcls.flows.evaluate_data import resolve_data
@@ -80,8 +87,12 @@ def evaluate_command(
         baselines=baseline or [],
         measure_cost=cost,
     )
-    out.print((Path(ref.path) / "report.md").read_text(encoding="utf-8"))
-    out.print(f"report: {Path(ref.path) / 'report.md'}")
+    if as_json:
+        report = read_eval_report(ref.path)
+        print_json({"report_folder": ref.path, **report})
+        return
+    out.print((Path(ref.path) / EVAL_REPORT_MD).read_text(encoding="utf-8"))
+    out.print(f"report: {Path(ref.path) / EVAL_REPORT_MD}")
 
 
 def _variant_names(folders: list[Path]) -> list[str]:

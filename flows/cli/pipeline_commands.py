@@ -8,7 +8,17 @@ from typing import Annotated
 import typer
 from rich.table import Table
 from textcls import get_plugins, load_config
-from textcls.flows.cli.console import SetOption, err, out, reports_errors, warn_load_failures
+from textcls.artifact_files import DATA_REPORT_MD, EVAL_REPORT_MD
+from textcls.flows.cli.console import (
+    JsonOption,
+    SetOption,
+    err,
+    out,
+    print_json,
+    reports_errors,
+    state,
+    warn_load_failures,
+)
 from textcls.flows.cli.prefect_api import prefect_defaults, shared_prefect_api
 from textcls.flows.cli.progress import ConsoleProgress
 
@@ -30,7 +40,7 @@ def ingest_command(
     target = output or Path(config.output) / config.name / "data"
     section = config.model_dump(mode="json")["data"]
     ref = run_stage("ingest", str(target.parent), section, lambda: ingest(config, target))
-    out.print((Path(ref.path) / "data_report.md").read_text(encoding="utf-8"))
+    out.print((Path(ref.path) / DATA_REPORT_MD).read_text(encoding="utf-8"))
     out.print(f"data: {ref.path}")
 
 
@@ -48,6 +58,7 @@ def run_command(
     run_id: Annotated[
         str | None, typer.Option(help="Name the run folder (default: time + random suffix)")
     ] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Run the whole pipeline as a Prefect flow (ephemeral local API unless PREFECT_API_URL)."""
     prefect_defaults()
@@ -56,8 +67,9 @@ def run_command(
     warn_load_failures()
     load_config(file, overrides or [])  # fail fast, before Prefect starts, on a bad file
     host = get_plugins()
-    progress = ConsoleProgress()
-    host.register(progress, name="textcls-console-progress")
+    show_progress = not state["quiet"]
+    if show_progress:
+        host.register(ConsoleProgress(), name="textcls-console-progress")
     try:
         manifest = textcls_pipeline(
             config_path=str(file.resolve()),
@@ -68,19 +80,36 @@ def run_command(
             run_id=run_id,
         )
     finally:
-        host.unregister("textcls-console-progress")
+        if show_progress:
+            host.unregister("textcls-console-progress")
+    run_dir = Path(manifest["stages"]["ingest"]["ref"]["path"]).parents[1] / manifest["run_id"]
+    report = run_dir / "eval" / EVAL_REPORT_MD
+    decision = manifest.get("registry")
+    if as_json:
+        print_json(
+            {
+                "pipeline": manifest["pipeline"],
+                "run_id": manifest["run_id"],
+                "status": manifest["status"],
+                "run_folder": str(run_dir),
+                "report": str(report) if report.exists() else None,
+                "stages": {
+                    stage: {"status": record["status"], "seconds": record["seconds"]}
+                    for stage, record in manifest["stages"].items()
+                },
+                "registry": decision,
+            }
+        )
+        return
     table = Table(title=f"{manifest['pipeline']} run {manifest['run_id']}")
     for column in ("stage", "status", "seconds"):
         table.add_column(column)
     for stage, record in manifest["stages"].items():
         table.add_row(stage, record["status"], f"{record['seconds']:.1f}")
     out.print(table)
-    run_dir = Path(manifest["stages"]["ingest"]["ref"]["path"]).parents[1] / manifest["run_id"]
     out.print(f"run folder: {run_dir}")
-    report = run_dir / "eval" / "report.md"
     if report.exists():
         out.print(f"report: {report}")
-    decision = manifest.get("registry")
     if decision:
         out.print(f"registry: version {decision['version']}: {decision['reason']}")
 

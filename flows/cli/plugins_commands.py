@@ -10,7 +10,14 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 from textcls import ConfigError, get_plugins
-from textcls.flows.cli.console import err, out, reports_errors, warn_load_failures
+from textcls.flows.cli.console import (
+    JsonOption,
+    err,
+    out,
+    print_json,
+    reports_errors,
+    warn_load_failures,
+)
 
 app = typer.Typer(help="Inspect the loaded plugins and their components.", no_args_is_help=True)
 
@@ -18,7 +25,7 @@ app = typer.Typer(help="Inspect the loaded plugins and their components.", no_ar
 @app.command("list")
 @reports_errors
 def plugins_list(
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """List loaded plugins: name, version, hooks implemented, components by kind."""
     host = get_plugins()
@@ -72,20 +79,33 @@ def plugins_list(
 
 @app.command("show")
 @reports_errors
-def plugins_show(name: Annotated[str, typer.Argument(help="Component name, e.g. csv")]) -> None:
+def plugins_show(
+    name: Annotated[str, typer.Argument(help="Component name, e.g. csv")],
+    as_json: JsonOption = False,
+) -> None:
     """Describe a component: kind, plugin, description and params with types and defaults."""
     host = get_plugins()
     components = host.find_components(name)
     if not components:
         from textcls import UnknownComponentError
-        from textcls.components import ComponentRegistry
+        from textcls.components import unknown_name_message
 
-        everything = ComponentRegistry("component")
-        for registry in host.registries.values():
-            for component in registry:
-                if component.name not in everything:
-                    everything.add(component)
-        raise UnknownComponentError(everything.unknown_message(name))
+        every_name = sorted({n for registry in host.registries.values() for n in registry.names()})
+        raise UnknownComponentError(unknown_name_message("component", name, every_name))
+    if as_json:
+        print_json(
+            [
+                {
+                    "name": c.name,
+                    "kind": c.kind,
+                    "plugin": c.plugin,
+                    "description": c.description,
+                    "params_schema": c.params.model_json_schema(),
+                }
+                for c in components
+            ]
+        )
+        return
     for component in components:
         out.print(
             f"[bold]{component.name}[/] ({component.kind}, plugin {component.plugin})", markup=True

@@ -12,8 +12,8 @@ from textcls.flows.cli.console import err
 def prefect_defaults() -> None:
     """Settings for the ephemeral local Prefect API, unless the user chose otherwise.
 
-    A busy 2-core machine can take longer than Prefect's default 20 s to start the temporary
-    server; and nothing should try to send telemetry from a training box.
+    A machine busy with training can take longer than Prefect's default 20 s to start the
+    temporary server; and nothing should try to send telemetry from a training box.
     """
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 from textcls import load_config
-from textcls.flows.cli.console import out, reports_errors
+from textcls.flows.cli.console import JsonOption, out, print_json, reports_errors
 
 app = typer.Typer(
     help="Model registry: versions, the champion, promotion and rollback.", no_args_is_help=True
@@ -40,13 +39,13 @@ def _open_registry(target: Path) -> Any:
 @reports_errors
 def registry_list(
     target: RegistryArgument,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Every version with its status, run, variant and score."""
     registry = _open_registry(target)
     versions = registry.versions()
     if as_json:
-        out.print_json(json.dumps({"champion": registry.champion(), "versions": versions}))
+        print_json({"champion": registry.champion(), "versions": versions})
         return
     if not versions:
         out.print(f"{registry.folder}: no versions yet")
@@ -72,15 +71,16 @@ def registry_list(
 def registry_show(
     target: RegistryArgument,
     version: Annotated[int | None, typer.Argument(help="Version (default: the champion)")] = None,
+    as_json: JsonOption = False,
 ) -> None:
-    """One version: where it is, its metrics, lineage and the promotion decision."""
+    """One version: where it is, its metrics, lineage and the promotion decision (JSON)."""
     from textcls.registry import RegistryError
 
     registry = _open_registry(target)
     number = version if version is not None else registry.champion()
     if number is None:
         raise RegistryError(f"{registry.folder}: no champion yet; give a version")
-    out.print_json(json.dumps(registry.version(number), default=str))
+    print_json(registry.version(number))  # JSON either way: --json is accepted for symmetry
 
 
 @app.command("promote")
@@ -88,17 +88,24 @@ def registry_show(
 def registry_promote(
     target: RegistryArgument,
     version: Annotated[int, typer.Argument(help="Version to make the champion")],
+    as_json: JsonOption = False,
 ) -> None:
     """Make a version the champion by hand (recorded in the history)."""
     registry = _open_registry(target)
     registry.promote(version)
+    if as_json:
+        print_json({"pipeline": registry.pipeline, "champion": version, "action": "promote"})
+        return
     out.print(f"version {version} is now the champion of {registry.pipeline}")
 
 
 @app.command("rollback")
 @reports_errors
-def registry_rollback(target: RegistryArgument) -> None:
+def registry_rollback(target: RegistryArgument, as_json: JsonOption = False) -> None:
     """Make the previous champion the champion again."""
     registry = _open_registry(target)
     version = registry.rollback()
+    if as_json:
+        print_json({"pipeline": registry.pipeline, "champion": version, "action": "rollback"})
+        return
     out.print(f"rolled back: version {version} is the champion of {registry.pipeline} again")

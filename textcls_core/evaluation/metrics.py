@@ -1,8 +1,8 @@
 """Quality metrics from true labels and predicted probabilities.
 
 scikit-learn computes everything it has (accuracy, F1, per-class report, confusion matrix, log
-loss, ROC-AUC, PR-AUC); expected calibration error and bootstrap intervals are a few lines of
-numpy each, documented here.
+loss, ROC-AUC, PR-AUC); scipy's bootstrap the intervals (``intervals.py``); expected calibration
+error is a few lines of numpy, documented here.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from textcls.evaluation.intervals import metric_interval
 
 ECE_BINS = 15
-BOOTSTRAP_SAMPLES = 1000
 
 
 def expected_calibration_error(
@@ -47,32 +47,6 @@ def expected_calibration_error(
             }
         )
     return float(ece), table
-
-
-def bootstrap_interval(
-    labels: np.ndarray,
-    predicted: np.ndarray,
-    metric: str,
-    *,
-    samples: int = BOOTSTRAP_SAMPLES,
-    seed: int = 0,
-    level: float = 0.95,
-) -> tuple[float, float]:
-    """Percentile bootstrap interval for accuracy or macro-F1 (resampling examples)."""
-    from sklearn.metrics import f1_score
-
-    rng = np.random.default_rng(seed)
-    n = len(labels)
-    draws = rng.integers(0, n, size=(samples, n))
-    if metric == "accuracy":
-        values = (labels[draws] == predicted[draws]).mean(axis=1)
-    else:
-        values = np.array(
-            [f1_score(labels[d], predicted[d], average="macro", zero_division=0) for d in draws]
-        )
-    tail = (1 - level) / 2 * 100
-    low, high = np.percentile(values, [tail, 100 - tail])
-    return float(low), float(high)
 
 
 def quality_metrics(
@@ -118,8 +92,8 @@ def quality_metrics(
             for i, name in enumerate(label_names)
         },
         "confusion_matrix": confusion_matrix(y, predicted, labels=list(range(k))).tolist(),
-        "accuracy_ci95": bootstrap_interval(y, predicted, "accuracy", seed=seed),
-        "macro_f1_ci95": bootstrap_interval(y, predicted, "macro_f1", seed=seed),
+        "accuracy_ci95": metric_interval(y, predicted, "accuracy", seed=seed),
+        "macro_f1_ci95": metric_interval(y, predicted, "macro_f1", seed=seed),
     }
     if k == 2 and len(set(y.tolist())) == 2:
         result["roc_auc"] = float(roc_auc_score(y, probabilities[:, 1]))

@@ -16,11 +16,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from textcls.artifact_files import data_fingerprint, read_labels
 from textcls.artifacts import ArtifactRef, directory_sha256
 from textcls.config import PipelineConfig, StudentConfig
 from textcls.errors import ConfigError
 from textcls.plugin_manager import PluginHost
-from textcls.stages.finetune import data_fingerprint, work_key
+from textcls.training.job import (
+    execute_job,
+    job_ready,
+    job_spec,
+    model_meta,
+    prepare_job,
+    work_dir_for,
+)
 
 
 def distill(
@@ -34,7 +42,6 @@ def distill(
     plugins: PluginHost | None = None,
 ) -> ArtifactRef:
     """Distil the teacher in ``teacher_dir`` into the configured student; write ``out_dir``."""
-    from textcls.training.job import execute_job, job_ready
 
     if plugins is None:
         from textcls.plugin_manager import get_plugins
@@ -50,7 +57,8 @@ def distill(
     teacher_dir = Path(teacher_dir).resolve()
     cache = Path(cache_dir) if cache_dir else out_dir.parent / ".cache" / "teacher-logits"
     teacher_sha = directory_sha256(teacher_dir)
-    key = work_key(
+    work_dir = work_dir_for(
+        out_dir,
         {
             "stage": "distill",
             "student": section.model_dump(mode="json"),
@@ -58,9 +66,8 @@ def distill(
             "data": data_fingerprint(data_dir),
             "teacher": teacher_sha,
             "init_from": init_from,
-        }
+        },
     )
-    work_dir = out_dir.parent / f".{out_dir.name}.work-{key}"
     if not job_ready(work_dir):
         _prepare(
             config,
@@ -95,9 +102,7 @@ def _prepare(
     from textcls.contracts import DistillerCapabilities, distiller_needs
     from textcls.distillation.teacher_outputs import cached_teacher_logits
     from textcls.model_folder import load_model_folder, read_meta
-    from textcls.stages.ingest import read_labels
     from textcls.training.builders import build_model, build_tokenizer
-    from textcls.training.job import prepare_job
     from transformers import set_seed
 
     assert section.distill is not None
@@ -175,37 +180,33 @@ def _prepare(
     ).save_to_disk(str(transfer_dir))
     logits_file = work_dir / "teacher_logits.safetensors"
     save_file({"logits": logits.contiguous()}, str(logits_file))
-    meta = {
-        "pipeline": config.name,
-        "role": "student",
-        "model": section.model.model_dump(mode="json"),
-        "tokenizer": tokenizer_meta,
-        "labels": labels,
-        "data_sha256": data_fingerprint(data_dir),
-        "init_from": init_from or (str(teacher_dir) if section.init == "teacher-layers" else None),
-        "train": section.train.model_dump(mode="json"),
-        "seed": config.seed,
-        "distill": {
+    meta = model_meta(
+        config,
+        "student",
+        section,
+        tokenizer_meta,
+        labels,
+        data_fingerprint(data_dir),
+        init_from or (str(teacher_dir) if section.init == "teacher-layers" else None),
+        distill={
             "distiller": section.distill.model_dump(mode="json"),
             "teachers": teachers,
             "teacher_sha256": teacher_sha,
             "transfer": {"train": len(dataset["train"]), "total": len(texts)},
         },
-    }
-    job = {
-        "meta": meta,
-        "train": meta["train"],
-        "seed": config.seed,
-        "data_dir": str(data_dir),
-        "out_dir": str(out_dir),
-        "train_data": str(transfer_dir),
-        "distill": {
+    )
+    job = job_spec(
+        meta,
+        data_dir,
+        out_dir,
+        train_data=str(transfer_dir),
+        distill={
             "distiller": section.distill.model_dump(mode="json"),
             "logits_file": str(logits_file),
             "teachers": teachers,
             "teacher_in_loop": in_loop,
         },
-    }
+    )
     prepare_job(work_dir, model, tokenizer, job)
 
 
@@ -213,8 +214,8 @@ def _transfer_set(
     config: PipelineConfig, section: StudentConfig, dataset: Any, plugins: PluginHost
 ) -> tuple[list[str], list[int]]:
     """Texts of the transfer set, and hard labels for its labelled part (the train split)."""
+    from textcls.data.unlabeled import load_unlabeled_texts
     from textcls.distillation.augment import augmented_texts
-    from textcls.stages.ingest import load_unlabeled_texts
 
     train = dataset["train"]
     texts, hard = list(train["text"]), list(train["label"])

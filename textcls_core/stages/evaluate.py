@@ -2,23 +2,31 @@
 
 Scores each model folder (PyTorch or ONNX) and each configured baseline on the same examples:
 quality metrics with bootstrap intervals, cost metrics measured in a fresh process each, the
-most confident mistakes, three kinds of plots, ``report.json``/``report.md``, and an
-"Evaluation" section in each model folder's card.
+most confident mistakes, three kinds of plots, ``report.json``/``report.md``. The model folders
+it scores are upstream artifacts and stay as they are (a registered version's card carries its
+evaluation: see ``model_card.py``).
 """
 
 from __future__ import annotations
 
-import json
+import logging
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from textcls.artifact_files import (
+    DATA_REPORT_MD,
+    EVAL_REPORT_JSON,
+    EVAL_REPORT_MD,
+    read_labels,
+    read_quantize_report,
+)
 from textcls.artifacts import ArtifactRef, atomic_dir, directory_sha256, write_json_atomic
 from textcls.errors import DataError
 
-CARD_SECTION = "## Evaluation"
+log = logging.getLogger("textcls.evaluate")
 
 
 def evaluate(
@@ -41,7 +49,6 @@ def evaluate(
     from textcls.evaluation.plots import confusion_heatmap, pareto_chart, reliability_diagram
     from textcls.evaluation.report import SCHEMA_VERSION, render_markdown
     from textcls.predictor import Predictor
-    from textcls.stages.ingest import read_labels
 
     data_dir = Path(data_dir)
     dataset = datasets.load_from_disk(str(data_dir))
@@ -53,12 +60,15 @@ def evaluate(
     probabilities: dict[str, np.ndarray] = {}
     results: dict[str, Any] = {}
     for name, folder in variants.items():
+        log.info("scoring %s on %d %s examples", name, len(texts), split)
         predictor = Predictor.load(folder)
         if predictor.labels != names:
             raise DataError(
                 f"{folder}: the model's labels {predictor.labels} differ from the data's {names}"
             )
         probabilities[name] = predictor.probabilities(texts, 64)
+        if measure_cost:
+            log.info("measuring latency, throughput and memory of %s in a fresh process", name)
         cost = (
             cost_metrics(folder, texts)
             if measure_cost
@@ -80,11 +90,13 @@ def evaluate(
         }
     train = dataset["train"]
     for baseline in baselines:
+        log.info("training and scoring the %s baseline", baseline)
         probs, cost = run_baseline(
             baseline, list(train["text"]), list(train["label"]), texts, len(names), seed
         )
         probabilities[baseline] = probs
         results[baseline] = {"kind": "baseline", "path": None, "cost": cost, "notes": []}
+    log.info("computing metrics and bootstrap intervals for %d variants", len(results))
     for name in results:
         results[name]["quality"] = quality_metrics(y, probabilities[name], names, seed=seed)
     best = max(results, key=lambda n: results[n]["quality"]["accuracy"])
@@ -132,13 +144,10 @@ def evaluate(
             "plots": plots,
             "errors_csv": "errors.csv",
         }
-        write_json_atomic(tmp / "report.json", report)
-        data_md = data_dir / "data_report.md"
+        write_json_atomic(tmp / EVAL_REPORT_JSON, report)
+        data_md = data_dir / DATA_REPORT_MD
         data_section = data_md.read_text() if data_md.is_file() else None
-        (tmp / "report.md").write_text(render_markdown(report, data_section), encoding="utf-8")
-    for name, result in results.items():
-        if result["kind"] == "model":
-            update_model_card(Path(result["path"]), name, split, result["quality"], result["cost"])
+        (tmp / EVAL_REPORT_MD).write_text(render_markdown(report, data_section), encoding="utf-8")
     return ArtifactRef(
         stage="evaluate", path=str(out_dir.resolve()), sha256=directory_sha256(out_dir)
     )
@@ -149,31 +158,5 @@ def _slug(name: str) -> str:
 
 
 def _notes(folder: Path) -> list[str]:
-    report = folder / "quantize.json"
-    if not report.is_file():
-        return []
-    gate = json.loads(report.read_text())
-    return [gate["reason"]] if gate.get("reason") else []
-
-
-def update_model_card(
-    folder: Path, name: str, split: str, quality: dict[str, Any], cost: dict[str, Any]
-) -> None:
-    """Replace the card's Evaluation section with this evaluation's numbers."""
-    card = folder / "README.md"
-    text = card.read_text() if card.is_file() else f"# {name}\n"
-    text = text.split(f"\n{CARD_SECTION}\n")[0].rstrip() + "\n"
-    low, high = quality["accuracy_ci95"]
-    section = (
-        f"\n{CARD_SECTION}\n\nOn the {split} split ({quality['examples']} examples), as "
-        f"`{name}`:\n\n| metric | value |\n|---|---|\n"
-        f"| accuracy | {quality['accuracy']:.4f} (95% CI {low:.3f} to {high:.3f}) |\n"
-        f"| macro-F1 | {quality['macro_f1']:.4f} |\n"
-        f"| expected calibration error | {quality['ece']:.4f} |\n"
-        f"| latency, batch 1 (p50 / p95) | {cost['latency_b1_p50_ms']:.1f} / "
-        f"{cost['latency_b1_p95_ms']:.1f} ms |\n"
-        f"| throughput, batch 32 | {cost['throughput']:.0f} examples/s |\n"
-    )
-    tmp = card.with_name(".README.md.tmp")
-    tmp.write_text(text + section, encoding="utf-8")
-    tmp.replace(card)
+    gate = read_quantize_report(folder)
+    return [gate["reason"]] if gate and gate.get("reason") else []

@@ -24,6 +24,12 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from textcls.artifact_files import (
+    DATA_REPORT_JSON,
+    DATA_REPORT_MD,
+    FINGERPRINT_FILE,
+    LABELS_FILE,
+)
 from textcls.artifacts import ArtifactRef, atomic_dir, quiet_datasets, write_json_atomic
 from textcls.config import DataConfig, PipelineConfig
 from textcls.data.clean import clean_texts, normalised_key
@@ -436,46 +442,10 @@ def _write(
     }
     with atomic_dir(out_dir) as tmp, quiet_datasets():
         dataset.save_to_disk(str(tmp))
-        write_json_atomic(tmp / "labels.json", names)
-        write_json_atomic(tmp / "data_report.json", data_report)
+        write_json_atomic(tmp / LABELS_FILE, names)
+        write_json_atomic(tmp / DATA_REPORT_JSON, data_report)
         write_json_atomic(
-            tmp / "fingerprint.json", {"content_sha256": fingerprint, "sources": sources}
+            tmp / FINGERPRINT_FILE, {"content_sha256": fingerprint, "sources": sources}
         )
-        (tmp / "data_report.md").write_text(render_data_report(data_report), encoding="utf-8")
+        (tmp / DATA_REPORT_MD).write_text(render_data_report(data_report), encoding="utf-8")
     return ArtifactRef(stage="ingest", path=str(Path(out_dir).resolve()), sha256=fingerprint)
-
-
-def load_unlabeled_texts(
-    config: PipelineConfig, inputs: str | list[str], field: str, *, plugins: Any = None
-) -> pa.Array:
-    """Read unlabelled text (a pretraining corpus) through the pipeline's data source.
-
-    The same cleaning applies; empty lines are skipped (not an error for unlabelled text).
-    """
-    if plugins is None:
-        from textcls.plugin_manager import get_plugins
-
-        plugins = get_plugins()
-    data = config.data
-    source = plugins.component("data_source", data.source.name).create(data.source.params)
-    request = SplitRequest(
-        split="unlabeled",
-        inputs=[inputs] if isinstance(inputs, str) else list(inputs),
-        field=field,
-        text_columns=[data.text_column]
-        if isinstance(data.text_column, str)
-        else list(data.text_column),
-        text_separator=data.text_separator,
-        label_column=None,
-        bad_rows=data.bad_rows,
-    )
-    loaded = source.load(request)
-    cleaned = clean_texts(loaded.table.column(TEXT).combine_chunks(), data.cleaning)
-    return cleaned.filter(pc.fill_null(pc.greater(pc.utf8_length(cleaned), 0), False))
-
-
-def read_labels(data_dir: str | Path) -> list[str]:
-    """The ordered label names an ingest artifact holds."""
-    import json
-
-    return json.loads((Path(data_dir) / "labels.json").read_text(encoding="utf-8"))

@@ -24,17 +24,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from textcls.artifact_files import PRETRAIN_REPORT, data_fingerprint, read_labels
 from textcls.artifacts import ArtifactRef, atomic_dir, directory_sha256
 from textcls.components import Component
-from textcls.config import PipelineConfig, PretrainConfig, TrainConfig
+from textcls.config import PipelineConfig, PretrainConfig
 from textcls.contracts import ModelCapabilities, TokenizerCapabilities
 from textcls.errors import ConfigError
 from textcls.plugin_manager import PluginHost
-from textcls.stages.finetune import data_fingerprint, role_section, work_key
 from textcls.training.builders import default_tokenizer
+from textcls.training.job import role_section, work_dir_for
 
 HELD_OUT = 0.05
-REPORT_FILE = "pretrain.json"
 
 
 def pretrain(
@@ -45,7 +45,7 @@ def pretrain(
     plugins: PluginHost | None = None,
 ) -> ArtifactRef:
     """Run the configured pretraining objective; write the result to ``out_dir``."""
-    from textcls.stages.ingest import load_unlabeled_texts, read_labels
+    from textcls.data.unlabeled import load_unlabeled_texts
     from transformers import set_seed
 
     if plugins is None:
@@ -74,7 +74,8 @@ def pretrain(
     held_out = [texts[i] for i in order[:held]]
     train_texts = [texts[i] for i in order[held:]]
 
-    key = work_key(
+    work_dir = work_dir_for(
+        out_dir,
         {
             "stage": "pretrain",
             "pretrain": section.model_dump(mode="json"),
@@ -82,9 +83,8 @@ def pretrain(
             "seed": config.seed,
             "data": data_fingerprint(data_dir),
             "corpus_rows": len(texts),
-        }
+        },
     )
-    work_dir = out_dir.parent / f".{out_dir.name}.work-{key}"
     set_seed(config.seed)
     labels = read_labels(data_dir)
     runner = _word2vec if section.objective == "word2vec" else _language_model
@@ -99,13 +99,9 @@ def pretrain(
             corpus_texts=len(texts),
             held_out_texts=held,
         )
-        (tmp / REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n")
+        (tmp / PRETRAIN_REPORT).write_text(json.dumps(report, indent=2) + "\n")
     shutil.rmtree(work_dir, ignore_errors=True)
     return ArtifactRef(stage="pretrain", path=str(out_dir), sha256=directory_sha256(out_dir))
-
-
-def read_report(folder: str | Path) -> dict[str, Any]:
-    return json.loads((Path(folder) / REPORT_FILE).read_text())  # type: ignore[no-any-return]
 
 
 def _check_objective(
@@ -133,32 +129,6 @@ def _check_objective(
                 f"that takes word vectors (bilstm, gru, textcnn, bow); {section.target} has "
                 f"tokenizer {tokenizer_ref.name!r} and model {name!r}"
             )
-
-
-def _lm_arguments(train: TrainConfig, work_dir: Path, seed: int, evaluate: bool) -> Any:
-    from transformers import TrainingArguments
-
-    return TrainingArguments(
-        output_dir=str(work_dir / "checkpoints"),
-        num_train_epochs=train.epochs,
-        max_steps=train.max_steps or -1,
-        per_device_train_batch_size=train.batch_size,
-        per_device_eval_batch_size=train.eval_batch_size or 2 * train.batch_size,
-        learning_rate=train.learning_rate,
-        lr_scheduler_type=train.lr_scheduler,
-        warmup_ratio=train.warmup_ratio,
-        weight_decay=train.weight_decay,
-        eval_strategy="epoch" if evaluate else "no",
-        save_strategy="epoch",
-        logging_strategy="epoch",
-        save_total_limit=1,
-        seed=seed,
-        data_seed=seed,
-        use_cpu=True,
-        report_to="none",
-        save_safetensors=True,
-        remove_unused_columns=False,
-    )
 
 
 def _train(trainer: Any, work_dir: Path) -> Any:
@@ -199,12 +169,15 @@ def _train_language_model(
     seed: int,
 ) -> dict[str, Any]:
     """Train a (masked or causal) language model with Trainer; report held-out perplexity."""
+    from textcls.training.arguments import training_arguments
     from transformers import Trainer
 
     train = section.train
     trainer = Trainer(
         model=model,
-        args=_lm_arguments(train, work_dir, seed, evaluate=True),
+        args=training_arguments(
+            train, work_dir / "checkpoints", seed, best_by="loss", remove_unused_columns=False
+        ),
         train_dataset=_tokenized(tokenizer, texts, train.max_length),
         eval_dataset=_tokenized(tokenizer, held_out, train.max_length),
         data_collator=collator,
@@ -260,6 +233,7 @@ def _word2vec(
     import torch
     from safetensors.torch import save_file
     from textcls.modeling import EMBEDDINGS_FILE
+    from textcls.training.arguments import training_arguments
     from textcls.training.language_model import SkipGram, skipgram_pairs
     from transformers import Trainer
 
@@ -276,7 +250,11 @@ def _word2vec(
     pairs = datasets.Dataset.from_dict({"center": centers, "context": contexts})
     train = section.train
     trainer = Trainer(
-        model=model, args=_lm_arguments(train, work_dir, seed, evaluate=False), train_dataset=pairs
+        model=model,
+        args=training_arguments(
+            train, work_dir / "checkpoints", seed, evaluate=False, remove_unused_columns=False
+        ),
+        train_dataset=pairs,
     )
     _train(trainer, work_dir)
     held = tokenizer(held_out, add_special_tokens=False)["input_ids"]

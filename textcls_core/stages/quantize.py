@@ -14,11 +14,11 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from textcls.artifact_files import QUANTIZE_REPORT
 from textcls.artifacts import ArtifactRef, atomic_dir, directory_sha256, write_json_atomic
 from textcls.config import QuantizeStep
 from textcls.model_folder import META_FILE
 
-REPORT_FILE = "quantize.json"
 CALIBRATION_SPLIT = "train"
 
 
@@ -78,14 +78,10 @@ def quantize(
             "reason": reason,
             "size_bytes": (tmp / "model.onnx").stat().st_size,
         }
-        write_json_atomic(tmp / REPORT_FILE, report)
+        write_json_atomic(tmp / QUANTIZE_REPORT, report)
         meta = json.loads((tmp / META_FILE).read_text())
         meta["onnx"] = {**meta.get("onnx", {}), "precision": delivered, "quantization": report}
         write_json_atomic(tmp / META_FILE, meta)
     return ArtifactRef(
         stage="quantize", path=str(out_dir.resolve()), sha256=directory_sha256(out_dir)
     )
-
-
-def read_report(folder: str | Path) -> dict[str, Any]:
-    return json.loads((Path(folder) / REPORT_FILE).read_text())  # type: ignore[no-any-return]

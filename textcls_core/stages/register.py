@@ -7,10 +7,10 @@ student, whatever scored best), else the model variant (not a baseline) that sco
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
+from textcls.artifact_files import read_eval_report, read_labels
 from textcls.config import PipelineConfig
 from textcls.errors import ConfigError
 from textcls.registry import Decision, Registry
@@ -41,10 +41,9 @@ def register(
 ) -> Decision:
     """Register the chosen model with its test set, metrics and lineage; returns the decision."""
     import datasets
-    from textcls.stages.ingest import read_labels
 
     assert config.registry is not None
-    report = json.loads((Path(eval_dir) / "report.json").read_text())
+    report = read_eval_report(eval_dir)
     chosen = choose_variant(config, report)
     split = datasets.load_from_disk(str(data_dir))[config.evaluate.split]
     names = read_labels(data_dir)

@@ -19,6 +19,7 @@ rank 0 writes the artifact.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -26,16 +27,75 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from textcls.artifacts import ArtifactRef, atomic_dir, directory_sha256, write_json_atomic
-from textcls.config import TrainConfig
-from textcls.errors import StageError
+from textcls.config import PipelineConfig, StudentConfig, TeacherConfig, TrainConfig
+from textcls.errors import ConfigError, StageError
 from textcls.model_folder import load_model_folder, write_model_folder
+from textcls.version import __version__
 
 log = logging.getLogger("textcls.training")
 
 JOB_FILE = "job.json"
+
+Role = Literal["teacher", "student"]
+
+
+def role_section(config: PipelineConfig, role: Role) -> TeacherConfig | StudentConfig:
+    """The ``teacher`` or ``student`` section, or an error saying the pipeline has none."""
+    section = getattr(config, role)
+    if section is None:
+        raise ConfigError(f"{config.source or 'config'}: no {role} section to train")
+    return section  # type: ignore[no-any-return]
+
+
+def work_dir_for(out_dir: Path, parts: dict[str, Any]) -> Path:
+    """The resumable work folder of the job that writes ``out_dir``.
+
+    Named by a hash of ``parts`` (everything that shapes the result) and the textcls version,
+    so a changed setting never resumes stale checkpoints.
+    """
+    blob = json.dumps({**parts, "textcls": __version__}, sort_keys=True, default=str)
+    key = hashlib.sha256(blob.encode()).hexdigest()[:12]
+    return out_dir.parent / f".{out_dir.name}.work-{key}"
+
+
+def model_meta(
+    config: PipelineConfig,
+    role: Role,
+    section: TeacherConfig | StudentConfig,
+    tokenizer: dict[str, Any],
+    labels: list[str],
+    data_sha256: str,
+    init_from: str | None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """The ``textcls.json`` of a trained model folder (``extra``: stage-specific fields)."""
+    return {
+        "pipeline": config.name,
+        "role": role,
+        "model": section.model.model_dump(mode="json"),
+        "tokenizer": tokenizer,
+        "labels": labels,
+        "data_sha256": data_sha256,
+        "init_from": init_from,
+        "train": section.train.model_dump(mode="json"),
+        "seed": config.seed,
+        **extra,
+    }
+
+
+def job_spec(meta: dict[str, Any], data_dir: Path, out_dir: Path, **extra: Any) -> dict[str, Any]:
+    """The ``job.json`` of a training job: what to train, on what, into where."""
+    return {
+        "meta": meta,
+        "train": meta["train"],
+        "seed": meta["seed"],
+        "data_dir": str(data_dir),
+        "out_dir": str(out_dir),
+        **extra,
+    }
 
 
 def best_evaluation(trainer: Any) -> dict[str, Any] | None:
@@ -106,13 +166,9 @@ def train_in_work_dir(work_dir: Path) -> dict[str, Any]:
     """Run (or resume) the job in ``work_dir``; rank 0 writes the artifact. Returns metrics."""
     import datasets
     import torch
+    from textcls.training.arguments import training_arguments
     from textcls.training.builders import tokenize_splits
-    from textcls.training.trainer import (
-        TextclsTrainer,
-        class_weights,
-        compute_metrics,
-        training_arguments,
-    )
+    from textcls.training.trainer import TextclsTrainer, class_weights, compute_metrics
     from transformers import DataCollatorWithPadding, EarlyStoppingCallback
 
     job = json.loads((work_dir / JOB_FILE).read_text())
@@ -130,7 +186,7 @@ def train_in_work_dir(work_dir: Path) -> dict[str, Any]:
     train_set = tokenize_splits(train_rows, loaded.tokenizer, train.max_length)
     checkpoints = work_dir / "checkpoints"
     resumed_from = _latest_checkpoint_step(checkpoints)
-    args = training_arguments(train, checkpoints, job["seed"], num_examples=train_set.num_rows)
+    args = training_arguments(train, checkpoints, job["seed"])
     weights = None
     if train.class_weights:
         weights = class_weights(list(train_rows["label"]), len(job["meta"]["labels"]))

@@ -1,15 +1,15 @@
-"""Trainer settings and the small Trainer subclass every textcls training stage uses."""
+"""The small Trainer subclass and metrics every textcls classification stage uses.
+
+Their TrainingArguments come from ``arguments.py``.
+"""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from textcls.config import TrainConfig
-from transformers import Trainer, TrainingArguments
+from transformers import Trainer
 
 
 def compute_metrics(prediction: Any) -> dict[str, float]:
@@ -25,55 +25,6 @@ def compute_metrics(prediction: Any) -> dict[str, float]:
         "accuracy": float(accuracy_score(labels, predicted)),
         "macro_f1": float(f1_score(labels, predicted, average="macro")),
     }
-
-
-def training_arguments(
-    train: TrainConfig, output_dir: Path, seed: int, *, num_examples: int
-) -> TrainingArguments:
-    """TrainingArguments from a ``train:`` section.
-
-    Evaluation and checkpoints happen together (every epoch, or every ``eval_steps``), the best
-    checkpoint by ``metric_for_best_model`` is loaded at the end, and at most two checkpoints
-    (the best and the latest) stay on disk.
-    """
-    strategy = "steps" if train.eval_steps else "epoch"
-    metric = "eval_loss" if train.metric_for_best_model == "loss" else train.metric_for_best_model
-    return TrainingArguments(
-        output_dir=str(output_dir),
-        num_train_epochs=train.epochs,
-        max_steps=train.max_steps or -1,
-        per_device_train_batch_size=train.batch_size,
-        per_device_eval_batch_size=train.eval_batch_size or 2 * train.batch_size,
-        learning_rate=train.learning_rate,
-        lr_scheduler_type=train.lr_scheduler,
-        warmup_ratio=train.warmup_ratio,
-        gradient_accumulation_steps=train.gradient_accumulation_steps,
-        weight_decay=train.weight_decay,
-        eval_strategy=strategy,
-        save_strategy=strategy,
-        logging_strategy=strategy,
-        eval_steps=train.eval_steps,
-        save_steps=train.eval_steps or 500,  # used only with the "steps" strategy
-        logging_steps=train.eval_steps or 500,
-        save_total_limit=2,
-        load_best_model_at_end=True,
-        metric_for_best_model=metric,
-        greater_is_better=metric != "eval_loss",
-        group_by_length=train.group_by_length,
-        seed=seed,
-        data_seed=seed,
-        use_cpu=not torch.cuda.is_available(),
-        # gloo for CPU ranks under torchrun; a single process must not ask for a backend
-        ddp_backend=(
-            "gloo"
-            if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.cuda.is_available()
-            else None
-        ),
-        report_to="none",
-        save_safetensors=True,
-        dataloader_num_workers=0,
-        disable_tqdm=False,
-    )
 
 
 def class_weights(labels: list[int], num_labels: int) -> torch.Tensor:

@@ -92,15 +92,13 @@ def check_component(
     else:
         components = host.find_components(name)
         if not components:
-            from textcls.components import ComponentRegistry
+            from textcls.components import unknown_name_message
             from textcls.errors import UnknownComponentError
 
-            everything = ComponentRegistry("component")
-            for registry in host.registries.values():
-                for component in registry:
-                    if component.name not in everything:
-                        everything.add(component)
-            raise UnknownComponentError(everything.unknown_message(name))
+            every_name = sorted(
+                {n for registry in host.registries.values() for n in registry.names()}
+            )
+            raise UnknownComponentError(unknown_name_message("component", name, every_name))
     results: list[CheckResult] = []
     with tempfile.TemporaryDirectory(prefix="textcls-check-") as scratch:
         base = Path(workdir) if workdir is not None else Path(scratch)

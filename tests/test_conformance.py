@@ -209,3 +209,35 @@ def test_every_built_in_component_passes_plugins_check():
     skipped = {(r["component"], r["check"]) for r in payload["results"] if r["status"] != "passed"}
     # only the hub source reads no local files to hand a bad one
     assert skipped == {("hf-hub", "bad-file"), ("hf-hub", "missing-file")}
+
+
+def test_plugins_check_keeps_its_files_only_in_a_new_or_empty_folder(tmp_path):
+    keep = tmp_path / "checks"
+    result = runner.invoke(app, ["plugins", "check", "word", "--keep", str(keep)])
+    assert result.exit_code == 0, result.output
+    (saved,) = keep.glob("word/tokenizer-*/tokenizer/tokenizer.json")
+    assert saved.is_file()
+    result = runner.invoke(app, ["plugins", "check", "word", "--keep", str(keep)])
+    assert result.exit_code == 2
+    assert f"--keep {keep}: the folder is not empty" in result.stderr
+    assert saved.is_file()  # nothing textcls did not write this time was touched
+
+
+def test_each_provider_of_a_clashing_name_is_checked_as_plugin_name(tmp_path):
+    from textcls.testing.toy import toy_tokenizer
+
+    class Clash:
+        @hookimpl
+        def textcls_register_tokenizers(self, register: Any) -> None:
+            register("word", lambda params: toy_tokenizer(), description="a second word")
+
+    host = get_plugins()
+    host.register(Clash(), name="test-clash")
+    try:
+        results = check_component("word", workdir=tmp_path)
+    finally:
+        host.unregister("test-clash")
+    assert {(r.component, r.status) for r in results} == {
+        ("builtin-tokenizers:word", "passed"),
+        ("test-clash:word", "passed"),
+    }

@@ -76,6 +76,17 @@ BAD_REGISTRATIONS = {
         ),
         "model 'm': declares lm_objectives ['mlm'] but no language_model head",
     ),
+    "language model head of the wrong shape": (
+        "textcls_register_models",
+        lambda register: register(
+            "m",
+            _source,
+            capabilities=ModelCapabilities(
+                language_model=lambda model: model, lm_objectives=frozenset({"clm"})
+            ),
+        ),
+        "model 'm': language_model must accept (model, objective)",
+    ),
     "teachers param not in params": (
         "textcls_register_distillers",
         lambda register: register(
@@ -404,3 +415,10 @@ def test_a_resolver_answering_something_else_than_a_path_is_refused_by_name():
     with pytest.raises(ContractError, match="plugin 'odd-resolver': textcls_resolve_pretrained"):
         host.resolve_pretrained("odd")
     assert host.resolve_pretrained("no-such-org/no-such-model") is None
+
+
+def test_plugins_show_prints_declared_capabilities():
+    result = CliRunner().invoke(app, ["plugins", "show", "hf"])
+    assert result.exit_code == 0, result.output
+    line = next(x for x in result.output.splitlines() if "capabilities:" in x and "mlm" in x)
+    assert "default_tokenizer=hf" in line and "lm_objectives={mlm}" in line

@@ -1,9 +1,10 @@
 """The third-party example plugin (examples/plugin-example), built and installed as a wheel.
 
 It shows up in `textcls plugins list`, passes `textcls plugins check`, and runs through a real
-pipeline: its BiGRU-with-attention model trained as teacher, distilled into a smaller one with
-its KL+cosine distiller, exported to ONNX, quantized to int8, used by `textcls predict`, and
-evaluated; its one-argument lifecycle listener hears every stage finish.
+pipeline: data read by its fastText source, its BiGRU-with-attention model trained as teacher,
+distilled into a smaller one with its KL+cosine distiller, exported to ONNX, quantized to int8,
+used by `textcls predict`, and evaluated; its one-argument lifecycle listener hears every stage
+finish.
 """
 
 from __future__ import annotations
@@ -17,12 +18,11 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from ingest_helpers import csv_text
 from model_helpers import toy_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "plugin-example"
-COMPONENTS = {"distiller": ["kl-cosine"], "model": ["bigru-attention"]}
+COMPONENTS = {"data_source": ["fasttext"], "distiller": ["kl-cosine"], "model": ["bigru-attention"]}
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +81,7 @@ def test_example_plugin_is_listed(installed_example):
     assert example["builtin"] is False
     assert example["components"] == COMPONENTS
     assert example["hooks"] == [
+        "textcls_register_data_sources",
         "textcls_register_distillers",
         "textcls_register_models",
         "textcls_stage_finished",
@@ -90,7 +91,7 @@ def test_example_plugin_is_listed(installed_example):
 
 def test_example_components_pass_plugins_check(installed_example, tmp_path):
     result = run_cli(
-        installed_example, "plugins", "check", "bigru-attention", "kl-cosine", "--json"
+        installed_example, "plugins", "check", "bigru-attention", "kl-cosine", "fasttext", "--json"
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     results = json.loads(result.stdout)["results"]
@@ -101,6 +102,7 @@ def test_example_components_pass_plugins_check(installed_example, tmp_path):
         ("bigru-attention", "int8-predict"),
         ("kl-cosine", "declared-arguments"),
         ("kl-cosine", "gradients"),
+        ("fasttext", "bad-file"),
     }
     assert all(r["status"] == "passed" for r in results)
 
@@ -123,7 +125,12 @@ def test_example_params_are_validated_from_a_pipeline_file(installed_example, tm
 PIPELINE = """\
 name: example-plugin
 seed: 3
-data: {train: train.csv, validation: val.csv, test: test.csv, drop_duplicates: false}
+data:
+  source: fasttext
+  train: train.txt
+  validation: val.txt
+  test: test.txt
+  drop_duplicates: false
 teacher:
   model: {name: bigru-attention, params: {embedding_dim: 32, hidden_size: 32}}
   tokenizer: {name: word, params: {min_frequency: 1}}
@@ -141,9 +148,9 @@ evaluate: {split: test, measure_cost: false}
 
 @pytest.mark.slow
 def test_example_plugin_runs_a_whole_pipeline(installed_example, tmp_path):
-    (tmp_path / "train.csv").write_text(csv_text(toy_rows(160)))
-    (tmp_path / "val.csv").write_text(csv_text(toy_rows(40, seed=1)))
-    (tmp_path / "test.csv").write_text(csv_text(toy_rows(60, seed=2)))
+    for name, rows in (("train", 160), ("val", 40), ("test", 60)):
+        lines = (f"__label__{label} {text}\n" for text, label in toy_rows(rows, seed=len(name)))
+        (tmp_path / f"{name}.txt").write_text("".join(lines))
     (tmp_path / "pipeline.yaml").write_text(PIPELINE)
     result = run_cli(installed_example, "run", "pipeline.yaml", cwd=tmp_path, timeout=1200)
     assert result.returncode == 0, result.stderr[-4000:]

@@ -295,8 +295,8 @@ def check_registration(
     caps = _capabilities(contract, where, capabilities)
     if not isinstance(description, str):
         raise ContractError(f"{where}: description must be a string")
-    if not description:
-        doc = (getattr(factory, "__doc__", None) or "").strip()
+    if not description and (inspect.isroutine(factory) or inspect.isclass(factory)):
+        doc = (factory.__doc__ or "").strip()  # a partial's or an instance's doc is its type's
         description = doc.splitlines()[0] if doc else ""
     if kind == "model":
         factory, caps = _model_factory(where, factory, caps)
@@ -375,6 +375,16 @@ def _check_factory_signature(where: str, factory: Callable[..., Any]) -> None:
         ) from None
 
 
+def _accepts(function: Callable[..., Any], positional: int) -> bool:
+    try:
+        inspect.signature(function).bind(*([None] * positional))
+    except TypeError:
+        return False
+    except ValueError:  # no signature to inspect (a builtin): trust it
+        return True
+    return True
+
+
 def _check_capabilities(where: str, kind: str, params: type[BaseModel], caps: Any) -> None:
     if isinstance(caps, ModelCapabilities):
         if caps.lm_objectives and caps.language_model is None:
@@ -387,6 +397,8 @@ def _check_capabilities(where: str, kind: str, params: type[BaseModel], caps: An
                 f"{where}: has a language_model head but declares no lm_objectives; "
                 "add lm_objectives={'mlm'} and/or {'clm'}"
             )
+        if caps.language_model is not None and not _accepts(caps.language_model, 2):
+            raise ContractError(f"{where}: language_model must accept (model, objective)")
         if caps.word_vectors and "embedding_dim" not in params.model_fields:
             raise ContractError(
                 f"{where}: declares word_vectors but its params model {params.__name__} has "

@@ -92,15 +92,13 @@ def check_component(
     else:
         components = host.find_components(name)
         if not components:
-            from textcls.components import ComponentRegistry
+            from textcls.components import unknown_name_message
             from textcls.errors import UnknownComponentError
 
-            everything = ComponentRegistry("component")
-            for registry in host.registries.values():
-                for component in registry:
-                    if component.name not in everything:
-                        everything.add(component)
-            raise UnknownComponentError(everything.unknown_message(name))
+            every_name = sorted(
+                {n for registry in host.registries.values() for n in registry.names()}
+            )
+            raise UnknownComponentError(unknown_name_message("component", name, every_name))
     results: list[CheckResult] = []
     with tempfile.TemporaryDirectory(prefix="textcls-check-") as scratch:
         base = Path(workdir) if workdir is not None else Path(scratch)
@@ -112,10 +110,10 @@ def check_component(
                 results += battery.results
                 continue
             # Two plugins may register the same name: check each provider as plugin:name.
-            clash = len(host.find_components(component.name)) > len(
-                {c.kind for c in host.find_components(component.name)}
-            )
-            target = component.qualified_name if clash else component.name
+            providers = [
+                c for c in host.find_components(component.name) if c.kind == component.kind
+            ]
+            target = component.qualified_name if len(providers) > 1 else component.name
             folder = base / f"{component.kind}-{component.plugin}-{component.name}"
             folder.mkdir(parents=True, exist_ok=True)
             results += check(target, params, workdir=folder)

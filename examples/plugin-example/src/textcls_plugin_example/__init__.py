@@ -1,4 +1,4 @@
-"""An example third-party textcls plugin: one architecture, one distiller, one listener.
+"""An example third-party textcls plugin: an architecture, a distiller, a source, a listener.
 
 Everything here comes from ``textcls``'s public API, as docs/plugins.md describes it:
 
@@ -7,6 +7,8 @@ Everything here comes from ``textcls``'s public API, as docs/plugins.md describe
   the factory registers the architecture, so a saved model folder loads by path alone;
 - ``KlCosineDistiller.loss`` takes only ``student, teacher, labels``: textcls passes a plugin
   callable only the arguments it declares;
+- ``FastTextSource`` reads fastText's ``__label__NAME text`` lines and reports a bad line as
+  ``path:line`` with a ``textcls.DataError``;
 - ``textcls_stage_finished(stage)`` declares one of the hook's three arguments, for the same
   reason.
 """
@@ -16,10 +18,23 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+import pyarrow as pa
 import torch
 import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict, Field
-from textcls import Register, TextclsModel, classification_loss, hookimpl
+from textcls import (
+    DataError,
+    LoadedSplit,
+    Register,
+    SplitRequest,
+    TextclsModel,
+    check_file_start,
+    classification_loss,
+    expand_inputs,
+    find_undecodable_line,
+    hookimpl,
+    row_table,
+)
 from transformers.modeling_outputs import SequenceClassifierOutput
 
 
@@ -119,6 +134,64 @@ class KlCosineDistiller:
         cosine = 1 - F.cosine_similarity(student.logits, teacher.logits, dim=-1).mean()
         hard = F.cross_entropy(student.logits, labels)
         return p.alpha * (t * t * kl + p.cosine_weight * cosine) + (1 - p.alpha) * hard
+
+
+class FastTextParams(BaseModel):
+    """How to read fastText files."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    label_prefix: str = Field("__label__", min_length=1, description="Marks a label token")
+    encoding: str = "utf-8"
+
+
+class FastTextSource:
+    """fastText supervised format: ``__label__pos __label__x the text`` (first label kept)."""
+
+    def __init__(self, params: FastTextParams) -> None:
+        self.params = params
+
+    def load(self, request: SplitRequest) -> LoadedSplit:
+        files = expand_inputs(request.inputs, request.field)
+        tables = [self._load_file(path, i, request) for i, path in enumerate(files)]
+        return LoadedSplit(
+            pa.concat_tables(tables), files, locator=lambda file, row: f"{files[file]}:{row + 1}"
+        )
+
+    def _load_file(self, path: str, file_index: int, request: SplitRequest) -> pa.Table:
+        check_file_start(path, self.params.encoding)
+        prefix = self.params.label_prefix
+        texts: list[str] = []
+        labels: list[str] = []
+        rows: list[int] = []
+        try:
+            with open(path, encoding=self.params.encoding) as handle:
+                for index, line in enumerate(handle):
+                    words = line.split()
+                    if not words:
+                        continue
+                    tags = [w for w in words if w.startswith(prefix)]
+                    if request.labeled and not tags:
+                        raise DataError(
+                            f"{path}:{index + 1}: no {prefix}NAME label on this line; start "
+                            f"each line with one, e.g. '{prefix}positive great film'"
+                        )
+                    texts.append(" ".join(w for w in words if not w.startswith(prefix)))
+                    labels.append(tags[0][len(prefix) :] if tags else "")
+                    rows.append(index)
+        except UnicodeDecodeError:
+            raise DataError(find_undecodable_line(path, self.params.encoding) or path) from None
+        return row_table(texts, labels if request.labeled else None, file_index, rows)
+
+
+@hookimpl
+def textcls_register_data_sources(register: Register) -> None:
+    register(
+        "fasttext",
+        FastTextSource,
+        params=FastTextParams,
+        description="fastText supervised files: __label__NAME text (example plugin)",
+    )
 
 
 @hookimpl

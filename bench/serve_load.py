@@ -11,7 +11,8 @@ and cached under --work. Then, in one invocation on 127.0.0.1:
 - ``textcls serve`` of each model, at concurrency 1, 16 and 64 with 1 and 32 texts per request:
   requests/s, texts/s, p50/p95/p99 latency, errors.
 
-Each row is bounded: at most --requests requests or --seconds seconds, whichever comes first.
+Each row is bounded: at most --requests requests or --seconds seconds, whichever comes first,
+after an unmeasured warm-up at the same load (a fifth of either bound).
 The load generator is a minimal asyncio HTTP/1.1 keep-alive client (one connection per
 concurrent user): on 2 shared cores, a heavier client (httpx, aiohttp) would take CPU from
 the server it measures. Run:
@@ -303,9 +304,10 @@ def measure_target(
         warm = bodies_for(texts, 1)
         asyncio.run(load(port, path, warm, 4, 100, 5))
         for concurrency, per_request in GRID:
-            row = asyncio.run(
-                load(port, path, bodies_for(texts, per_request), concurrency, requests, seconds)
-            )
+            bodies = bodies_for(texts, per_request)
+            # Warm-up at the row's own load (not measured): new connections, new batch shapes.
+            asyncio.run(load(port, path, bodies, concurrency, requests // 5, seconds / 5))
+            row = asyncio.run(load(port, path, bodies, concurrency, requests, seconds))
             row.update(concurrency=concurrency, texts_per_request=per_request)
             row["texts_per_s"] = row["requests_per_s"] * per_request
             rows.append(row)
@@ -363,10 +365,14 @@ def report(result: dict[str, Any], args: argparse.Namespace) -> str:
 one invocation: one SST-2 run ({args.train_examples:,} training rows; MiniLM teacher 1 epoch, seq
 64; BiLSTM student distilled from it, then ORT dynamic int8), served by `textcls serve`
 ({" ".join(SERVE_OPTIONS[:4])}, one worker); a bare echo endpoint on the same FastAPI + uvicorn
-stack; and offline `Predictor.logits` (batch 32, as `textcls predict` runs it) as the ceiling
-for texts/s: student int8 **{offline["student-int8"]:,.0f}** texts/s, teacher fp32
-**{offline["teacher"]:,.0f}** texts/s. Each row: at most {args.requests:,} requests or
-{args.seconds:g} s; latency is per request, seen by the client. The load generator (Python,
+stack; and offline `Predictor.logits` (batch 32, default threads, as `textcls predict` runs it)
+as the ceiling for texts/s, measured just before and just after each model's served rows (mean):
+student int8 **{offline["student-int8"]:,.0f}** texts/s
+({" / ".join(f"{v:,.0f}" for v in result["offline_runs_texts_per_s"]["student-int8"])}),
+teacher fp32 **{offline["teacher"]:,.0f}** texts/s
+({" / ".join(f"{v:,.0f}" for v in result["offline_runs_texts_per_s"]["teacher"])}). Each row: at most {args.requests:,} requests or
+{args.seconds:g} s, after an unmeasured warm-up at the same load; latency is per request, seen
+by the client. The load generator (Python,
 asyncio) runs on the same 2 cores as the server. {load_note}: {result["machine_note"]}
 
 {tables[0]}
@@ -394,8 +400,8 @@ def main() -> None:
     parser.add_argument(
         "--work", type=Path, default=Path("/tmp/textcls-serve-bench"), help="Trained models"
     )
-    parser.add_argument("--max-batch", type=int, default=256, help="textcls serve --max-batch")
-    parser.add_argument("--max-wait-ms", type=float, default=1.0, help="textcls serve option")
+    parser.add_argument("--max-batch", type=int, default=64, help="textcls serve --max-batch")
+    parser.add_argument("--max-wait-ms", type=float, default=2.0, help="textcls serve option")
     parser.add_argument("--note", default="other work ran on the machine at the same time")
     parser.add_argument("--echo-server", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -422,18 +428,19 @@ def main() -> None:
     loadavg_before = os.getloadavg()
     models = train(args.work, args.train_examples)
     texts = validation_texts(args.work)
-    offline = {
-        name: offline_throughput(folder, texts, min(args.seconds, 10.0))
-        for name, folder in models.items()
-    }
-    print("offline texts/s", {k: round(v) for k, v in offline.items()}, flush=True)
-    rows, codes = {}, {}
+    rows, codes, offline, offline_runs = {}, {}, {}, {}
     for name, target in (("echo", "echo"), *((n, str(p)) for n, p in models.items())):
+        if name != "echo":  # offline just before and after the served rows: the machine drifts
+            offline_runs[name] = [offline_throughput(Path(target), texts, args.seconds / 2)]
         measured = measure_target(
             target, texts, args.work / f"{name}.log", args.requests, args.seconds
         )
         codes[name] = measured.pop()["exit_code"]
         rows[name] = measured
+        if name != "echo":
+            offline_runs[name].append(offline_throughput(Path(target), texts, args.seconds / 2))
+            offline[name] = sum(offline_runs[name]) / 2
+            print(f"offline {name}: {[round(v) for v in offline_runs[name]]} texts/s", flush=True)
 
     def row(target: str, concurrency: int, per_request: int) -> dict[str, Any]:
         return next(
@@ -453,6 +460,7 @@ def main() -> None:
     }
     result = {
         "offline_texts_per_s": offline,
+        "offline_runs_texts_per_s": offline_runs,
         "rows": rows,
         "ratios": ratios,
         "exit_codes": codes,

@@ -34,7 +34,7 @@ def serve_command(
     ] = 1.0,
     threads: Annotated[
         int | None,
-        typer.Option(min=1, help="Inference threads per worker (default: cores / workers)"),
+        typer.Option(min=1, help="Inference threads per worker (default: cores / workers - 1)"),
     ] = None,
     drain_s: Annotated[
         float, typer.Option(min=0, help="On SIGTERM, wait this long for in-flight requests")
@@ -46,8 +46,10 @@ def serve_command(
     from textcls.flows.serve.server import run_server
     from textcls.flows.serve.settings import ServeSettings
 
-    if threads is None and workers > 1:
-        threads = max(1, (os.cpu_count() or 1) // workers)
+    if threads is None:
+        # Leave a core to the event loop that parses and answers requests: inference threads
+        # that spin on every core starve it (measured in bench/serve_load.py).
+        threads = max(1, (os.cpu_count() or 1) // workers - 1)
     settings = ServeSettings(
         target=target,
         max_batch=max_batch,

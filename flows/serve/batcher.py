@@ -3,8 +3,9 @@
 Requests queue their texts; one loop takes the first waiting request, adds whatever else is
 waiting (up to ``max_batch`` texts, waiting at most ``max_wait_ms`` for more), runs the model
 once in a worker thread and hands each request its own rows back, in order. While the model
-runs, new requests queue up, so under load batches fill by themselves and the wait is rarely
-spent. A request larger than ``max_batch`` runs on its own (never split across models).
+runs, new requests queue up, so under load batches fill by themselves. The wait is spent only
+when there is company (a second request in this batch or the last one): a lone client gets
+no added latency. A request larger than ``max_batch`` runs on its own (never split).
 
 The model is read once per batch from the holder, so a hot swap never changes the model in the
 middle of a batch, and each result says which model produced it.
@@ -62,6 +63,7 @@ class DynamicBatcher:
         # parse and answer requests while a batch runs.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="textcls-model")
         self._task: asyncio.Task[None] | None = None
+        self._last_batch_requests = 0
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="textcls-batcher")
@@ -111,10 +113,16 @@ class DynamicBatcher:
         while True:
             first = await self._next(None)
             assert first is not None
+            # One turn of the event loop lets requests that have already arrived join the
+            # batch, at no cost to a lone request.
+            await asyncio.sleep(0)
             batch, size = [first], len(first.texts)
             deadline = loop.time() + self.max_wait_s
             while size < self.max_batch:
-                request = await self._next(deadline - loop.time())
+                # Wait for company only when there is some: a request that joined this batch
+                # or the last one. A lone client (concurrency 1) never waits for nobody.
+                company = len(batch) > 1 or self._last_batch_requests > 1
+                request = await self._next(deadline - loop.time() if company else 0)
                 if request is None:
                     break
                 if size + len(request.texts) > self.max_batch:
@@ -122,6 +130,7 @@ class DynamicBatcher:
                     break
                 batch.append(request)
                 size += len(request.texts)
+            self._last_batch_requests = len(batch)
             await self._call(loop, batch, size)
 
     async def _call(

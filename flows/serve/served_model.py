@@ -63,7 +63,12 @@ class ServedModel:
 
 
 def load_served(resolved: ResolvedModel, threads: int | None) -> ServedModel:
-    return ServedModel(resolved, Predictor.load(resolved.path, threads=threads))
+    """Load and warm up: the first calls of a fresh session allocate buffers and are slow, and
+    that cost belongs before /ready (or before a swap), not in the first users' latency."""
+    predictor = Predictor.load(resolved.path, threads=threads)
+    for size in (1, 8, 32):
+        predictor.logits(["warm up the model before it serves"] * size, 32)
+    return ServedModel(resolved, predictor)
 
 
 class ModelHolder:

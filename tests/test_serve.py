@@ -505,3 +505,35 @@ def test_sigterm_drains_in_flight_requests_and_exits_0(project, tmp_path):
     assert code == 0, log
     assert took < 15, f"drain and exit took {took:.1f}s"
     assert "Application shutdown complete" in log
+
+
+def test_a_champion_that_cannot_load_leaves_the_old_model_serving(project, tmp_path):
+    """A promoted version whose model is broken: the holder keeps the old one and says so."""
+    import asyncio
+    import shutil
+
+    from textcls.flows.serve.served_model import ModelHolder
+
+    registry = Registry(tmp_path / "registry", "toy")
+    for version in (1, 2):
+        shutil.copytree(
+            project["registry"].versions_dir / str(version), registry.versions_dir / str(version)
+        )
+    shutil.copy(project["registry"].folder / "champion.json", registry.folder / "champion.json")
+    (registry.model_dir(2) / "model.safetensors").write_bytes(b"not weights")
+    failures: list[int] = []
+
+    async def scenario() -> int | None:
+        holder = ModelHolder(
+            f"{registry.folder}@champion", on_reload_failure=lambda: failures.append(1)
+        )
+        await holder.load()
+        follow = asyncio.create_task(holder.follow(0.05))
+        registry.promote(2)
+        await asyncio.sleep(1.5)
+        follow.cancel()
+        assert holder.current is not None
+        return holder.current.resolved.version
+
+    assert asyncio.run(scenario()) == 1
+    assert failures == [1]  # reported once, not on every poll

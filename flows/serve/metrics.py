@@ -84,11 +84,8 @@ class ServeMetrics:
 
     def model_loaded(self, identity: dict[str, object], first: bool) -> None:
         self.model_info.clear()
-        self.model_info.labels(
-            str(identity.get("pipeline")),
-            str(identity.get("version")),
-            str(identity.get("variant")),
-        ).set(1)
+        labels = [identity.get(key) for key in ("pipeline", "version", "variant")]
+        self.model_info.labels(*("" if value is None else str(value) for value in labels)).set(1)
         version = identity.get("version")
         self.model_version.set(version if isinstance(version, int) else 0)
         if not first:

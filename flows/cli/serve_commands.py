@@ -22,8 +22,13 @@ def serve_command(
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="Server processes (one model each)")] = 1,
     max_batch: Annotated[
-        int, typer.Option(min=1, help="Most texts gathered into one model call")
-    ] = 64,
+        int,
+        typer.Option(
+            min=1,
+            help="Most texts gathered into one model call (small batches let the event loop "
+            "answer one batch while the model computes the next; raise it with more cores)",
+        ),
+    ] = 16,
     max_wait_ms: Annotated[
         float, typer.Option(min=0, help="Longest wait for more requests to fill a batch")
     ] = 2.0,

@@ -120,7 +120,7 @@ class DynamicBatcher:
             deadline = loop.time() + self.max_wait_s
             while size < self.max_batch:
                 # Wait for company only when there is some: a request that joined this batch
-                # or the last one. A lone client (concurrency 1) never waits for nobody.
+                # or the last one. A lone client (concurrency 1) never waits.
                 company = len(batch) > 1 or self._last_batch_requests > 1
                 request = await self._next(deadline - loop.time() if company else 0)
                 if request is None:

@@ -18,7 +18,7 @@ class ServeSettings:
     """Everything the app needs besides the network address."""
 
     target: str
-    max_batch: int = 64
+    max_batch: int = 16
     max_wait_ms: float = 2.0
     max_batch_texts: int = 256
     max_chars: int = 10_000

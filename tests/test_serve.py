@@ -537,3 +537,32 @@ def test_a_champion_that_cannot_load_leaves_the_old_model_serving(project, tmp_p
 
     assert asyncio.run(scenario()) == 1
     assert failures == [1]  # reported once, not on every poll
+
+
+@pytest.mark.slow
+def test_several_workers_serve_and_stop_cleanly(project, tmp_path):
+    """--workers 2: uvicorn's supervisor starts two processes, each with its model."""
+    server = Server(project["base"] / "two", "--workers", "2", log=tmp_path / "w.log")
+    try:
+        server.wait_ready()
+        expected = offline(project["base"] / "two", TEXTS[:1])
+        deadline = time.monotonic() + START_TIMEOUT_S
+        answered = 0
+        while answered < 6 and time.monotonic() < deadline:
+            # each request on a new connection; a worker still loading answers 503 not_ready
+            response = httpx.post(f"{server.url}/predict", json={"texts": TEXTS[:1]}, timeout=60)
+            if response.status_code == 200:
+                assert_same_predictions(response.json()["predictions"], expected)
+                answered += 1
+            else:
+                assert response.json()["error"]["type"] == "not_ready"
+                time.sleep(0.2)
+        assert answered == 6
+        os.kill(server.process.pid, signal.SIGTERM)
+        code = server.process.wait(60)
+    finally:
+        server.close()
+    log = server.log.read_text()
+    assert code == 0, log
+    assert log.count("Application startup complete") == 2
+    assert log.count("Application shutdown complete") == 2

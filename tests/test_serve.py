@@ -566,3 +566,15 @@ def test_several_workers_serve_and_stop_cleanly(project, tmp_path):
     assert code == 0, log
     assert log.count("Application startup complete") == 2
     assert log.count("Application shutdown complete") == 2
+
+
+def test_the_serving_app_does_not_import_prefect():
+    """Serving needs no orchestrator: the app and its server import neither Prefect nor torch
+    (the model folder's backend loads torch only when it is a PyTorch model)."""
+    code = (
+        "import sys, textcls.flows.serve.app, textcls.flows.serve.server\n"
+        "print(sorted(m for m in ('prefect', 'torch') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

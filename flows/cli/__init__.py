@@ -16,6 +16,7 @@ from textcls.flows.cli import (
     pipeline_commands,
     plugins_commands,
     registry_commands,
+    serve_commands,
 )
 from textcls.flows.cli.console import err, out, state
 from textcls.flows.cli.logs import NORMAL, QUIET, VERBOSE, configure_logging
@@ -34,6 +35,7 @@ app.command("sweep")(pipeline_commands.sweep_command)
 app.command("ingest")(pipeline_commands.ingest_command)
 app.command("predict")(model_commands.predict_command)
 app.command("evaluate")(model_commands.evaluate_command)
+app.command("serve")(serve_commands.serve_command)
 
 
 def _version(value: bool) -> None:

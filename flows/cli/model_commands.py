@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from textcls.artifact_files import EVAL_REPORT_MD, read_eval_report
@@ -20,7 +20,12 @@ from textcls.flows.cli.console import (
 
 @reports_errors
 def predict_command(
-    model_dir: Annotated[Path, typer.Argument(help="A model folder (PyTorch or ONNX)")],
+    model_dir: Annotated[
+        Path,
+        typer.Argument(
+            help="A model folder (PyTorch or ONNX), or PIPELINE_FILE@champion / PIPELINE_FILE@v3"
+        ),
+    ],
     texts: Annotated[list[str] | None, typer.Argument(help="Texts to classify")] = None,
     file: Annotated[
         Path | None, typer.Option("--file", "-f", help="Text file, CSV or JSONL of inputs")
@@ -37,6 +42,7 @@ def predict_command(
     """Classify texts with a trained or exported model; JSONL or CSV with probabilities."""
     from rich.progress import Progress
     from textcls.flows.predict_io import check_output, read_texts, render, write_atomic
+    from textcls.model_reference import resolve_model
     from textcls.predictor import Predictor
 
     chosen = fmt or ("csv" if output is not None and output.suffix.lower() == ".csv" else "jsonl")
@@ -45,7 +51,7 @@ def predict_command(
     if output is not None:
         check_output(output)
     inputs = read_texts(file, text_column, texts or [], encoding)
-    predictor = Predictor.load(model_dir, threads=threads)
+    predictor = Predictor.load(resolve_model(model_dir).path, threads=threads)
     with Progress(console=err, transient=True, disable=file is None) as progress:
         task = progress.add_task("predicting", total=len(inputs))
         logits = predictor.logits(inputs, batch_size, progress=lambda n: progress.advance(task, n))
@@ -60,7 +66,10 @@ def predict_command(
 
 @reports_errors
 def evaluate_command(
-    model_dirs: Annotated[list[Path], typer.Argument(help="Model folders to compare")],
+    model_dirs: Annotated[
+        list[Path],
+        typer.Argument(help="Model folders or PIPELINE_FILE@champion / @v3 references to compare"),
+    ],
     data: Annotated[
         Path, typer.Option("--data", help="Pipeline YAML, ingested data folder, or a labelled file")
     ],
@@ -75,15 +84,18 @@ def evaluate_command(
     """Score existing models side by side without retraining; writes report.md and plots."""
     from textcls.flows.evaluate_data import resolve_data
     from textcls.model_folder import read_meta
+    from textcls.model_reference import resolve_model
     from textcls.stages.evaluate import evaluate
 
     warn_load_failures()
-    model_labels = read_meta(model_dirs[0]).get("labels", [])
+    resolved = [resolve_model(reference) for reference in model_dirs]
+    folders = [model.path for model in resolved]
+    model_labels = read_meta(folders[0]).get("labels", [])
     data_dir, pipeline = resolve_data(data, output, model_labels)
-    names = _variant_names(model_dirs)
+    names = _variant_names([_display_name(model) for model in resolved])
     ref = evaluate(
         data_dir,
-        dict(zip(names, model_dirs, strict=True)),
+        dict(zip(names, folders, strict=True)),
         output / "report",
         pipeline=pipeline,
         split=split,
@@ -98,11 +110,18 @@ def evaluate_command(
     out.print(f"report: {Path(ref.path) / EVAL_REPORT_MD}")
 
 
-def _variant_names(folders: list[Path]) -> list[str]:
+def _display_name(model: Any) -> str:
+    """A registry version reads as ``<pipeline>-v<n>``, a folder by its own name."""
+    if model.version is not None:
+        return f"{model.pipeline}-v{model.version}"
+    return str(model.path.name)
+
+
+def _variant_names(bases: list[str]) -> list[str]:
     names: list[str] = []
-    for folder in folders:
-        name, n = folder.name, 2
+    for base in bases:
+        name, n = base, 2
         while name in names:
-            name, n = f"{folder.name}-{n}", n + 1
+            name, n = f"{base}-{n}", n + 1
         names.append(name)
     return names

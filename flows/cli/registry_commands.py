@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
-from textcls import load_config
 from textcls.flows.cli.console import JsonOption, out, print_json, reports_errors
 
 app = typer.Typer(
@@ -21,18 +20,9 @@ RegistryArgument = Annotated[
 
 
 def _open_registry(target: Path) -> Any:
-    from textcls.registry import Registry, RegistryError
+    from textcls.model_reference import open_registry
 
-    if target.is_file():
-        config = load_config(target)
-        if config.registry is None:
-            raise RegistryError(f"{target}: the pipeline has no registry section")
-        return Registry(config.registry.path, config.name, config.registry.lock_timeout_s)
-    if (target / "versions").is_dir() or (target / "champion.json").is_file():
-        return Registry(target.parent, target.name)
-    raise RegistryError(
-        f"{target}: neither a pipeline file nor a registry folder (one holding versions/)"
-    )
+    return open_registry(target)
 
 
 @app.command("list")

@@ -1,0 +1,159 @@
+"""Dynamic batching: concurrent requests share one model call.
+
+Requests queue their texts; one loop takes the first waiting request, adds whatever else is
+waiting (up to ``max_batch`` texts, waiting at most ``max_wait_ms`` for more), runs the model
+once in a worker thread and hands each request its own rows back, in order. While the model
+runs, new requests queue up, so under load batches fill by themselves. The wait is spent only
+when there is company (a second request in this batch or the last one): a lone client gets
+no added latency. A request larger than ``max_batch`` runs on its own (never split).
+
+The model is read once per batch from the holder, so a hot swap never changes the model in the
+middle of a batch, and each result says which model produced it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+from textcls.flows.serve.served_model import ModelHolder, ServedModel
+
+
+class NotReady(RuntimeError):
+    """No model is loaded yet (or loading failed)."""
+
+
+@dataclass
+class _Request:
+    texts: list[str]
+    future: asyncio.Future[tuple[np.ndarray, ServedModel]]
+    queued_at: float = field(default_factory=time.perf_counter)
+
+
+BatchObserver = Callable[[int, int, float], None]
+
+
+class DynamicBatcher:
+    """Gathers queued requests into model calls of up to ``max_batch`` texts."""
+
+    def __init__(
+        self,
+        holder: ModelHolder,
+        *,
+        max_batch: int,
+        max_wait_ms: float,
+        model_batch_size: int = 32,
+        observe_batch: BatchObserver | None = None,
+    ) -> None:
+        self.holder = holder
+        self.max_batch = max_batch
+        # Texts per forward pass inside one call, as `textcls predict --batch-size` (the
+        # Predictor sorts a call's texts by length first, so each pass pads little).
+        self.model_batch_size = model_batch_size
+        self.max_wait_s = max_wait_ms / 1000
+        self._observe = observe_batch
+        self._queue: asyncio.Queue[_Request] = asyncio.Queue()
+        self._carry: deque[_Request] = deque()
+        # One thread runs the model: calls never overlap, and the event loop stays free to
+        # parse and answer requests while a batch runs.
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="textcls-model")
+        self._task: asyncio.Task[None] | None = None
+        self._last_batch_requests = 0
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="textcls-batcher")
+
+    async def stop(self) -> None:
+        """Stop after the batch in progress; fail whatever is still queued (there is none once
+        uvicorn has drained its connections)."""
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+        while not self._queue.empty():
+            self._carry.append(self._queue.get_nowait())
+        for request in self._carry:
+            if not request.future.done():
+                request.future.set_exception(NotReady("the server is shutting down"))
+        self._executor.shutdown(wait=True)
+
+    async def logits(self, texts: list[str]) -> tuple[np.ndarray, ServedModel]:
+        """Logits for ``texts`` (in order) and the model that computed them."""
+        if self.holder.current is None:
+            raise NotReady(self.holder.load_error or "the model is still loading")
+        future: asyncio.Future[tuple[np.ndarray, ServedModel]] = (
+            asyncio.get_running_loop().create_future()
+        )
+        self._queue.put_nowait(_Request(texts, future))
+        return await future
+
+    async def _next(self, timeout: float | None) -> _Request | None:
+        if self._carry:
+            return self._carry.popleft()
+        if not self._queue.empty():
+            return self._queue.get_nowait()
+        if timeout is None:
+            return await self._queue.get()
+        if timeout <= 0:
+            return None
+        try:
+            return await asyncio.wait_for(self._queue.get(), timeout)
+        except TimeoutError:
+            return None
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            first = await self._next(None)
+            assert first is not None
+            # One turn of the event loop lets requests that have already arrived join the
+            # batch, at no cost to a lone request.
+            await asyncio.sleep(0)
+            batch, size = [first], len(first.texts)
+            deadline = loop.time() + self.max_wait_s
+            while size < self.max_batch:
+                # Wait for company only when there is some: a request that joined this batch
+                # or the last one. A lone client (concurrency 1) never waits.
+                company = len(batch) > 1 or self._last_batch_requests > 1
+                request = await self._next(deadline - loop.time() if company else 0)
+                if request is None:
+                    break
+                if size + len(request.texts) > self.max_batch:
+                    self._carry.appendleft(request)  # first in line for the next batch
+                    break
+                batch.append(request)
+                size += len(request.texts)
+            self._last_batch_requests = len(batch)
+            await self._call(loop, batch, size)
+
+    async def _call(
+        self, loop: asyncio.AbstractEventLoop, batch: list[_Request], size: int
+    ) -> None:
+        served = self.holder.current
+        assert served is not None  # requests are refused until a model is loaded
+        texts = [text for request in batch for text in request.texts]
+        started = time.perf_counter()
+        try:
+            logits = await loop.run_in_executor(
+                self._executor, served.predictor.logits, texts, self.model_batch_size
+            )
+        except Exception as exc:
+            for request in batch:
+                if not request.future.done():
+                    request.future.set_exception(exc)
+            return
+        if self._observe is not None:
+            self._observe(size, len(batch), time.perf_counter() - started)
+        start = 0
+        for request in batch:
+            end = start + len(request.texts)
+            if not request.future.done():  # a client that went away cancelled its future
+                request.future.set_result((logits[start:end], served))
+            start = end

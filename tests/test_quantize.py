@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -210,3 +212,16 @@ def test_real_minilm_exports_and_quantizes(tmp_path):
         read_quantize_report(out)["size_bytes"]
         < 0.5 * (tmp_path / "teacher" / "model.safetensors").stat().st_size
     )
+
+
+def test_optimum_support_does_not_depend_on_what_was_imported_before():
+    """A fresh process must pick the same exporter as one that imported Optimum's configs."""
+    code = (
+        "from textcls.onnx_export import optimum_supports\n"
+        "print(optimum_supports('bert'), optimum_supports('textcls-recurrent'))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ["True", "False"]

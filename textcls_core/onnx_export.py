@@ -30,8 +30,13 @@ TOLERANCE = 1e-4
 
 
 def optimum_supports(model_type: str) -> bool:
-    """Whether Optimum's ONNX exporter knows this architecture."""
+    """Whether Optimum's ONNX exporter knows this architecture.
+
+    Optimum registers its ONNX export configs when ``optimum.exporters.onnx.model_configs`` is
+    imported; without that import the answer would depend on what the process imported before.
+    """
     try:
+        import optimum.exporters.onnx.model_configs  # noqa: F401  (registers the configs)
         from optimum.exporters.tasks import TasksManager
 
         TasksManager.get_supported_tasks_for_model_type(model_type, "onnx")

@@ -233,7 +233,8 @@ def test_an_unregistered_architecture_is_reported_as_such(tmp_path):
     folder.mkdir()
     (folder / "config.json").write_text(json.dumps({"model_type": "nobody-registered-this"}))
     (folder / "model.safetensors").write_bytes(b"")
-    (folder / "textcls.json").write_text(json.dumps({"model": {"name": "bow", "params": {}}}))
+    meta = {"model": {"name": "bow", "params": {}}, "labels": ["neg", "pos"]}
+    (folder / "textcls.json").write_text(json.dumps(meta))
     with pytest.raises(DataError) as info:
         load_model_folder(folder)
     message = str(info.value)

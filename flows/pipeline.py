@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prefect import flow, get_run_logger
 from textcls import ConfigError, StageError, TextclsError, get_plugins, load_config
@@ -49,6 +49,9 @@ from textcls.pipeline_plan import (
     plan_stages,
     select_stages,
 )
+
+if TYPE_CHECKING:
+    from textcls.plugin_manager import PluginHost
 
 IO_STAGES = {"ingest", "quantize"}
 
@@ -82,7 +85,7 @@ TASKS = {
 class _Runner:
     """Runs one planned stage (or takes it from the store), records it, tells the listeners."""
 
-    def __init__(self, layout: RunLayout, allowed: set[str], config: Any, plugins: Any):
+    def __init__(self, layout: RunLayout, allowed: set[str], config: Any, plugins: PluginHost):
         self.layout = layout
         self.allowed = allowed
         self.config = config

@@ -10,11 +10,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from textcls import Register, hookimpl
-
-
-class NoQuantParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+from textcls import NoParams, Register, hookimpl
 
 
 class DynamicInt8Params(BaseModel):
@@ -33,6 +29,8 @@ class StaticInt8Params(DynamicInt8Params):
 
 
 def _lazy(name: str) -> Any:
+    """A factory that imports onnxruntime and Optimum only when a quantizer is built."""
+
     def factory(params: Any) -> Any:
         from textcls.plugins import quantizer_impl
 
@@ -47,7 +45,7 @@ def textcls_register_quantizers(register: Register) -> None:
     register(
         "onnx-fp32",
         _lazy("OnnxFp32"),
-        params=NoQuantParams,
+        params=NoParams,
         description="ONNX export with ONNX Runtime graph optimisation (fp32)",
     )
     register(
@@ -65,6 +63,6 @@ def textcls_register_quantizers(register: Register) -> None:
     register(
         "ort-fp16",
         _lazy("Fp16"),
-        params=NoQuantParams,
+        params=NoParams,
         description="Half-precision weights and activations, for GPU targets",
     )

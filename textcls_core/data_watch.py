@@ -24,13 +24,16 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textcls.config import PipelineConfig
 from textcls.contracts import DataSourceCapabilities
 from textcls.data.files import expand_inputs
 from textcls.data.fingerprint import source_stats, sources_sha256
 from textcls.errors import ConfigError
+
+if TYPE_CHECKING:
+    from textcls.plugin_manager import PluginHost
 
 EVENT = "textcls.dataset.updated"
 
@@ -44,7 +47,7 @@ def state_key(prefix: str, pipeline: str) -> str:
     return f"{prefix}-{re.sub(r'[^a-z0-9_-]+', '-', pipeline.lower()).strip('-')}"
 
 
-def watched_files(config: PipelineConfig, plugins: Any) -> list[str]:
+def watched_files(config: PipelineConfig, plugins: PluginHost) -> list[str]:
     """The local files behind the data section, in a stable order."""
     component = plugins.component("data_source", config.data.source.name)
     if not component.capabilities_as(DataSourceCapabilities).local_files:

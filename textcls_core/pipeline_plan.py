@@ -20,7 +20,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textcls.config import PipelineConfig, QuantizeStep
 from textcls.contracts import DataSourceCapabilities
@@ -28,6 +28,9 @@ from textcls.data.files import expand_inputs
 from textcls.data.fingerprint import source_stats
 from textcls.errors import ConfigError
 from textcls.version import __version__
+
+if TYPE_CHECKING:
+    from textcls.plugin_manager import PluginHost
 
 
 def stage_key(stage: str, section: Any, upstream: dict[str, str], seed: int) -> str:
@@ -46,7 +49,7 @@ def stage_key(stage: str, section: Any, upstream: dict[str, str], seed: int) -> 
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
 
-def input_stats(config: PipelineConfig, plugins: Any) -> list[dict[str, Any]]:
+def input_stats(config: PipelineConfig, plugins: PluginHost) -> list[dict[str, Any]]:
     """Size and mtime of every local input file of the data section (cheap to read)."""
     component = plugins.component("data_source", config.data.source.name)
     if not component.capabilities_as(DataSourceCapabilities).local_files:
@@ -137,7 +140,7 @@ class PlannedStage:
 def plan_stages(
     config: PipelineConfig,
     layout: RunLayout,
-    plugins: Any,
+    plugins: PluginHost,
     previous_labels: list[str] | None = None,
 ) -> list[PlannedStage]:
     """Every step of one run of ``config``, in the order they run."""

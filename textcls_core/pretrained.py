@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from textcls.errors import ConfigError
+
+if TYPE_CHECKING:
+    from textcls.plugin_manager import PluginHost
 
 _OFFLINE_VARIABLES = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
 
@@ -24,7 +27,7 @@ def hub_offline() -> bool:
     )
 
 
-def resolve_pretrained(name: str, plugins: Any = None) -> str:
+def resolve_pretrained(name: str, plugins: PluginHost | None = None) -> str:
     """A local folder (or, online, a hub name) for ``name``; a clear error when neither works."""
     if plugins is None:
         from textcls.plugin_manager import get_plugins
@@ -47,7 +50,7 @@ def resolve_pretrained(name: str, plugins: Any = None) -> str:
     )
 
 
-def make_resolver(plugins: Any = None) -> Callable[[str], str]:
+def make_resolver(plugins: PluginHost | None = None) -> Callable[[str], str]:
     """A one-argument resolver bound to ``plugins``, for ModelContext and TokenizerContext."""
 
     def resolve(name: str) -> str:

@@ -6,7 +6,7 @@ pretrains or distils on look like the ones it is trained and scored on.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -14,9 +14,16 @@ from textcls.config import PipelineConfig
 from textcls.data.clean import clean_texts
 from textcls.data.table import TEXT, SplitRequest
 
+if TYPE_CHECKING:
+    from textcls.plugin_manager import PluginHost
+
 
 def load_unlabeled_texts(
-    config: PipelineConfig, inputs: str | list[str], field: str, *, plugins: Any = None
+    config: PipelineConfig,
+    inputs: str | list[str],
+    field: str,
+    *,
+    plugins: PluginHost | None = None,
 ) -> pa.Array:
     """Read unlabelled text (a pretraining corpus) through the pipeline's data source.
 

@@ -13,10 +13,13 @@ import os
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from textcls.artifacts import directory_sha256
+
+if TYPE_CHECKING:
+    from textcls.plugin_manager import PluginHost
 
 log = logging.getLogger("textcls.distill")
 
@@ -60,7 +63,7 @@ def cached_teacher_logits(
     cache_dir: str | Path,
     *,
     max_length: int,
-    plugins: Any = None,
+    plugins: PluginHost | None = None,
 ) -> torch.Tensor:
     """Teacher logits for ``texts``, from the cache when this teacher already scored them."""
     from safetensors.torch import load_file, save_file

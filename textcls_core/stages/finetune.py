@@ -7,7 +7,7 @@ is resumable: see ``textcls.training.job``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from textcls.artifact_files import data_fingerprint, read_labels
 from textcls.artifacts import ArtifactRef
@@ -23,6 +23,9 @@ from textcls.training.job import (
     work_dir_for,
 )
 
+if TYPE_CHECKING:
+    from textcls.plugin_manager import PluginHost
+
 
 def fine_tune(
     config: PipelineConfig,
@@ -31,7 +34,7 @@ def fine_tune(
     out_dir: str | Path,
     *,
     init_from: str | None = None,
-    plugins: Any = None,
+    plugins: PluginHost | None = None,
 ) -> ArtifactRef:
     """Train ``role``'s model on the ingested data in ``data_dir``; write it to ``out_dir``."""
     import datasets

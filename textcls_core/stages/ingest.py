@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -46,6 +46,9 @@ from textcls.data.report import render_data_report
 from textcls.data.splits import stratified_take
 from textcls.data.table import FILE, LABEL, ROW, TEXT, LoadedSplit, SplitRequest
 from textcls.errors import DataError
+
+if TYPE_CHECKING:
+    from textcls.plugin_manager import PluginHost
 
 log = logging.getLogger("textcls.ingest")
 
@@ -102,7 +105,7 @@ def ingest(
     config: PipelineConfig,
     out_dir: str | Path,
     *,
-    plugins: Any = None,
+    plugins: PluginHost | None = None,
     previous_labels: list[str] | None = None,
     model_labels: list[str] | None = None,
 ) -> ArtifactRef:

@@ -12,12 +12,15 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from textcls.artifact_files import QUANTIZE_REPORT
 from textcls.artifacts import ArtifactRef, atomic_dir, directory_sha256, write_json_atomic
 from textcls.config import QuantizeStep
 from textcls.model_folder import META_FILE
+
+if TYPE_CHECKING:
+    from textcls.plugin_manager import PluginHost
 
 CALIBRATION_SPLIT = "train"
 
@@ -28,7 +31,7 @@ def quantize(
     data_dir: str | Path,
     out_dir: str | Path,
     *,
-    plugins: Any = None,
+    plugins: PluginHost | None = None,
 ) -> ArtifactRef:
     """Quantize the model in ``model_dir`` as ``step`` says; write the delivered model."""
     import datasets

@@ -12,11 +12,14 @@ import json
 import shutil
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textcls.testing.params import sample_params
 from textcls.testing.results import Battery, CheckFailed, CheckResult
 from textcls.testing.toy import LABEL_IDS, LABELS, MAX_LENGTH, TEXTS
+
+if TYPE_CHECKING:
+    from textcls.plugin_manager import PluginHost
 
 #: Largest logit change allowed when a text is padded in a batch with longer texts.
 PADDING_TOLERANCE = 1e-4
@@ -72,7 +75,7 @@ def _logits(model: Any, tokenizer: Any, texts: Any = TEXTS) -> Any:
         return model(**_encode(tokenizer, texts)).logits.float()
 
 
-def _build(state: SimpleNamespace, name: str, plugins: Any) -> str:
+def _build(state: SimpleNamespace, name: str, plugins: PluginHost) -> str:
     import torch
     from textcls.config import ModelRef, TrainConfig
     from textcls.model_folder import count_parameters
@@ -242,7 +245,7 @@ def _onnx(state: SimpleNamespace, folder: Path) -> str:
     return f"{onnx['exporter']}: max |Δlogit| {onnx['max_abs_diff_vs_pytorch']:.1e} vs PyTorch"
 
 
-def _int8(state: SimpleNamespace, folder: Path, quantizer_name: str, plugins: Any) -> str:
+def _int8(state: SimpleNamespace, folder: Path, quantizer_name: str, plugins: PluginHost) -> str:
     from textcls.predictor import ONNX_FILE, Predictor
 
     quantizer = plugins.component("quantizer", quantizer_name).create(None)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textcls.testing.params import sample_params
 from textcls.testing.results import Battery, CheckFailed, CheckResult
 from textcls.testing.toy import MAX_LENGTH, TEXTS
+
+if TYPE_CHECKING:
+    from textcls.plugin_manager import PluginHost
 
 #: Texts the tokenizer never saw while training: unknown words, digits, accents, CJK, emoji.
 UNSEEN = ("zebra quokka 42 unseen words", "naïveté über 未知の文字 🙂", "")
@@ -30,7 +33,7 @@ def check_tokenizer(
     return battery.results
 
 
-def _build(state: SimpleNamespace, component: Any, plugins: Any) -> str:
+def _build(state: SimpleNamespace, component: Any, plugins: PluginHost) -> str:
     from textcls.plugin_api import TokenizerContext
     from textcls.pretrained import make_resolver
     from transformers import PreTrainedTokenizerFast

@@ -51,15 +51,21 @@ def _fp32_folder(folder: Path) -> Any:
     """An fp32 ONNX model folder: model.onnx, config.json, tokenizer and textcls.json."""
     from textcls.model_folder import META_FILE
     from textcls.onnx_export import _torch_export
-    from transformers import PretrainedConfig
+    from transformers import BertConfig
 
     tokenizer = toy_tokenizer()
     model = toy_pooler(tokenizer, hidden_size=32, seed=0)
     folder.mkdir(parents=True)
     _torch_export(model, tokenizer, folder / "model.onnx", ["input_ids", "attention_mask"])
-    PretrainedConfig(num_labels=len(LABELS)).save_pretrained(str(folder))
+    # a config of a type transformers ships, as quantizers read it (the graph is the toy's)
+    config = BertConfig(vocab_size=len(tokenizer), hidden_size=32, num_labels=len(LABELS))
+    config.save_pretrained(str(folder))
     tokenizer.save_pretrained(str(folder))
-    meta = {"labels": list(LABELS), "train": {"max_length": MAX_LENGTH}}
+    meta = {
+        "model": {"name": "toy-pooler", "params": {}},
+        "labels": list(LABELS),
+        "train": {"max_length": MAX_LENGTH},
+    }
     (folder / META_FILE).write_text(json.dumps(meta) + "\n")
     return tokenizer
 

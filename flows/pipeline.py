@@ -266,7 +266,9 @@ def textcls_pipeline(
             )
             raise
         if isinstance(error, TextclsError) and not isinstance(error, (StageError, ConfigError)):
-            error = StageError(f"stage {run.current} failed: {error}")
+            named = StageError(f"stage {run.current} failed: {error}")
+            named.exit_code = error.exit_code  # bad input stays exit 2, wherever it is found
+            error = named
         write_manifest(
             layout.run_dir / MANIFEST_FILE,
             **lineage(),
@@ -311,10 +313,14 @@ def textcls_logs_in_prefect() -> Iterator[None]:
     logger = logging.getLogger("textcls")
     handler = APILogHandler()
     logger.addHandler(handler)
+    level = logger.level
+    if level == logging.NOTSET:  # outside the CLI (deployments, notebooks): INFO, not WARNING
+        logger.setLevel(logging.INFO)
     try:
         yield
     finally:
         logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 def artifact_key(pipeline: str, suffix: str = "evaluation") -> str:

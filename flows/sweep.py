@@ -107,7 +107,6 @@ def run_variant(
             stdout=handle,
             stderr=subprocess.STDOUT,
             env=_api_env(),
-            cwd=Path(__file__).resolve().parents[1],
             check=False,
         ).returncode
     if code != 0:

@@ -38,6 +38,18 @@ def fresh_plugins() -> Iterator[None]:
     reset_plugins()
 
 
+@pytest.fixture(autouse=True)
+def textcls_logs_propagate() -> Iterator[None]:
+    """A CLI call in a test gives `textcls` its console handler and stops propagation (the CLI
+    prints textcls's lines itself); later tests' caplog must still see textcls's records."""
+    import logging
+
+    yield
+    logger = logging.getLogger("textcls")
+    logger.propagate = True
+    logger.setLevel(logging.NOTSET)
+
+
 @pytest.fixture
 def shared_data() -> Path:
     """The shared benchmark CSVs; tests that need them skip, saying why, when absent."""

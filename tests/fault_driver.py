@@ -86,9 +86,9 @@ def install(phase: str) -> None:
 def run(base: Path) -> None:
     """Train the student into base/student, then register it in base/registry."""
     import datasets
+    from textcls.artifact_files import read_labels
     from textcls.registry import Registry
     from textcls.stages.finetune import fine_tune
-    from textcls.stages.ingest import read_labels
 
     raw = json.loads((base / "raw.json").read_text())
     config = with_student(raw, base, "bow", **TRAIN)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from textcls import ConfigError, load_config, pipeline_json_schema
+from textcls import ConfigError, config_from_dict, load_config, pipeline_json_schema
 
 VALID = """\
 name: demo
@@ -167,3 +167,26 @@ def test_json_schema_describes_the_file():
     assert {"name", "data"} <= set(schema["required"])
     assert "teacher" in schema["properties"]
     json.dumps(schema)  # serialisable
+
+
+@pytest.mark.parametrize(
+    ("sections", "message"),
+    [
+        (
+            {"student": {"model": {"name": "bow"}, "distill": {"name": "logits-kl"}}},
+            "student.distill needs a teacher section",
+        ),
+        (
+            {
+                "student": {"model": {"name": "bow"}},
+                "quantize": [{"name": "ort-dynamic-int8", "targets": ["teacher"]}],
+            },
+            "targets 'teacher', but the pipeline has no teacher section",
+        ),
+    ],
+)
+def test_sections_that_need_a_missing_section_fail_validation(sections, message):
+    """Found by `config validate` (and so before `textcls run` starts Prefect), not mid-run."""
+    raw = {"name": "x", "data": {"train": "t.csv"}, **sections}
+    with pytest.raises(ConfigError, match=message):
+        config_from_dict(raw)

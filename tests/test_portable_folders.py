@@ -32,7 +32,7 @@ def folders(tmp_path_factory):
     return base / "student", base / "student-int8"
 
 
-def python(code: str, *, blocked: tuple[str, ...] = ()) -> str:
+def python(code: str, *, blocked: tuple[str, ...] = (), timeout: float = 600) -> str:
     """Run ``code`` in a fresh interpreter (no plugins loaded yet), ``blocked`` unimportable."""
     guard = "".join(f"sys.modules[{name!r}] = None\n" for name in blocked)
     env = {**os.environ, "PYTHONPATH": ""}
@@ -40,7 +40,7 @@ def python(code: str, *, blocked: tuple[str, ...] = ()) -> str:
         [sys.executable, "-c", f"import sys\n{guard}{code}"],
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=timeout,
         env=env,
         cwd=ROOT,
     )
@@ -93,3 +93,39 @@ def test_the_documented_onnx_snippet_runs_with_only_onnxruntime_and_tokenizers(f
     ).replace('["my card was charged twice", "how do I reset my password"]', repr(TEXTS))
     printed = python(snippet, blocked=("textcls", "transformers", "torch", "optimum"))
     assert printed == repr([p.label for p in Predictor.load(int8).predict(TEXTS)])
+
+
+def test_model_types_transformers_ships_never_load_the_plugins():
+    code = """
+import textcls
+from textcls import plugin_manager
+from transformers import AutoConfig
+AutoConfig.for_model("bert")
+print(plugin_manager._host is None)
+"""
+    assert python(code) == "True"
+
+
+def test_a_plugin_that_asks_transformers_while_it_loads_does_not_hang(tmp_path):
+    """The plugin host holds its lock while it imports plugins; a lookup then must not wait."""
+    (tmp_path / "asks_while_loading.py").write_text(
+        "from transformers.models.auto.configuration_auto import CONFIG_MAPPING\n"
+        "ASKED = 'no-such-model-type' in CONFIG_MAPPING\n"
+    )
+    code = f"""
+import sys
+sys.path.insert(0, {str(tmp_path)!r})
+import textcls
+from textcls import plugin_manager
+
+load = plugin_manager.PluginHost.load_entry_points
+
+def load_and_import_a_plugin(self):  # what loading an installed plugin does
+    load(self)
+    import asks_while_loading
+
+plugin_manager.PluginHost.load_entry_points = load_and_import_a_plugin
+host = plugin_manager.get_plugins()
+print("loaded", len(host.registries["model"]) > 0)
+"""
+    assert python(code, timeout=240) == "loaded True"

@@ -37,12 +37,20 @@ _state = {"loaded": False}
 
 
 class _ModelTypesThatAskTextcls(dict):  # type: ignore[type-arg]
-    """``CONFIG_MAPPING``'s registered model types; a miss loads textcls's plugins once."""
+    """``CONFIG_MAPPING``'s registered model types; a miss loads textcls's plugins once.
+
+    ``shipped`` are the model types transformers itself knows: transformers looks here first
+    even for those, and they must never cost a plugin load.
+    """
+
+    def __init__(self, registered: dict[Any, Any], shipped: Any) -> None:
+        super().__init__(registered)
+        self.shipped = shipped
 
     def __contains__(self, key: object) -> bool:
         if dict.__contains__(self, key):
             return True
-        if isinstance(key, str) and _load_plugins_once():
+        if isinstance(key, str) and key not in self.shipped and _load_plugins_once():
             return dict.__contains__(self, key)
         return False
 
@@ -85,8 +93,13 @@ def _load_plugins_once() -> bool:
 def _patch(module: ModuleType) -> None:
     mapping = getattr(module, "CONFIG_MAPPING", None)
     extra = getattr(mapping, "_extra_content", None)
-    if isinstance(extra, dict) and not isinstance(extra, _ModelTypesThatAskTextcls):
-        mapping._extra_content = _ModelTypesThatAskTextcls(extra)  # type: ignore[union-attr]
+    shipped = getattr(mapping, "_mapping", None)
+    if (
+        isinstance(extra, dict)
+        and shipped is not None
+        and not isinstance(extra, _ModelTypesThatAskTextcls)
+    ):
+        mapping._extra_content = _ModelTypesThatAskTextcls(extra, shipped)  # type: ignore[union-attr]
 
 
 class _PatchAfterImport(importlib.abc.MetaPathFinder, importlib.abc.Loader):

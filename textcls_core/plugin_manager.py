@@ -30,7 +30,7 @@ from typing import Any
 
 import pluggy
 from pydantic import BaseModel
-from textcls import hookspecs
+from textcls import auto_classes, hookspecs
 from textcls.components import KIND_HOOKS, KINDS, Component, ComponentRegistry
 from textcls.contracts import (
     Capabilities,
@@ -422,7 +422,10 @@ def get_plugins() -> PluginHost:
     with _host_lock:
         if _host is None:
             host = PluginHost()
-            host.load_entry_points()
+            # a plugin that asks transformers about a model type while it is imported must not
+            # make auto_classes load the plugins again (this lock is held)
+            with auto_classes.registering():
+                host.load_entry_points()
             _host = host
         return _host
 

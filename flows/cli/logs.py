@@ -43,5 +43,7 @@ def configure_logging(verbosity: int) -> None:
     )
     if not any(isinstance(h, ConsoleLogHandler) for h in logger.handlers):
         logger.addHandler(ConsoleLogHandler())
+    # this handler prints textcls's lines; the root logger's (Prefect's console) must not again
+    logger.propagate = False
     prefect_console = "INFO" if verbosity >= VERBOSE else "WARNING"
     os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", prefect_console)

@@ -19,9 +19,13 @@ def hf_masked_lm(model: Any, objective: str) -> Any:
 
     if objective != "mlm":
         raise ConfigError(f"hf: pretraining objective {objective!r} is not supported (mlm is)")
-    # never code shipped with the checkpoint, and never a prompt asking
+    # Code shipped with the checkpoint (auto_map) runs only if it already ran for the
+    # classifier, which the hf model allows only with its trust_remote_code param on; never a
+    # prompt asking.
     lm = AutoModelForMaskedLM.from_pretrained(
-        model.name_or_path, use_safetensors=True, trust_remote_code=False
+        model.name_or_path,
+        use_safetensors=True,
+        trust_remote_code=getattr(model.config, "auto_map", None) is not None,
     )
     setattr(model, model.base_model_prefix, lm.base_model)
     return lm

@@ -38,7 +38,9 @@ def test_architecture_learns_the_toy_task_and_loads_back_identically(toy, archit
     metrics = meta["metrics"]
     assert metrics["validation_accuracy"] >= 0.85, metrics
     assert metrics["validation_loss"] < 0.69  # below chance-level cross-entropy
-    assert (out / "README.md").read_text().startswith("# toy student")
+    card = (out / "README.md").read_text()
+    assert card.startswith("---\nlibrary_name: textcls\n")  # the Hub metadata block
+    assert "\n# toy student\n" in card
     assert not list(base.glob(f".student-{architecture}.work-*"))  # work folder cleaned up
 
     loaded = load_model_folder(out)

@@ -139,6 +139,7 @@ def test_override_of_list_item(write):
     raw = {
         "name": "x",
         "data": {"train": "a.csv"},
+        "student": {"model": {"name": "bow"}},
         "quantize": [{"name": "q", "targets": ["student"]}],
     }
     config = config_from_dict(

@@ -80,17 +80,15 @@ def enabled_stages(config: PipelineConfig) -> list[str]:
 
 
 def quantize_variants(config: PipelineConfig) -> list[tuple[str, QuantizeStep, str]]:
-    """(variant name, step, target) for every quantize step and target that exists."""
-    variants: list[tuple[str, QuantizeStep, str]] = []
-    for step in config.quantize:
-        for target in step.targets:
-            if getattr(config, target) is None:
-                raise ConfigError(
-                    f"quantize: step {step.name!r} targets {target!r}, but the "
-                    f"pipeline has no {target} section"
-                )
-            variants.append((f"{target}-{step.name}", step, target))
-    return variants
+    """(variant name, step, target) for every quantize step and target.
+
+    Config validation has checked that every target has its section.
+    """
+    return [
+        (f"{target}-{step.name}", step, target)
+        for step in config.quantize
+        for target in step.targets
+    ]
 
 
 @dataclass(frozen=True)
@@ -193,9 +191,7 @@ def plan_stages(
         )
     if config.student is not None:
         from_pretrain = config.student.init == "pretrain"
-        distilled = config.student.distill is not None
-        if distilled and config.teacher is None:
-            raise ConfigError("student.distill needs a teacher section to learn from")
+        distilled = config.student.distill is not None  # with a teacher: config validation
         plan.append(
             PlannedStage(
                 "student",

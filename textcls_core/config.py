@@ -302,11 +302,6 @@ class PipelineConfig(_Strict):
                     f"student.init {student.init!r} starts the student from the teacher, "
                     "which the distillation stage does: set student.distill (e.g. logits-kl)"
                 )
-        if student is not None and student.distill is not None and self.teacher is None:
-            raise ValueError(
-                "student.distill needs a teacher section to learn from; add teacher: or "
-                "remove student.distill to train the student on the labels alone"
-            )
         for step in self.quantize:
             for target in step.targets:
                 if getattr(self, target) is None:

@@ -135,6 +135,21 @@ class PlannedStage:
         return resolved
 
 
+def check_runnable(config: PipelineConfig) -> None:
+    """What a whole pipeline run needs beyond a valid file.
+
+    A distilling student needs the pipeline's teacher section (the ``distill`` stage function
+    itself also takes any teacher folder, so the config alone allows it). ``textcls config
+    validate`` and ``textcls run`` check this before anything starts.
+    """
+    student = config.student
+    if student is not None and student.distill is not None and config.teacher is None:
+        raise ConfigError(
+            "student.distill needs a teacher section to learn from; add teacher: or remove "
+            "student.distill to train the student on the labels alone"
+        )
+
+
 def plan_stages(
     config: PipelineConfig,
     layout: RunLayout,
@@ -142,6 +157,7 @@ def plan_stages(
     previous_labels: list[str] | None = None,
 ) -> list[PlannedStage]:
     """Every step of one run of ``config``, in the order they run."""
+    check_runnable(config)
     dump = config.model_dump(mode="json")
     common = {"config": dump, "base_dir": str(config.base_dir)}
     data = {"data": "ingest"}
@@ -191,7 +207,7 @@ def plan_stages(
         )
     if config.student is not None:
         from_pretrain = config.student.init == "pretrain"
-        distilled = config.student.distill is not None  # with a teacher: config validation
+        distilled = config.student.distill is not None
         plan.append(
             PlannedStage(
                 "student",

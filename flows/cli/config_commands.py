@@ -16,6 +16,7 @@ from textcls.flows.cli.console import (
     reports_errors,
     warn_load_failures,
 )
+from textcls.pipeline_plan import check_runnable
 
 app = typer.Typer(help="Validate pipeline files and print their schema.", no_args_is_help=True)
 
@@ -30,6 +31,7 @@ def config_validate(
     """Check a pipeline file (and its plugins' params) without running anything."""
     warn_load_failures()
     config = load_config(file, overrides or [])
+    check_runnable(config)
     stages = [s for s in ("pretrain", "teacher", "student") if getattr(config, s) is not None]
     if config.quantize:
         stages.append("quantize")

@@ -66,11 +66,17 @@ def run_command(
     as_json: JsonOption = False,
 ) -> None:
     """Run the whole pipeline as a Prefect flow (ephemeral local API unless PREFECT_API_URL)."""
-    from textcls.pipeline_plan import check_folder_name, enabled_stages, select_stages
+    from textcls.pipeline_plan import (
+        check_folder_name,
+        check_runnable,
+        enabled_stages,
+        select_stages,
+    )
 
     warn_load_failures()
     # Fail fast, before Prefect starts, on a bad file, stage name or run id.
     config = load_config(file, overrides or [])
+    check_runnable(config)
     select_stages(enabled_stages(config), only, start_from)
     if run_id is not None:
         check_folder_name(run_id, "--run-id")

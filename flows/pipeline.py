@@ -49,6 +49,14 @@ from textcls.pipeline_plan import (
     plan_stages,
     select_stages,
 )
+from textcls.tracking import TrackingSession, open_tracking
+from textcls.tracking_events import (
+    report_evaluation,
+    report_registration,
+    report_stage_files,
+    run_start,
+    stage_outcome,
+)
 
 if TYPE_CHECKING:
     from textcls.plugin_manager import PluginHost
@@ -85,11 +93,19 @@ TASKS = {
 class _Runner:
     """Runs one planned stage (or takes it from the store), records it, tells the listeners."""
 
-    def __init__(self, layout: RunLayout, allowed: set[str], config: Any, plugins: PluginHost):
+    def __init__(
+        self,
+        layout: RunLayout,
+        allowed: set[str],
+        config: Any,
+        plugins: PluginHost,
+        tracking: TrackingSession | None = None,
+    ):
         self.layout = layout
         self.allowed = allowed
         self.config = config
         self.plugins = plugins
+        self.tracking = tracking or TrackingSession()
         self.records: dict[str, Any] = {}
         self.logger = get_run_logger()
         self.current = "planning"
@@ -164,6 +180,9 @@ class _Runner:
             run_dir=run_dir,
             config=section if isinstance(section, dict) else {"value": section},
         )
+        self.tracking.stage_started(
+            planned.name, section if isinstance(section, dict) else {"value": section}
+        )
         start = time.perf_counter()
         record: dict[str, Any] = {}
         yield record
@@ -181,7 +200,19 @@ class _Runner:
             run_dir=run_dir,
             artifact=artifact,
         )
+        self.track_finished(planned.name, record, artifact)
         self.logger.info("%s: %s in %.1fs", planned.name, record["status"], record["seconds"])
+
+    def track_finished(self, name: str, record: dict[str, Any], artifact: dict[str, Any]) -> None:
+        """The stage's outcome, its files worth keeping and, after ingest, the data's hash."""
+        if not self.tracking:
+            return
+        runs = self.layout.root / self.layout.pipeline
+        self.tracking.stage_finished(stage_outcome(name, record, artifact, runs))
+        if isinstance(artifact.get("path"), str):
+            report_stage_files(self.tracking, name, Path(artifact["path"]))
+        if name == "ingest" and artifact.get("sha256"):
+            self.tracking.set_tags({"textcls.data_fingerprint": str(artifact["sha256"])})
 
     def fail(self, name: str, state: Any) -> None:
         """Tell the listeners, then raise the failed task's own error, named by its stage."""
@@ -221,12 +252,14 @@ def textcls_pipeline(
     layout = RunLayout(
         Path(output or config.output), config.name, new_run_id() if run_id is None else run_id
     )
+    tracking = open_tracking(config, plugins)  # a missing extra fails here, before training
     layout.run_dir.mkdir(parents=True, exist_ok=True)
-    name_flow_run(layout.run_id, config.name)
+    flow_run_id = name_flow_run(layout.run_id, config.name)
     allowed = select_stages(enabled_stages(config), only, start_from)
     started = datetime.now(UTC)
-    run = _Runner(layout, allowed, config, plugins)
+    run = _Runner(layout, allowed, config, plugins, tracking)
     registry_decision = None
+    tracking.start_run(run_start(config, layout.run_id, flow_run_id))
 
     def lineage() -> dict[str, Any]:
         """The manifest fields every record of this run shares, as they stand now."""
@@ -239,10 +272,18 @@ def textcls_pipeline(
             "stages": run.records,
             "data_fingerprint": ingest["ref"]["sha256"] if ingest else None,
             "started": started,
+            "prefect_flow_run_id": flow_run_id,
+            "tracking": tracking.lineage(),
         }
 
+    def finish_tracking(status: str) -> None:
+        """The manifest as the run's last artifact, then the tracker runs end."""
+        if tracking:
+            tracking.log_artifact(str(layout.run_dir / MANIFEST_FILE), None)
+            tracking.end_run(status)
+
     try:
-        with textcls_logs_in_prefect():
+        with textcls_logs_in_prefect(), tracking.active():
             plan = plan_stages(config, layout, plugins, previous_labels(layout))
             for planned in plan:
                 run.current = planned.name
@@ -252,8 +293,10 @@ def textcls_pipeline(
                     snapshot = build_manifest(**lineage(), status="registering")
                     registry_decision = run.register(planned, snapshot)
                     publish_decision(config.name, layout.run_id, registry_decision)
+                    report_registration(tracking, config, registry_decision, layout.run_id)
                 if planned.stage == "evaluate":
                     publish_report(config.name, Path(run.records["evaluate"]["ref"]["path"]))
+                    report_evaluation(tracking, Path(run.records["evaluate"]["ref"]["path"]))
     except BaseException as error:
         if is_interrupt(error):
             # SIGINT/SIGTERM: record it, then let the signal go on stopping the process
@@ -264,6 +307,7 @@ def textcls_pipeline(
                 error=f"cancelled by {signal_name(error)} during {run.current}",
                 registry=registry_decision,
             )
+            finish_tracking("cancelled")
             raise
         if isinstance(error, TextclsError) and not isinstance(error, (StageError, ConfigError)):
             named = StageError(f"stage {run.current} failed: {error}")
@@ -276,33 +320,39 @@ def textcls_pipeline(
             error=str(error),
             registry=registry_decision,
         )
+        finish_tracking("failed")
         raise error from None
-    return write_manifest(
+    manifest = write_manifest(
         layout.run_dir / MANIFEST_FILE,
         **lineage(),
         status="completed",
         registry=registry_decision,
     )
+    finish_tracking("completed")
+    return manifest
 
 
-def name_flow_run(run_id: str, pipeline: str) -> None:
+def name_flow_run(run_id: str, pipeline: str) -> str | None:
     """Name the Prefect flow run after the textcls run id and tag it with the pipeline.
 
     The run id names the run folder, so the UI and the disk say the same thing. A failure here
-    is cosmetic and never stops the run.
+    is cosmetic and never stops the run. Returns the flow run's id (for the manifest and the
+    trackers' tags), or None outside a flow run.
     """
     from prefect.client.orchestration import get_client
     from prefect.context import FlowRunContext
 
     context = FlowRunContext.get()
     if context is None or context.flow_run is None:
-        return
+        return None
+    flow_run_id = str(context.flow_run.id)
     tags = sorted({*context.flow_run.tags, "textcls", f"pipeline:{pipeline}"})
     try:
         with get_client(sync_client=True) as client:
             client.update_flow_run(flow_run_id=context.flow_run.id, name=run_id, tags=tags)
     except Exception as exc:  # noqa: BLE001 - the UI name is not worth failing a run for
         get_run_logger().warning("could not name the flow run %s: %s", run_id, exc)
+    return flow_run_id
 
 
 @contextmanager

@@ -26,6 +26,7 @@ from textcls.contracts import (
     QuantizerCapabilities,
     Register,
     TokenizerCapabilities,
+    TrackerCapabilities,
     call_declared,
 )
 from textcls.data.files import check_file_start, expand_inputs, find_undecodable_line
@@ -54,6 +55,7 @@ from textcls.plugin_api import ModelContext, TokenizerContext
 from textcls.plugin_manager import PluginHost, get_plugins, reset_plugins
 from textcls.tokenization import SPECIAL_TOKENS, wrap_tokenizer
 from textcls.tokenization import batched as batched_texts
+from textcls.tracking import RegistryEvent, RunStart, StageOutcome, Tracker
 from textcls.version import __version__
 
 __all__ = [
@@ -67,6 +69,11 @@ __all__ = [
     "Register",
     "TextclsConfig",
     "TokenizerCapabilities",
+    "Tracker",
+    "TrackerCapabilities",
+    "RegistryEvent",
+    "RunStart",
+    "StageOutcome",
     "call_declared",
     "causal_language_model",
     "FILE_COLUMN",

@@ -92,6 +92,12 @@ class DistillerRef(ComponentRef):
     kind: ClassVar[str] = "distiller"
 
 
+class TrackerRef(ComponentRef):
+    """An experiment tracker for the run: ``{name: mlflow, params: {tracking_uri: ...}}``."""
+
+    kind: ClassVar[str] = "tracker"
+
+
 SplitFiles = str | list[str]
 
 
@@ -283,6 +289,11 @@ class PipelineConfig(_Strict):
     evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig)
     registry: RegistryConfig | None = None
     orchestration: OrchestrationConfig = Field(default_factory=OrchestrationConfig)
+    tracking: list[TrackerRef] = Field(
+        default_factory=list,
+        description="Experiment trackers that record the run (none by default), e.g. "
+        "[{name: mlflow, params: {tracking_uri: http://127.0.0.1:5000}}]",
+    )
 
     @model_validator(mode="after")
     def _sections_agree(self) -> PipelineConfig:

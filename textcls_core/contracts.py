@@ -31,6 +31,7 @@ from typing import Any, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from textcls.errors import PluginError
 from textcls.plugin_api import ModelContext, TokenizerContext
+from textcls.tracking import TRACKER_METHODS
 
 
 class ContractError(PluginError):
@@ -120,6 +121,16 @@ class DistillerCapabilities(Capabilities):
 
 class QuantizerCapabilities(Capabilities):
     """What a quantizer declares (nothing yet: every quantizer reads fp32 ONNX)."""
+
+
+class TrackerCapabilities(Capabilities):
+    """What an experiment tracker records."""
+
+    registry_mirror: bool = Field(
+        False,
+        description="Mirrors registry events: each registered version becomes a model "
+        "version in the tracker, and promotion/rollback move its champion alias",
+    )
 
 
 # -- products: what factories return -----------------------------------------------------------
@@ -246,6 +257,14 @@ CONTRACTS: dict[str, ComponentContract] = {
             None,
             ("apply",),
             "an object with precision and apply(source_dir, out_dir, calibration_texts, tokenizer)",
+        ),
+        ComponentContract(
+            "tracker",
+            "textcls_register_trackers",
+            TrackerCapabilities,
+            None,
+            TRACKER_METHODS,
+            "a textcls.Tracker (subclass it: every event has a no-op default)",
         ),
     )
 }

@@ -68,3 +68,8 @@ def textcls_stage_finished(stage: str, run_dir: str, artifact: dict[str, Any]) -
 @hookspec
 def textcls_stage_failed(stage: str, run_dir: str, error: BaseException) -> None:
     """Called when a stage raises, before the error propagates."""
+
+
+@hookspec
+def textcls_register_trackers(register: Register) -> None:
+    """Register experiment trackers: record runs, metric curves, artifacts and registry events."""

@@ -2,7 +2,8 @@
 
 The resolved config, the data fingerprint, every stage's artifact (path, sha256, cache key,
 whether it ran or came from the cache, seconds), package versions, the git revision of the
-pipeline file's repository when there is one, and the host.
+pipeline file's repository when there is one, the host, and the lineage both ways: the Prefect
+flow run's id and each tracker's run id (the MLflow run).
 """
 
 from __future__ import annotations
@@ -76,6 +77,8 @@ def build_manifest(
     status: str,
     error: str | None = None,
     registry: dict[str, Any] | None = None,
+    prefect_flow_run_id: str | None = None,
+    tracking: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A run's lineage record (``write_manifest`` writes it; the registry keeps a copy)."""
     return {
@@ -97,4 +100,7 @@ def build_manifest(
             "python": platform.python_version(),
         },
         "registry": registry,
+        "prefect_flow_run_id": prefect_flow_run_id,
+        #: each tracker's run id for this run (``{"mlflow": {"run_id": ...}}``)
+        "tracking": tracking or {},
     }

@@ -55,6 +55,7 @@ DEFAULT_PLUGINS: tuple[tuple[str, str], ...] = (
     ("builtin-resolver-local", "textcls.plugins.resolvers:local_folders"),
     ("builtin-resolver-packaged", "textcls.plugins.resolvers:packaged_models"),
     ("builtin-resolver-hub-cache", "textcls.plugins.resolvers:hub_cache"),
+    ("builtin-trackers", "textcls.plugins.trackers"),
 )
 ONLY_BUILTINS_ENV = "TEXTCLS_BUILTIN_PLUGINS_ONLY"
 SELECT_ENV = "TEXTCLS_PLUGINS"

@@ -25,6 +25,17 @@ def _open_registry(target: Path) -> Any:
     return open_registry(target)
 
 
+def _tracking(target: Path) -> Any:
+    """The trackers of a pipeline file (a registry folder names none), opened before the
+    registry changes, so a tracker that cannot be built (its extra missing) stops first."""
+    from textcls import get_plugins, load_config
+    from textcls.tracking import TrackingSession, open_tracking
+
+    if not target.is_file():
+        return TrackingSession()
+    return open_tracking(load_config(target), get_plugins())
+
+
 @app.command("list")
 @reports_errors
 def registry_list(
@@ -80,9 +91,13 @@ def registry_promote(
     version: Annotated[int, typer.Argument(help="Version to make the champion")],
     as_json: JsonOption = False,
 ) -> None:
-    """Make a version the champion by hand (recorded in the history)."""
+    """Make a version the champion by hand (recorded in the history, mirrored to trackers)."""
+    from textcls.tracking_events import report_alias
+
     registry = _open_registry(target)
+    tracking = _tracking(target)
     registry.promote(version)
+    report_alias(tracking, registry.pipeline, version, "promote", "promoted by hand")
     if as_json:
         print_json({"pipeline": registry.pipeline, "champion": version, "action": "promote"})
         return
@@ -92,9 +107,13 @@ def registry_promote(
 @app.command("rollback")
 @reports_errors
 def registry_rollback(target: RegistryArgument, as_json: JsonOption = False) -> None:
-    """Make the previous champion the champion again."""
+    """Make the previous champion the champion again (mirrored to trackers)."""
+    from textcls.tracking_events import report_alias
+
     registry = _open_registry(target)
+    tracking = _tracking(target)
     version = registry.rollback()
+    report_alias(tracking, registry.pipeline, version, "rollback", "rollback")
     if as_json:
         print_json({"pipeline": registry.pipeline, "champion": version, "action": "rollback"})
         return

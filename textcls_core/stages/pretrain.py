@@ -172,6 +172,7 @@ def _train_language_model(
 ) -> dict[str, Any]:
     """Train a (masked or causal) language model with Trainer; report held-out perplexity."""
     from textcls.training.arguments import training_arguments
+    from textcls.training.tracking_callback import tracking_callbacks
     from transformers import Trainer
 
     train = section.train
@@ -183,6 +184,7 @@ def _train_language_model(
         train_dataset=_tokenized(tokenizer, texts, train.max_length),
         eval_dataset=_tokenized(tokenizer, held_out, train.max_length),
         data_collator=collator,
+        callbacks=tracking_callbacks("pretrain"),
     )
     _train(trainer, work_dir)
     loss = float(trainer.evaluate()["eval_loss"])
@@ -237,6 +239,7 @@ def _word2vec(
     from textcls.modeling import EMBEDDINGS_FILE
     from textcls.training.arguments import training_arguments
     from textcls.training.language_model import SkipGram, skipgram_pairs
+    from textcls.training.tracking_callback import tracking_callbacks
     from transformers import Trainer
 
     tokenizer = _role_tokenizer(role, texts, plugins)
@@ -257,6 +260,7 @@ def _word2vec(
             train, work_dir / "checkpoints", seed, evaluate=False, remove_unused_columns=False
         ),
         train_dataset=pairs,
+        callbacks=tracking_callbacks("pretrain"),
     )
     _train(trainer, work_dir)
     held = tokenizer(held_out, add_special_tokens=False)["input_ids"]

@@ -165,6 +165,7 @@ def train_in_work_dir(work_dir: Path) -> dict[str, Any]:
     import torch
     from textcls.training.arguments import training_arguments
     from textcls.training.builders import tokenize_splits
+    from textcls.training.tracking_callback import tracking_callbacks
     from textcls.training.trainer import TextclsTrainer, class_weights, compute_metrics
     from transformers import DataCollatorWithPadding, EarlyStoppingCallback
 
@@ -189,7 +190,7 @@ def train_in_work_dir(work_dir: Path) -> dict[str, Any]:
     weights = None
     if train.class_weights:
         weights = class_weights(list(train_rows["label"]), len(job["meta"]["labels"]))
-    callbacks = []
+    callbacks = tracking_callbacks(job["meta"]["role"])
     if train.early_stopping_patience:
         callbacks.append(EarlyStoppingCallback(train.early_stopping_patience))
     common = {

@@ -1,0 +1,55 @@
+"""Training and validation curves to the run's trackers, through a Trainer callback.
+
+Trainer keeps ``report_to="none"`` (its own integrations would open runs of their own, on
+the fluent MLflow API's thread-local stack, outside textcls's run); this callback forwards what
+Trainer logs to the :class:`textcls.tracking.TrackingSession` of the pipeline run in progress,
+so trackers stay plugins. ``on_log`` sees both the training logs (loss, learning rate, grad
+norm, every ``logging_steps`` or epoch) and the evaluation metrics (Trainer's ``evaluate``
+logs them too), each at its global step.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textcls import tracking
+from transformers import TrainerCallback
+
+
+def metric_name(key: str) -> str:
+    """Trainer's log key as a metric name: ``eval_accuracy`` -> ``validation/accuracy``."""
+    if key == "epoch":
+        return "epoch"
+    if key.startswith("eval_"):
+        return f"validation/{key[len('eval_') :]}"
+    if key == "train_loss":  # the summary at the end: the mean over the run, not a step's
+        return "train/average_loss"
+    if key.startswith("train_"):  # the rest of that summary: train_runtime, ...
+        return f"train/{key[len('train_') :]}"
+    return f"train/{key}"
+
+
+class TrackingCallback(TrainerCallback):
+    """Sends every Trainer log line of one stage to a tracking session (rank 0 only)."""
+
+    def __init__(self, stage: str, session: tracking.TrackingSession) -> None:
+        self.stage = stage
+        self.session = session
+
+    def on_log(
+        self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **_: Any
+    ) -> None:
+        if not logs or not state.is_world_process_zero:
+            return
+        metrics = {
+            metric_name(key): float(value)
+            for key, value in logs.items()
+            if isinstance(value, int | float) and not isinstance(value, bool)
+        }
+        self.session.log_metrics(self.stage, metrics, int(state.global_step))
+
+
+def tracking_callbacks(stage: str) -> list[TrainerCallback]:
+    """The callback for ``stage`` when a tracked pipeline run is in progress; else none."""
+    session = tracking.current()
+    return [TrackingCallback(stage, session)] if session else []

@@ -63,7 +63,9 @@ def mlflow_server(folder: Path, startup_timeout_s: float = 240.0) -> Iterator[st
                     break
             except OSError:
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"mlflow server did not start in {startup_timeout_s}s")
+                    raise RuntimeError(
+                        f"mlflow server did not start in {startup_timeout_s}s"
+                    ) from None
                 time.sleep(0.5)
         yield uri
     finally:

@@ -92,6 +92,7 @@ def test_flatten_params_gives_dotted_keys():
 
 
 def test_mlflow_is_a_listed_tracker_with_typed_params():
+    pytest.importorskip("mlflow", reason=NEEDS_MLFLOW)
     component = get_plugins().component("tracker", "mlflow")
     assert component.capabilities.registry_mirror  # type: ignore[attr-defined]
     assert component.validate_params({}).tracking_uri is None  # type: ignore[attr-defined]
@@ -180,6 +181,7 @@ RETRAIN = "student.train.learning_rate=0.02"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
+    pytest.importorskip("mlflow", reason=NEEDS_MLFLOW)
     from mlflow_server import mlflow_server
 
     with mlflow_server(tmp_path_factory.mktemp("mlflow")) as uri:
@@ -208,6 +210,8 @@ def tracked(tmp_path_factory, server, prefect_api):
 
 @pytest.fixture(scope="module")
 def client(server):
+    import mlflow
+
     return mlflow.MlflowClient(tracking_uri=server)
 
 

@@ -19,9 +19,7 @@ from model_helpers import TINY_MODELS, TINY_TRAIN, toy_rows
 from textcls import ConfigError, Tracker, config_from_dict, get_plugins, hookimpl
 from textcls.tracking import RunStart, TrackingSession, flatten_params, open_tracking
 
-mlflow = pytest.importorskip(
-    "mlflow", reason='needs the mlflow extra: pip install "textcls[mlflow]"'
-)
+NEEDS_MLFLOW = 'needs the mlflow extra: pip install "textcls[mlflow]"'
 
 
 # -- the session and the kind -----------------------------------------------------------------

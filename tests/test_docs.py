@@ -24,6 +24,7 @@ CAPABILITIES = [
     contracts.ModelCapabilities,
     contracts.DistillerCapabilities,
     contracts.QuantizerCapabilities,
+    contracts.TrackerCapabilities,
 ]
 
 
@@ -66,7 +67,7 @@ def section(heading: str) -> str:
 
 
 def test_there_are_hooks():
-    assert len(HOOKS) == 9
+    assert len(HOOKS) == 10
 
 
 @pytest.mark.parametrize("hook", HOOKS)

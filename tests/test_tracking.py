@@ -236,7 +236,7 @@ def test_a_tracked_run_records_tags_params_and_lineage_both_ways(tracked, client
     assert tags["textcls.data_fingerprint"] == manifest["data_fingerprint"]
     assert tags["textcls.package.torch"] == manifest["packages"]["torch"]
     params = run.data.params
-    assert params["teacher.train.epochs"] == "3"
+    assert float(params["teacher.train.epochs"]) == 3
     assert params["student.distill.name"] == "logits-kl"
     assert params["tracking.0.name"] == "mlflow"
     assert client.get_experiment(run.info.experiment_id).name == "tracked-flow"

@@ -19,7 +19,8 @@ The component must be loaded: installed (entry point), or registered on the plug
 - tokenizer: build, encode, save and reload with identical ids;
 - data source: a file of bad bytes and a missing file get a ``DataError`` naming the file;
 - quantizer: build (``precision``), apply to a small fp32 ONNX model, predict through the
-  ``Predictor``.
+  ``Predictor``;
+- tracker: build, one whole run's events, a failed run, a champion move without a run.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from textcls.testing.results import (
 )
 from textcls.testing.source_checks import check_source
 from textcls.testing.tokenizer_checks import check_tokenizer
+from textcls.testing.tracker_checks import check_tracker
 
 #: The battery for each component kind that has one.
 CHECKS: dict[str, Callable[..., list[CheckResult]]] = {
@@ -51,6 +53,7 @@ CHECKS: dict[str, Callable[..., list[CheckResult]]] = {
     "tokenizer": check_tokenizer,
     "data_source": check_source,
     "quantizer": check_quantizer,
+    "tracker": check_tracker,
 }
 
 __all__ = [
@@ -66,6 +69,7 @@ __all__ = [
     "check_quantizer",
     "check_source",
     "check_tokenizer",
+    "check_tracker",
     "failures",
     "format_results",
     "sample_params",

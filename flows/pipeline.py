@@ -259,7 +259,8 @@ def textcls_pipeline(
     started = datetime.now(UTC)
     run = _Runner(layout, allowed, config, plugins, tracking)
     registry_decision = None
-    tracking.start_run(run_start(config, layout.run_id, flow_run_id))
+    if tracking:
+        tracking.start_run(run_start(config, layout.run_id, flow_run_id))
 
     def lineage() -> dict[str, Any]:
         """The manifest fields every record of this run shares, as they stand now."""

@@ -31,9 +31,9 @@ def _tracking(target: Path) -> Any:
     from textcls import get_plugins, load_config
     from textcls.tracking import TrackingSession, open_tracking
 
-    if not target.is_file():
+    if not target.is_file() or not load_config(target, validate_plugins=False).tracking:
         return TrackingSession()
-    return open_tracking(load_config(target), get_plugins())
+    return open_tracking(load_config(target), get_plugins())  # validated tracker params
 
 
 @app.command("list")

@@ -15,17 +15,28 @@ from typing import Any
 from textcls import tracking
 from transformers import TrainerCallback
 
+#: what Trainer logs once, at the end of training: totals, not curves
+SUMMARY_KEYS = frozenset(
+    {"train_loss", "train_runtime", "train_samples_per_second", "train_steps_per_second"}
+)
+
 
 def metric_name(key: str) -> str:
-    """Trainer's log key as a metric name: ``eval_accuracy`` -> ``validation/accuracy``."""
+    """Trainer's log key as a metric name: ``eval_accuracy`` -> ``validation/accuracy``.
+
+    Curves go under ``train/`` and ``validation/``; the end-of-training totals under
+    ``summary/`` (``train_loss`` there is the mean over the run, not a step's loss).
+    """
     if key == "epoch":
         return "epoch"
+    if key in SUMMARY_KEYS or key == "total_flos":
+        return (
+            f"summary/{key.removeprefix('train_')}"
+            if key != "train_loss"
+            else ("summary/mean_train_loss")
+        )
     if key.startswith("eval_"):
         return f"validation/{key[len('eval_') :]}"
-    if key == "train_loss":  # the summary at the end: the mean over the run, not a step's
-        return "train/average_loss"
-    if key.startswith("train_"):  # the rest of that summary: train_runtime, ...
-        return f"train/{key[len('train_') :]}"
     return f"train/{key}"
 
 

@@ -208,7 +208,9 @@ class _Runner:
         if not self.tracking:
             return
         runs = self.layout.root / self.layout.pipeline
-        self.tracking.stage_finished(stage_outcome(name, record, artifact, runs))
+        outcome = stage_outcome(name, record, artifact, runs)
+        if outcome is not None:
+            self.tracking.stage_finished(outcome)
         if isinstance(artifact.get("path"), str):
             report_stage_files(self.tracking, name, Path(artifact["path"]))
         if name == "ingest" and artifact.get("sha256"):

@@ -82,6 +82,18 @@ def test_training_logs_reach_the_session_through_the_trainer_callback(tmp_path):
     assert len(accuracies) >= 2
 
 
+def test_reporting_from_damaged_files_warns_and_never_raises(tmp_path, caplog):
+    from textcls.tracking_events import report_evaluation
+
+    (tmp_path / "report.json").write_text("{not json")
+    recording = Recording()
+    with caplog.at_level(logging.WARNING, logger="textcls.tracking"):
+        report_evaluation(TrackingSession({"rec": recording}), tmp_path)
+    assert recording.events == []
+    (warning,) = [r for r in caplog.records if r.name == "textcls.tracking"]
+    assert "report_evaluation" in warning.getMessage()
+
+
 def test_flatten_params_gives_dotted_keys():
     flat = flatten_params(
         {"teacher": {"train": {"epochs": 3}}, "quantize": [{"name": "q"}], "pretrain": None}

@@ -8,10 +8,12 @@ same way.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from textcls.artifact_files import (
     DATA_REPORT_JSON,
@@ -34,6 +36,29 @@ from textcls.tracking import (
 )
 
 log = logging.getLogger("textcls.tracking")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def never_fails_the_run(function: F) -> F:
+    """Reporting reads textcls's files to build events; if that goes wrong (a report edited by
+    hand, a registry file damaged), the trackers miss the event, with a warning, and the
+    pipeline goes on, as it does when a tracker itself fails."""
+
+    @functools.wraps(function)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - tracking is an observer
+            log.warning(
+                "could not report to the trackers (%s): %s: %s",
+                function.__name__,
+                type(exc).__name__,
+                exc,
+            )
+            return None
+
+    return guarded  # type: ignore[return-value]
+
 
 MODEL_CARD = "README.md"
 #: model folders whose card the run keeps beside it (the run folder's links)
@@ -85,9 +110,10 @@ def producer_of(pipeline_runs: Path, stage: str, path: str) -> dict[str, Any] | 
     return None if first is None else first[1]
 
 
+@never_fails_the_run
 def stage_outcome(
     name: str, record: dict[str, Any], artifact: dict[str, Any], pipeline_runs: Path
-) -> StageOutcome:
+) -> StageOutcome | None:
     """A finished stage; for one taken from the store, the run that produced its artifact."""
     status = str(record.get("status"))
     produced_by = None
@@ -103,6 +129,7 @@ def stage_outcome(
     )
 
 
+@never_fails_the_run
 def report_stage_files(session: TrackingSession, name: str, folder: Path) -> None:
     """Artifacts worth keeping from a stage's folder: the data report, model cards."""
     if not session:
@@ -115,6 +142,7 @@ def report_stage_files(session: TrackingSession, name: str, folder: Path) -> Non
         session.log_artifact(str(folder / MODEL_CARD), f"model_cards/{name}")
 
 
+@never_fails_the_run
 def report_evaluation(session: TrackingSession, eval_dir: Path) -> None:
     """Every variant's metrics, and the report (markdown, JSON, plots) as artifacts."""
     if not session:
@@ -128,6 +156,7 @@ def report_evaluation(session: TrackingSession, eval_dir: Path) -> None:
         session.log_artifact(str(eval_dir / "plots"), "eval/plots")
 
 
+@never_fails_the_run
 def report_registration(
     session: TrackingSession, config: PipelineConfig, decision: dict[str, Any], run_id: str
 ) -> None:
@@ -158,6 +187,7 @@ def report_registration(
     )
 
 
+@never_fails_the_run
 def report_alias(
     session: TrackingSession, pipeline: str, version: int, action: str, reason: str
 ) -> None:

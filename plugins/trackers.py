@@ -24,7 +24,7 @@ class MlflowParams(BaseModel):
     tracking_uri: str | None = Field(
         None,
         description="MLflow tracking server, e.g. http://127.0.0.1:5000 (default: "
-        "MLFLOW_TRACKING_URI, else MLflow's own default, ./mlruns)",
+        "MLFLOW_TRACKING_URI, else MLflow's own default: a local store in the current folder)",
     )
     experiment: str | None = Field(
         None, description="Experiment the runs go to (default: the pipeline name)"

@@ -87,6 +87,9 @@ CLOSE_ASSISTANT = """
 """
 
 
+FOCUS_SEARCH = "document.querySelector('input[placeholder^=\"Search\"]').focus()"
+
+
 def chromium_path(given: str | None) -> str:
     path = given or os.environ.get("TEXTCLS_TEST_CHROMIUM") or shutil.which("chromium")
     if not path:
@@ -114,7 +117,9 @@ class DevTools:
                 return message.get("result", {})
 
 
-def screenshot(chromium: str, url: str, out: Path, profile: Path, settle_s: float) -> None:
+def screenshot(
+    chromium: str, url: str, out: Path, profile: Path, settle_s: float, search: str = ""
+) -> None:
     """Load ``url`` in headless Chromium, let the UI fetch and draw (real time: the page
     polls the server, which a virtual-time budget would starve), then capture it."""
     port = free_port()
@@ -151,6 +156,9 @@ def screenshot(chromium: str, url: str, out: Path, profile: Path, settle_s: floa
         tools.send("Page.navigate", url=url)
         time.sleep(settle_s)
         closed = tools.send("Runtime.evaluate", expression=CLOSE_ASSISTANT, returnByValue=True)
+        if search:  # type into the page's search box, as a user narrows the charts
+            tools.send("Runtime.evaluate", expression=FOCUS_SEARCH)
+            tools.send("Input.insertText", text=search)
         time.sleep(settle_s / 2)  # the charts redraw in the wider page
         shot = tools.send("Page.captureScreenshot", format="png")
         out.write_bytes(base64.b64decode(shot["data"]))
@@ -191,12 +199,13 @@ def photograph(uri: str, chromium: str, out: Path, work: Path, settle_s: float) 
     )
     base = f"{uri}/#/experiments/{experiment.experiment_id}/runs"
     out.mkdir(parents=True, exist_ok=True)
-    pages = {
-        "mlflow-run.png": f"{base}/{parent.info.run_id}",
-        "mlflow-teacher-curves.png": f"{base}/{teacher.info.run_id}/model-metrics",
+    pages = {  # picture: (page, what to type in its search box)
+        "mlflow-run.png": (f"{base}/{parent.info.run_id}", ""),
+        # the learning curves: training and validation loss
+        "mlflow-teacher-curves.png": (f"{base}/{teacher.info.run_id}/model-metrics", "/loss"),
     }
-    for i, (name, url) in enumerate(pages.items()):
-        screenshot(chromium, url, out / name, work / f"profile-{i}", settle_s)
+    for i, (name, (url, search)) in enumerate(pages.items()):
+        screenshot(chromium, url, out / name, work / f"profile-{i}", settle_s, search)
 
 
 def main() -> None:

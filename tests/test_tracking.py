@@ -82,6 +82,35 @@ def test_training_logs_reach_the_session_through_the_trainer_callback(tmp_path):
     assert len(accuracies) >= 2
 
 
+def test_pretraining_curves_reach_the_session_as_the_pretrain_stage(tmp_path):
+    from model_helpers import toy_data
+    from textcls.stages.pretrain import pretrain
+
+    raw, data_dir = toy_data(tmp_path, n=120)
+    config = config_from_dict(
+        {
+            **raw,
+            "pretrain": {
+                "objective": "clm",
+                "target": "student",
+                "train": {"epochs": 2, "batch_size": 32, "learning_rate": 0.005, "max_length": 16},
+            },
+            "student": {
+                "model": {"name": "gru", "params": TINY_MODELS["gru"]},
+                "tokenizer": {"name": "word", "params": {"min_frequency": 1}},
+                "init": "pretrain",
+            },
+        },
+        base_dir=tmp_path,
+    )
+    recording = Recording()
+    with TrackingSession({"rec": recording}).active():
+        pretrain(config, data_dir, tmp_path / "pretrained")
+    logged = [e[1] for e in recording.events if e[0] == "log_metrics"]
+    assert {stage for stage, _, _ in logged} == {"pretrain"}
+    assert len([step for _, m, step in logged if "validation/loss" in m]) >= 2
+
+
 def test_reporting_from_damaged_files_warns_and_never_raises(tmp_path, caplog):
     from textcls.tracking_events import report_evaluation
 

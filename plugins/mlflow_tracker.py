@@ -23,8 +23,10 @@ import re
 import time
 import urllib.error
 import urllib.request
+from base64 import b64encode
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from textcls import ConfigError, RegistryEvent, RunStart, StageOutcome, Tracker
 
@@ -50,6 +52,10 @@ def import_mlflow() -> Any:
 
 class TrackerUnavailable(RuntimeError):
     """The tracking server did not answer."""
+
+
+class ExperimentDeleted(RuntimeError):
+    """The experiment runs would go to is in MLflow's trash (runs cannot be created in it)."""
 
 
 def metric_key(name: str) -> str:
@@ -88,23 +94,42 @@ class MlflowTracker(Tracker):
         return self._client
 
     def _probe(self, uri: str) -> None:
-        """One quick request first: a server that is down costs seconds, not retries."""
-        url = uri.rstrip("/") + "/health"
+        """One quick request first: a server that is down costs seconds, not retries.
+
+        A URI's user info (``http://user:password@host``, which MLflow's client accepts) goes
+        as a basic-auth header, as MLflow sends it, and never into the error message.
+        """
+        parts = urlsplit(uri)
+        host = parts.hostname or ""
+        netloc = f"[{host}]" if ":" in host else host
+        if parts.port is not None:
+            netloc += f":{parts.port}"
+        server = urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
+        request = urllib.request.Request(server + "/health")
+        if parts.username is not None:
+            token = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+            request.add_header("Authorization", "Basic " + b64encode(token.encode()).decode())
         try:
-            with urllib.request.urlopen(url, timeout=self.params.probe_timeout_s):
+            with urllib.request.urlopen(request, timeout=self.params.probe_timeout_s):
                 return
         except urllib.error.HTTPError:
             return  # it answered (an older server without /health, or behind a proxy)
         except (OSError, ValueError) as exc:
             raise TrackerUnavailable(
-                f"the MLflow server at {uri} did not answer ({exc}); start it (mlflow server "
-                "--host ... --port ...) or fix tracking[].params.tracking_uri"
+                f"the MLflow server at {server} did not answer ({exc}); start it (mlflow "
+                "server --host ... --port ...) or fix tracking[].params.tracking_uri"
             ) from None
 
     def _experiment(self, default: str) -> str:
         if self.experiment_id is None:
             name = self.params.experiment or default
             found = self.client.get_experiment_by_name(name)
+            if found is not None and found.lifecycle_stage == "deleted":
+                raise ExperimentDeleted(
+                    f"MLflow experiment {name!r} (id {found.experiment_id}) is deleted; restore "
+                    f"it (mlflow experiments restore --experiment-id {found.experiment_id}), "
+                    "purge it (mlflow gc), or set tracking[].params.experiment to another name"
+                )
             self.experiment_id = (
                 found.experiment_id if found is not None else self.client.create_experiment(name)
             )

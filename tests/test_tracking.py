@@ -165,6 +165,7 @@ def _config(tmp_path: Path, tracking: list) -> dict:
         ([{"name": "mlflw"}], "unknown tracker 'mlflw'. Did you mean 'mlflow'?"),
         ([{"name": "mlflow", "params": {"tracking_uri": "ftp://x"}}], "scheme 'ftp'"),
         ([{"name": "mlflow", "params": {"experimnt": "x"}}], "Extra inputs are not permitted"),
+        ([{"name": "mlflow"}, "mlflow"], r"tracking\[1\] repeats tracking\[0\]"),
     ],
 )
 def test_bad_tracking_sections_are_config_errors(tmp_path, tracking, message):
@@ -396,3 +397,189 @@ def test_a_server_that_is_down_leaves_the_pipeline_green_with_one_warning(tracke
     assert len(warnings) == 1, [r.getMessage() for r in warnings]
     assert down in warnings[0].getMessage() and "did not answer" in warnings[0].getMessage()
     assert "did not answer" in manifest["tracking"]["mlflow"]["error"]
+
+
+# -- credentials, broken factories, third-party trackers ----------------------------------------
+def test_credentials_never_reach_tracker_params_tags_or_errors(tmp_path, caplog):
+    from textcls.tracking_events import run_start
+
+    secret_uri = "http://alice:hunter2@127.0.0.1:1"
+    config = config_from_dict(
+        _config(tmp_path, [{"name": "mlflow", "params": {"tracking_uri": secret_uri}}]),
+        base_dir=tmp_path,
+        validate_plugins=False,
+    )
+    start = run_start(config, "r1", None)
+    assert start.params["tracking.0.params.tracking_uri"] == "http://alice:***@127.0.0.1:1"
+    assert not any("hunter2" in v for v in [*start.params.values(), *start.tags.values()])
+
+    class Leaky(Tracker):
+        def start_run(self, run):
+            raise ConnectionError(f"cannot reach {secret_uri}/api")
+
+    session = TrackingSession({"leaky": Leaky()})
+    with caplog.at_level(logging.WARNING, logger="textcls.tracking"):
+        session.start_run(start)
+    assert "hunter2" not in caplog.text and "alice:***@127.0.0.1" in caplog.text
+    assert "hunter2" not in json.dumps(session.lineage())
+
+
+def test_secret_named_params_are_masked_and_others_kept():
+    from textcls.tracking import redact_params
+
+    assert redact_params(
+        {
+            "data.source.params.token": "hf_abc",
+            "tracking.0.params.api_key": "k",
+            "data.source.params.hf_token": "None",
+            "teacher.train.max_tokens": "512",
+            "x.uri": "postgresql://u:pw@db/mlflow",
+        }
+    ) == {
+        "data.source.params.token": "***",
+        "tracking.0.params.api_key": "***",
+        "data.source.params.hf_token": "None",
+        "teacher.train.max_tokens": "512",
+        "x.uri": "postgresql://u:***@db/mlflow",
+    }
+
+
+def test_a_tracker_whose_factory_raises_is_switched_off_not_fatal(tmp_path, caplog):
+    class Plugin:
+        @hookimpl
+        def textcls_register_trackers(self, register):
+            def connect_now(params):
+                raise ConnectionRefusedError("no server at startup")
+
+            register("eager", connect_now)
+
+    host = get_plugins()
+    assert host.register(Plugin(), name="eager-tracker"), host.load_failures
+    try:
+        config = config_from_dict(_config(tmp_path, [{"name": "eager"}]), base_dir=tmp_path)
+        with caplog.at_level(logging.WARNING, logger="textcls.tracking"):
+            session = open_tracking(config, host)
+    finally:
+        host.unregister("eager-tracker")
+    assert not session and "no server at startup" in caplog.text
+    assert session.lineage() == {"eager": {"error": "ConnectionRefusedError: no server at startup"}}
+
+
+class JsonLines(Tracker):
+    """A third-party tracker as plugins.md describes one: every event, one JSON line."""
+
+    def __init__(self, params) -> None:
+        self.path = Path("events.jsonl")
+
+    def _write(self, event: str, *args: object) -> None:
+        with self.path.open("a") as out:
+            out.write(json.dumps([event, *(str(a) for a in args)]) + "\n")
+
+    def start_run(self, run):
+        self._write("start_run", run.run_id)
+        return f"jsonl-{run.run_id}"
+
+    def stage_finished(self, outcome):
+        self._write("stage_finished", outcome.stage, outcome.status)
+
+    def log_artifact(self, path, artifact_path=None):
+        if not Path(path).exists():
+            raise FileNotFoundError(path)
+        self._write("log_artifact", artifact_path)
+
+    def end_run(self, status):
+        self._write("end_run", status)
+
+
+def test_a_third_party_tracker_passes_the_conformance_checks(tmp_path):
+    from textcls.testing import check_component
+
+    class Plugin:
+        @hookimpl
+        def textcls_register_trackers(self, register):
+            register("jsonl-events", JsonLines)
+
+    host = get_plugins()
+    assert host.register(Plugin(), name="jsonl-tracker"), host.load_failures
+    try:
+        results = check_component("jsonl-events", kind="tracker", workdir=tmp_path)
+    finally:
+        host.unregister("jsonl-tracker")
+    assert [(r.check, r.status) for r in results] == [
+        ("build", "passed"),
+        ("completed-run", "passed"),
+        ("failed-run", "passed"),
+        ("alias-without-run", "passed"),
+    ], results
+    (written,) = tmp_path.rglob("events.jsonl")  # the checks run in a folder under workdir
+    events = [json.loads(line)[0] for line in written.read_text().splitlines()]
+    assert events[0] == "start_run" and "log_artifact" in events and events.count("end_run") == 2
+
+
+def test_the_conformance_checks_fail_a_tracker_that_raises(tmp_path):
+    from textcls.testing import check_component
+
+    class Plugin:
+        @hookimpl
+        def textcls_register_trackers(self, register):
+            register("broken-events", lambda params: Broken())
+
+    host = get_plugins()
+    assert host.register(Plugin(), name="broken-tracker"), host.load_failures
+    try:
+        results = check_component("broken-events", kind="tracker", workdir=tmp_path)
+    finally:
+        host.unregister("broken-tracker")
+    status = {r.check: r.status for r in results}
+    assert status["build"] == "passed" and status["completed-run"] == "failed"
+    assert "server down" in next(r.detail for r in results if r.check == "completed-run")
+
+
+def test_the_probe_sends_uri_credentials_as_basic_auth_and_never_shows_them():
+    pytest.importorskip("mlflow", reason=NEEDS_MLFLOW)
+    import base64
+    import http.server
+    import threading
+
+    from mlflow_server import free_port
+    from textcls.plugins.mlflow_tracker import MlflowTracker, TrackerUnavailable
+
+    seen: list[tuple[str, str | None]] = []
+
+    class Health(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's name
+            seen.append((self.path, self.headers.get("Authorization")))
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"OK")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Health)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        params = get_plugins().component("tracker", "mlflow").validate_params({})
+        MlflowTracker(params)._probe(f"http://alice:p%40ss@127.0.0.1:{server.server_port}/")
+    finally:
+        server.shutdown()
+    assert seen == [("/health", "Basic " + base64.b64encode(b"alice:p@ss").decode())]
+    with pytest.raises(TrackerUnavailable) as down:
+        MlflowTracker(params)._probe(f"http://alice:hunter2@127.0.0.1:{free_port()}")
+    assert "hunter2" not in str(down.value) and "did not answer" in str(down.value)
+
+
+@pytest.mark.slow
+def test_a_deleted_experiment_is_one_warning_that_says_how_to_fix_it(server, client, caplog):
+    experiment = client.create_experiment("in-the-trash")
+    client.delete_experiment(experiment)
+    mlflow = get_plugins().component("tracker", "mlflow")
+    session = TrackingSession(
+        {"mlflow": mlflow.create({"tracking_uri": server, "experiment": "in-the-trash"})}
+    )
+    with caplog.at_level(logging.WARNING, logger="textcls.tracking"):
+        session.start_run(RunStart("p", "r1", {}, {}))
+        session.end_run("completed")
+    (warning,) = [r.getMessage() for r in caplog.records if r.name == "textcls.tracking"]
+    assert "'in-the-trash'" in warning and "is deleted" in warning
+    assert f"mlflow experiments restore --experiment-id {experiment}" in warning

@@ -23,6 +23,7 @@ from pydantic import (
     PrivateAttr,
     ValidationError,
     ValidationInfo,
+    field_validator,
     model_validator,
 )
 from textcls.contracts import DataSourceCapabilities
@@ -294,6 +295,19 @@ class PipelineConfig(_Strict):
         description="Experiment trackers that record the run (none by default), e.g. "
         "[{name: mlflow, params: {tracking_uri: http://127.0.0.1:5000}}]",
     )
+
+    @field_validator("tracking")
+    @classmethod
+    def _each_tracker_once(cls, refs: list[TrackerRef]) -> list[TrackerRef]:
+        # the same tracker twice would record every run, and register every version, twice
+        for i, ref in enumerate(refs):
+            for j, earlier in enumerate(refs[:i]):
+                if (ref.name, ref.params) == (earlier.name, earlier.params):
+                    raise ValueError(
+                        f"tracking[{i}] repeats tracking[{j}] ({ref.name!r} with the same "
+                        "params), which would record every run twice; remove one"
+                    )
+        return refs
 
     @model_validator(mode="after")
     def _sections_agree(self) -> PipelineConfig:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -176,16 +177,20 @@ class TrackingSession:
             try:
                 answers[name] = getattr(tracker, method)(*args)
             except Exception as exc:  # noqa: BLE001 - a tracker never fails the pipeline
-                self.failed[name] = f"{type(exc).__name__}: {exc}"
-                log.warning(
-                    "tracker %r failed in %s and is off for the rest of this run (the "
-                    "pipeline goes on; textcls's own files are complete): %s: %s",
-                    name,
-                    method,
-                    type(exc).__name__,
-                    exc,
-                )
+                self.switch_off(name, method, exc)
         return answers
+
+    def switch_off(self, name: str, method: str, exc: BaseException) -> None:
+        """Record a tracker's first error (credentials masked) and warn once."""
+        error = redact(f"{type(exc).__name__}: {exc}")
+        self.failed[name] = error
+        log.warning(
+            "tracker %r failed in %s and is off for the rest of this run (the pipeline goes "
+            "on; textcls's own files are complete): %s",
+            name,
+            method,
+            error,
+        )
 
     def start_run(self, run: RunStart) -> dict[str, str]:
         answers = self._each("start_run", run)
@@ -242,18 +247,59 @@ class TrackingSession:
 def open_tracking(config: PipelineConfig, plugins: PluginHost) -> TrackingSession:
     """A session over the pipeline's ``tracking`` section (empty when it has none).
 
-    A tracker that cannot be built (its extra is not installed) raises: that is an install
-    problem, found before anything trains.
+    A tracker whose extra is not installed raises its ``TextclsError`` (a ConfigError naming
+    the extra): that is an install problem, found before anything trains. Any other error of a
+    tracker's factory (a third-party tracker that connects in ``__init__``) is a tracker
+    failure like any other: one warning, and the run goes on without that tracker.
     """
+    from textcls.errors import TextclsError
+
     trackers: dict[str, Tracker] = {}
+    broken: list[tuple[str, BaseException]] = []
     for ref in config.tracking:
         component = plugins.component("tracker", ref.name)
         label = ref.name
         n = 2
-        while label in trackers:  # the same tracker twice (two MLflow servers)
-            label, n = f"{ref.name}-{n}", n + 1
-        trackers[label] = component.create(ref.params)
-    return TrackingSession(trackers)
+        while label in trackers or any(label == b for b, _ in broken):
+            label, n = f"{ref.name}-{n}", n + 1  # the same tracker twice (two MLflow servers)
+        try:
+            trackers[label] = component.create(ref.params)
+        except TextclsError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a tracker never fails the pipeline
+            broken.append((label, exc))
+    session = TrackingSession(trackers)
+    for label, error in broken:
+        session.switch_off(label, "its factory", error)
+    return session
+
+
+#: ``scheme://user:password@host``: the password part of a URI's user info
+_URI_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*):[^/\s@]*@")
+#: config keys whose values are credentials (``token``, ``hf_token``, ``api_key``, ...)
+_SECRET_KEY = re.compile(
+    r"(^|_)(password|passwd|secret|token|api_?key|credentials?)$", re.IGNORECASE
+)
+MASK = "***"
+
+
+def redact(text: str) -> str:
+    """``http://user:pw@host`` -> ``http://user:***@host`` anywhere in ``text``.
+
+    Why: a tracking URI may carry basic-auth credentials (MLflow accepts them), and params,
+    tags and error messages go to a shared tracking server and into the manifest.
+    """
+    return _URI_PASSWORD.sub(rf"\g<head>:{MASK}@", text)
+
+
+def redact_params(params: Mapping[str, str]) -> dict[str, str]:
+    """Flattened params safe to send to a tracker: credentials in URIs masked, and the value
+    of any key that names a secret (``...token``, ``...password``, ``...api_key``) masked."""
+    masked: dict[str, str] = {}
+    for key, value in params.items():
+        secret = value != "None" and _SECRET_KEY.search(key.rsplit(".", 1)[-1])
+        masked[key] = MASK if secret else redact(value)
+    return masked
 
 
 def flatten_params(config: Mapping[str, Any], prefix: str = "") -> dict[str, str]:

@@ -33,6 +33,7 @@ from textcls.tracking import (
     TrackingSession,
     evaluation_metrics,
     flatten_params,
+    redact_params,
 )
 
 log = logging.getLogger("textcls.tracking")
@@ -82,7 +83,7 @@ def run_start(config: PipelineConfig, run_id: str, flow_run_id: str | None) -> R
     for package, version in package_versions().items():
         if version:
             tags[f"textcls.package.{package}"] = version
-    params = flatten_params(config.model_dump(mode="json"))
+    params = redact_params(flatten_params(config.model_dump(mode="json")))
     return RunStart(pipeline=config.name, run_id=run_id, tags=tags, params=params)
 
 

@@ -6,6 +6,7 @@ Registration stays light: MLflow is imported only when a pipeline turns the trac
 
 from __future__ import annotations
 
+import os
 from typing import Any, Literal
 from urllib.parse import urlparse
 
@@ -13,6 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from textcls import Register, TrackerCapabilities, hookimpl
 
 #: tracking URI schemes MLflow understands (no scheme: a local folder)
+#: values of MLflow's boolean environment variables that mean true
+FLAG_ON = ("true", "1")
 URI_SCHEMES = ("http", "https", "file", "sqlite", "postgresql", "mysql", "mssql", "databricks")
 
 
@@ -24,7 +27,8 @@ class MlflowParams(BaseModel):
     tracking_uri: str | None = Field(
         None,
         description="MLflow tracking server, e.g. http://127.0.0.1:5000 (default: "
-        "MLFLOW_TRACKING_URI, else MLflow's own default: a local store in the current folder)",
+        "MLFLOW_TRACKING_URI, else MLflow's own default: sqlite:///mlflow.db in the current "
+        "folder); a folder or file: URI needs MLFLOW_ALLOW_FILE_STORE=true",
     )
     experiment: str | None = Field(
         None, description="Experiment the runs go to (default: the pipeline name)"
@@ -68,6 +72,13 @@ class MlflowParams(BaseModel):
             )
         if base in ("http", "https") and not urlparse(value).netloc:
             raise ValueError(f"tracking_uri {value!r} names no host; e.g. http://127.0.0.1:5000")
+        file_store = base == "file" or not scheme or len(scheme) == 1  # a folder (or C:\\...)
+        if file_store and os.environ.get("MLFLOW_ALLOW_FILE_STORE", "").lower() not in FLAG_ON:
+            raise ValueError(
+                f"tracking_uri {value!r} is a folder (MLflow's file store), which MLflow 3 "
+                "refuses unless MLFLOW_ALLOW_FILE_STORE=true; use a database file instead, "
+                "e.g. sqlite:///mlflow.db, or a server (http://127.0.0.1:5000)"
+            )
         return value
 
 

@@ -166,9 +166,12 @@ def _config(tmp_path: Path, tracking: list) -> dict:
         ([{"name": "mlflow", "params": {"tracking_uri": "ftp://x"}}], "scheme 'ftp'"),
         ([{"name": "mlflow", "params": {"experimnt": "x"}}], "Extra inputs are not permitted"),
         ([{"name": "mlflow"}, "mlflow"], r"tracking\[1\] repeats tracking\[0\]"),
+        ([{"name": "mlflow", "params": {"tracking_uri": "file:///x"}}], "sqlite:///mlflow.db"),
+        ([{"name": "mlflow", "params": {"tracking_uri": "mlruns"}}], "MLFLOW_ALLOW_FILE_STORE"),
     ],
 )
-def test_bad_tracking_sections_are_config_errors(tmp_path, tracking, message):
+def test_bad_tracking_sections_are_config_errors(tmp_path, tracking, message, monkeypatch):
+    monkeypatch.delenv("MLFLOW_ALLOW_FILE_STORE", raising=False)
     with pytest.raises(ConfigError, match=message):
         config_from_dict(_config(tmp_path, tracking), base_dir=tmp_path)
 
@@ -383,6 +386,30 @@ def test_registered_versions_are_mirrored_and_the_alias_follows_the_champion(tra
     assert promoted.exit_code == 0, promoted.output
     champion = client.get_model_version_by_alias("tracked-flow", "champion")
     assert champion.version == second.version
+
+
+@pytest.mark.slow
+def test_promoting_the_champion_again_sets_an_alias_that_fell_behind(tracked, client):
+    from textcls.flows.cli import app
+    from textcls.registry import Registry
+    from typer.testing import CliRunner
+
+    registry = Registry(tracked["base"] / "registry", "tracked-flow")
+    champion = registry.champion()
+    mirrored = {
+        int(v.tags["textcls.version"]): v.version
+        for v in client.search_model_versions("name = 'tracked-flow'")
+    }
+    other = next(m for v, m in mirrored.items() if v != champion)
+    client.set_registered_model_alias("tracked-flow", "champion", other)  # the mirror drifted
+    history = registry.champion_state()["history"]
+    pipeline = str(tracked["base"] / "pipeline.yaml")
+    result = CliRunner().invoke(app, ["registry", "promote", pipeline, str(champion)])
+    assert result.exit_code == 0, result.output
+    assert "alias was set again" in result.output
+    alias = client.get_model_version_by_alias("tracked-flow", "champion")
+    assert alias.version == mirrored[champion]
+    assert registry.champion() == champion and registry.champion_state()["history"] == history
 
 
 @pytest.mark.slow

@@ -96,6 +96,18 @@ def registry_promote(
 
     registry = _open_registry(target)
     tracking = _tracking(target)
+    if tracking and registry.champion() == version:
+        # textcls's registry already agrees; a tracker may not (its server was down when the
+        # champion moved), so promoting the champion again re-sends the alias, changing nothing
+        report_alias(tracking, registry.pipeline, version, "promote", "alias set again")
+        if as_json:
+            print_json({"pipeline": registry.pipeline, "champion": version, "action": "resync"})
+            return
+        out.print(
+            f"version {version} already is the champion of {registry.pipeline}; "
+            "the trackers' alias was set again"
+        )
+        return
     registry.promote(version)
     report_alias(tracking, registry.pipeline, version, "promote", "promoted by hand")
     if as_json:

@@ -451,6 +451,28 @@ def test_credentials_never_reach_tracker_params_tags_or_errors(tmp_path, caplog)
     assert "hunter2" not in json.dumps(session.lineage())
 
 
+def test_a_stage_section_reaches_trackers_with_credentials_masked():
+    recording = Recording()
+    recording.stage_started = lambda stage, config: recording.events.append((stage, config))
+    section = {
+        "source": {"name": "hf-hub", "params": {"token": "hf_abc", "revision": "main"}},
+        "train": ["s3://key:sekret@bucket/train.csv"],
+        "max_tokens": 5,
+    }
+    TrackingSession({"rec": recording}).stage_started("ingest", section)
+    assert recording.events == [
+        (
+            "ingest",
+            {
+                "source": {"name": "hf-hub", "params": {"token": "***", "revision": "main"}},
+                "train": ["s3://key:***@bucket/train.csv"],
+                "max_tokens": 5,
+            },
+        )
+    ]
+    assert section["source"]["params"]["token"] == "hf_abc"  # the flow's own copy is untouched
+
+
 def test_secret_named_params_are_masked_and_others_kept():
     from textcls.tracking import redact_params
 

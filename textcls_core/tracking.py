@@ -201,7 +201,7 @@ class TrackingSession:
         self._each("set_tags", tags)
 
     def stage_started(self, stage: str, config: dict[str, Any]) -> None:
-        self._each("stage_started", stage, config)
+        self._each("stage_started", stage, redact_config(config))
 
     def stage_finished(self, outcome: StageOutcome) -> None:
         self._each("stage_finished", outcome)
@@ -334,3 +334,19 @@ def evaluation_metrics(variant: Mapping[str, Any]) -> dict[str, float]:
             if isinstance(value, int | float):
                 metrics[key] = float(value)
     return metrics
+
+
+def redact_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """A config section with credentials masked as :func:`redact_params` masks them (a stage's
+    section goes to every tracker, a source's ``token`` param included)."""
+
+    def clean(key: str, value: Any) -> Any:
+        if isinstance(value, Mapping):
+            return {str(k): clean(str(k), v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [clean(key, v) for v in value]
+        if value is not None and _SECRET_KEY.search(key) and not isinstance(value, bool):
+            return MASK
+        return redact(value) if isinstance(value, str) else value
+
+    return {str(k): clean(str(k), v) for k, v in config.items()}

@@ -37,9 +37,10 @@ def serve_command(
         typer.Option(
             min=0,
             help="Run a model call expected to take at most this long on the event loop "
-            "(no thread hand-off); longer calls run in the model thread. 0: always the thread",
+            "(no thread or GIL hand-off); longer calls run in the model thread, so the loop "
+            "keeps answering meanwhile. 0: always the thread",
         ),
-    ] = 2.0,
+    ] = 20.0,
     max_batch_texts: Annotated[int, typer.Option(min=1, help="Most texts in one request")] = 256,
     max_chars: Annotated[int, typer.Option(min=1, help="Longest text accepted")] = 10_000,
     poll_s: Annotated[

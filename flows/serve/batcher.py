@@ -56,7 +56,7 @@ class DynamicBatcher:
         *,
         max_batch: int,
         max_wait_ms: float,
-        inline_ms: float = 2.0,
+        inline_ms: float = 20.0,
         model_batch_size: int = 32,
         observe_batch: BatchObserver | None = None,
     ) -> None:

@@ -11,8 +11,9 @@ no added latency. A request larger than ``max_batch`` runs on its own (never spl
 Where a batch runs depends on what it costs. A call expected to take at most ``inline_ms``
 (the model's measured seconds per text times the batch's texts) runs on the event loop itself:
 handing it to the model thread and back costs two thread wake-ups and, worse, GIL hand-offs
-between the loop and that thread, which for a small ONNX model took longer than the call
-(py-spy under ``bench/serve_load.py``: the loop waited for the GIL in every socket write).
+between the loop and that thread, which for a small ONNX model cost more than the call (with
+the model in the thread, py-spy under ``bench/serve_load.py`` found 27-29% of the loop's busy
+samples in socket writes, where the loop takes the GIL back after the system call).
 Longer calls (a transformer, a big batch) run in the model thread, so the event loop keeps
 parsing and answering requests meanwhile. Calls never overlap either way.
 

@@ -454,14 +454,18 @@ on every run, with each answer compared to the version it names.
 Every server exited with {sorted(set(result["exit_codes"].values()))} after SIGTERM.
 
 How to read it. The server runs the model on `--threads` = cores - 1 = 1 thread here (a core
-stays free for the event loop); offline prediction uses every core. At concurrency 1 nothing
-can be batched: each request pays a model call (tokenize, one ONNX Runtime run) and the
-hand-off to the model thread on top of what echo pays, so that row is bounded by the model's
-single-text latency, not by the HTTP stack. From concurrency 16 on, requests that arrive while
-the model runs share the next call (`textcls_serve_batch_requests` in `/metrics`): one model
-call answers many requests, which keeps served requests/s within reach of echo's, and small
-batches (`--max-batch 16`) let the event loop answer one batch while the model computes the
-next. With 32 texts per request, the served rate approaches offline
+stays free for the event loop and, here, the load generator); offline prediction uses every
+core. A model call expected to take at most `--inline-ms` (20 ms; the model's measured seconds
+per text times the batch's texts) runs on the event loop itself: for the int8 student that is
+nearly every call, which saves the hand-off to the model thread and the GIL hand-offs between the two
+threads (py-spy showed the loop waiting for the GIL in its socket writes); the teacher's larger
+calls run in the model thread while the loop keeps answering. At concurrency 1 nothing can be
+batched: each request pays a single-text model call (tokenize, one ONNX Runtime run, about as
+long as echo's whole round trip) on top of what echo pays, so that row is bounded by the
+model's single-text latency, not by the HTTP stack. From concurrency 16 on, requests that
+arrive while the model runs share the next call (`textcls_serve_batch_requests` in `/metrics`):
+one model call answers many requests, which keeps served requests/s within reach of echo's.
+With 32 texts per request, the served rate approaches offline
 prediction because the per-request HTTP work is spread over 32 texts.{teacher_note(result)}
 """
 

@@ -7,6 +7,11 @@ of one process would disturb each other and their results would depend on timing
 process per variant keeps every variant reproducible, frees its memory when it ends, confines
 a crash to its own task, and behaves the same on the default thread pool and on Dask workers.
 
+On SIGTERM or Ctrl-C the flow terminates the variant processes still running (each records its
+run as cancelled, as ``textcls run`` does on SIGTERM) and starts no more, instead of waiting for
+them to finish training: the thread pool cannot end before its tasks do. (On Dask the variants
+run in the workers' processes; stopping the cluster stops them.)
+
 Variants share the pipeline's artifact store, so stages whose inputs do not change across the
 grid (ingest, usually the teacher) run once; the per-artifact lock in ``textcls.flows.tasks``
 makes a concurrent variant wait for the shared stage and then reuse it.
@@ -17,6 +22,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +74,53 @@ def _api_env() -> dict[str, str]:
     return env
 
 
+class _Children:
+    """The variant processes this flow process runs; on an interrupt, stopped together."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running: set[subprocess.Popen[bytes]] = set()
+        self.stopping = False
+
+    def start(self, command: list[str], **options: Any) -> subprocess.Popen[bytes]:
+        with self._lock:
+            if self.stopping:
+                raise StageError("the sweep was interrupted before this variant started")
+            child = subprocess.Popen(command, **options)
+            self._running.add(child)
+            return child
+
+    def wait(self, child: subprocess.Popen[bytes]) -> int:
+        try:
+            return child.wait()
+        finally:
+            with self._lock:
+                self._running.discard(child)
+
+    def stop_all(self, grace_s: float = 30.0) -> None:
+        """SIGTERM every running variant (each cancels its run cleanly), SIGKILL what is
+        still alive after ``grace_s``; start no more."""
+        with self._lock:
+            self.stopping = True
+            running = list(self._running)
+        for child in running:
+            if child.poll() is None:
+                child.terminate()
+        for child in running:
+            try:
+                child.wait(grace_s)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+
+    def reset(self) -> None:
+        with self._lock:
+            self.stopping = False
+
+
+_children = _Children()
+
+
 def _last_error(log: str) -> str:
     lines = [line for line in log.splitlines() if line.strip()]
     for line in reversed(lines):
@@ -102,13 +155,8 @@ def run_variant(
     log = Path(log_path)
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("w", encoding="utf-8") as handle:
-        code = subprocess.run(
-            command,
-            stdout=handle,
-            stderr=subprocess.STDOUT,
-            env=_api_env(),
-            check=False,
-        ).returncode
+        child = _children.start(command, stdout=handle, stderr=subprocess.STDOUT, env=_api_env())
+        code = _children.wait(child)
     if code != 0:
         raise StageError(
             f"variant run {run_id} exited with {code}: "
@@ -145,6 +193,7 @@ def textcls_sweep(
     root = Path(output) if output else Path(configs[0].output)
     sweep_dir = root / pipeline / "sweeps" / sweep_id
     logger.info("sweep %s: %d variants of %s", sweep_id, len(variants), pipeline)
+    _children.reset()
     futures = run_variant.map(
         config_path=unmapped(config_path),
         overrides=[[*base, *v.overrides] for v in variants],
@@ -154,19 +203,23 @@ def textcls_sweep(
         log_path=[str(sweep_dir / f"{v.name}.log") for v in variants],
     )
     outcomes: list[dict[str, Any]] = []
-    for variant, future in zip(variants, futures, strict=True):
-        future.wait()
-        state = future.state
-        if state.is_completed():
-            outcomes.append(state.result())
-        else:
-            try:
-                state.result()
-                error = state.message or state.name
-            except BaseException as exc:  # the variant's own error, kept for the summary
-                error = str(exc)
-            logger.warning("%s (%s) failed: %s", variant.name, variant.label, error)
-            outcomes.append({"status": "failed", "error": error})
+    try:
+        for variant, future in zip(variants, futures, strict=True):
+            future.wait()
+            state = future.state
+            if state.is_completed():
+                outcomes.append(state.result())
+            else:
+                try:
+                    state.result()
+                    error = state.message or state.name
+                except BaseException as exc:  # the variant's own error, kept for the summary
+                    error = str(exc)
+                logger.warning("%s (%s) failed: %s", variant.name, variant.label, error)
+                outcomes.append({"status": "failed", "error": error})
+    except BaseException:  # SIGTERM or Ctrl-C: the pool ends only once its variants do
+        _children.stop_all()
+        raise
     summary = summarize(sweep_id, pipeline, grid, variants, outcomes, metric)
     summary["folder"] = str(sweep_dir)
     markdown = render_summary(summary)

@@ -363,6 +363,41 @@ def test_concurrent_requests_share_a_model_call_and_match_unbatched_results(fold
     assert calls < len(requests), "concurrent requests were not gathered into shared calls"
 
 
+def test_short_model_calls_run_on_the_event_loop_and_long_ones_in_the_model_thread(project):
+    import asyncio
+
+    from textcls.flows.serve.batcher import DynamicBatcher
+    from textcls.flows.serve.served_model import ModelHolder, load_served
+
+    served = load_served(resolve_model(project["base"] / "two"), threads=1)
+    assert 0 < served.seconds_per_text < 1
+    ran_in: list[str] = []
+    logits = served.predictor.logits
+
+    def recorded(texts, batch_size=32, progress=None):
+        ran_in.append(threading.current_thread().name)
+        return logits(texts, batch_size, progress)
+
+    served.predictor.logits = recorded  # type: ignore[method-assign]
+    holder = ModelHolder(str(project["base"] / "two"))
+    holder.current = served
+
+    async def predict(inline_ms: float) -> list:
+        batcher = DynamicBatcher(holder, max_batch=16, max_wait_ms=0, inline_ms=inline_ms)
+        batcher.start()
+        try:
+            predictions, answered_by = await batcher.predict(TEXTS[:3])
+        finally:
+            await batcher.stop()
+        assert answered_by is served
+        return predictions
+
+    on_the_loop = asyncio.run(predict(inline_ms=1000.0))
+    in_the_thread = asyncio.run(predict(inline_ms=0.0))
+    assert ran_in == ["MainThread", "textcls-model_0"]
+    assert on_the_loop == in_the_thread == served.predictor.predict(TEXTS[:3])
+
+
 def batch_counts(server: Server) -> tuple[float, float]:
     """(model calls, requests they served) from /metrics."""
     values = {}

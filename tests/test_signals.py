@@ -136,3 +136,61 @@ def test_serve_exits_at_its_deadline_and_takes_its_flow_runs_with_it():
     assert "graceful shutdown took too long" in done.stdout
     time.sleep(0.5)
     assert not alive(child), "the flow run outlived serve.py"
+
+
+def variant_processes(pid: int) -> list[int]:
+    """Descendants of ``pid`` that are a sweep variant's ``textcls run``."""
+    found = []
+    for child in children_of(pid):
+        try:
+            command = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"textcls.flows.cli" in command and b"run" in command:
+            found.append(child)
+    return found
+
+
+@pytest.mark.slow
+def test_sigterm_stops_a_sweep_and_the_variants_it_is_running(tmp_path: Path) -> None:
+    """The pool's threads wait on their variant processes: SIGTERM must end those, not wait
+    for them to finish training (they never would here)."""
+    (tmp_path / "train.csv").write_text(csv_text(toy_rows(200)))
+    (tmp_path / "val.csv").write_text(csv_text(toy_rows(60, seed=1)))
+    (tmp_path / "pipeline.yaml").write_text(yaml.safe_dump(PIPELINE))
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    env["PREFECT_HOME"] = str(tmp_path / "prefect")
+    sweep = subprocess.Popen(
+        [sys.executable, "-m", "textcls.flows.cli", "sweep", "pipeline.yaml"]
+        + ["--grid", "student.train.learning_rate=0.01,0.02,0.03", "--sweep-id", "endless"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,  # the signal reaches the sweep alone, as `kill PID` sends it
+    )
+    try:
+        deadline = time.monotonic() + 300
+        while len(variants := variant_processes(sweep.pid)) < 2:  # max_parallel 2 of 3
+            assert sweep.poll() is None, sweep.stdout.read() if sweep.stdout else ""
+            assert time.monotonic() < deadline, "the sweep never started its variants"
+            time.sleep(0.5)
+        time.sleep(3)  # into training
+        started = time.monotonic()
+        sweep.send_signal(signal.SIGTERM)
+        output, _ = sweep.communicate(timeout=120)
+        stopped_in = time.monotonic() - started
+    finally:
+        if sweep.poll() is None:
+            os.killpg(sweep.pid, signal.SIGKILL)
+            sweep.wait()
+    assert sweep.returncode == 128 + signal.SIGTERM, output[-3000:]
+    assert "cancelled by SIGTERM" in output
+    assert stopped_in < 60, f"took {stopped_in:.0f} s to stop"
+    assert not [pid for pid in variants if alive(pid)], "a variant outlived the sweep"
+    runs = tmp_path / "runs" / "endless"
+    manifests = [json.loads(m.read_text()) for m in runs.glob("endless-*/manifest.json")]
+    assert manifests, "a variant that was running should have recorded its run"
+    assert {m["status"] for m in manifests} == {"cancelled"}
+    assert not (runs / "endless-v002").exists(), "the third variant started after SIGTERM"

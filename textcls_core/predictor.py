@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from textcls.batch_encoding import batch_encoder
 from textcls.errors import DataError
 from textcls.model_folder import read_meta
 
@@ -50,6 +51,7 @@ class Predictor:
         self.max_length = max_length
         self.backend = backend
         self.input_names = tuple(input_names)
+        self._encode = batch_encoder(tokenizer, max_length)
 
     @classmethod
     def load(cls, folder: str | Path, *, threads: int | None = None) -> Predictor:
@@ -92,7 +94,8 @@ class Predictor:
         output = session.get_outputs()[0].name
 
         def run(batch: dict[str, np.ndarray]) -> np.ndarray:
-            feed = {name: batch[name].astype(np.int64) for name in names if name in batch}
+            # asarray: no copy of what is int64 already (every tokenizer here)
+            feed = {name: np.asarray(batch[name], np.int64) for name in names if name in batch}
             for name in names:
                 if name not in feed:  # e.g. token_type_ids for a tokenizer without them
                     feed[name] = np.zeros_like(batch["input_ids"], dtype=np.int64)
@@ -156,14 +159,7 @@ class Predictor:
         out = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
         for start in range(0, len(order), batch_size):
             index = order[start : start + batch_size]
-            encoded = self.tokenizer(
-                [texts[i] for i in index],
-                padding=True,
-                truncation=True,
-                max_length=self.max_length,
-                return_tensors="np",
-            )
-            out[index] = self._run(dict(encoded))
+            out[index] = self._run(self._encode([texts[i] for i in index]))
             if progress is not None:
                 progress(len(index))
         return out
@@ -178,11 +174,9 @@ class Predictor:
     def predictions_from_logits(self, logits: np.ndarray) -> list[Prediction]:
         probs = softmax(logits)
         return [
-            Prediction(
-                self.labels[int(row.argmax())],
-                {label: float(p) for label, p in zip(self.labels, row, strict=True)},
-            )
-            for row in probs
+            # tolist: Python floats for the whole batch at once, not one numpy scalar at a time
+            Prediction(self.labels[best], dict(zip(self.labels, row, strict=True)))
+            for best, row in zip(probs.argmax(-1).tolist(), probs.tolist(), strict=True)
         ]
 
 

@@ -32,6 +32,15 @@ def serve_command(
     max_wait_ms: Annotated[
         float, typer.Option(min=0, help="Longest wait for more requests to fill a batch")
     ] = 2.0,
+    inline_ms: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            help="Run a model call expected to take at most this long on the event loop "
+            "(no thread or GIL hand-off); longer calls run in the model thread, so the loop "
+            "keeps answering meanwhile. 0: always the thread",
+        ),
+    ] = 20.0,
     max_batch_texts: Annotated[int, typer.Option(min=1, help="Most texts in one request")] = 256,
     max_chars: Annotated[int, typer.Option(min=1, help="Longest text accepted")] = 10_000,
     poll_s: Annotated[
@@ -59,6 +68,7 @@ def serve_command(
         target=target,
         max_batch=max_batch,
         max_wait_ms=max_wait_ms,
+        inline_ms=inline_ms,
         max_batch_texts=max_batch_texts,
         max_chars=max_chars,
         poll_s=poll_s,

@@ -2,10 +2,20 @@
 
 Requests queue their texts; one loop takes the first waiting request, adds whatever else is
 waiting (up to ``max_batch`` texts, waiting at most ``max_wait_ms`` for more), runs the model
-once in a worker thread and hands each request its own rows back, in order. While the model
+once (logits, then labels and probabilities for the whole batch in one go) and hands each
+request its own predictions back, in order. While the model
 runs, new requests queue up, so under load batches fill by themselves. The wait is spent only
 when there is company (a second request in this batch or the last one): a lone client gets
 no added latency. A request larger than ``max_batch`` runs on its own (never split).
+
+Where a batch runs depends on what it costs. A call expected to take at most ``inline_ms``
+(the model's measured seconds per text times the batch's texts) runs on the event loop itself:
+handing it to the model thread and back costs two thread wake-ups and, worse, GIL hand-offs
+between the loop and that thread, which for a small ONNX model cost more than the call (with
+the model in the thread, py-spy under ``bench/serve_load.py`` found 27-29% of the loop's busy
+samples in socket writes, where the loop takes the GIL back after the system call).
+Longer calls (a transformer, a big batch) run in the model thread, so the event loop keeps
+parsing and answering requests meanwhile. Calls never overlap either way.
 
 The model is read once per batch from the holder, so a hot swap never changes the model in the
 middle of a batch, and each result says which model produced it.
@@ -20,8 +30,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-import numpy as np
 from textcls.flows.serve.served_model import ModelHolder, ServedModel
+from textcls.predictor import Prediction, Predictor
 
 
 class NotReady(RuntimeError):
@@ -31,7 +41,7 @@ class NotReady(RuntimeError):
 @dataclass
 class _Request:
     texts: list[str]
-    future: asyncio.Future[tuple[np.ndarray, ServedModel]]
+    future: asyncio.Future[tuple[list[Prediction], ServedModel]]
     queued_at: float = field(default_factory=time.perf_counter)
 
 
@@ -47,6 +57,7 @@ class DynamicBatcher:
         *,
         max_batch: int,
         max_wait_ms: float,
+        inline_ms: float = 20.0,
         model_batch_size: int = 32,
         observe_batch: BatchObserver | None = None,
     ) -> None:
@@ -56,6 +67,8 @@ class DynamicBatcher:
         # Predictor sorts a call's texts by length first, so each pass pads little).
         self.model_batch_size = model_batch_size
         self.max_wait_s = max_wait_ms / 1000
+        self.inline_s = inline_ms / 1000
+        self._cost = _CallCost()
         self._observe = observe_batch
         self._queue: asyncio.Queue[_Request] = asyncio.Queue()
         self._carry: deque[_Request] = deque()
@@ -84,11 +97,11 @@ class DynamicBatcher:
                 request.future.set_exception(NotReady("the server is shutting down"))
         self._executor.shutdown(wait=True)
 
-    async def logits(self, texts: list[str]) -> tuple[np.ndarray, ServedModel]:
-        """Logits for ``texts`` (in order) and the model that computed them."""
+    async def predict(self, texts: list[str]) -> tuple[list[Prediction], ServedModel]:
+        """Predictions for ``texts`` (in order) and the model that made them."""
         if self.holder.current is None:
             raise NotReady(self.holder.load_error or "the model is still loading")
-        future: asyncio.Future[tuple[np.ndarray, ServedModel]] = (
+        future: asyncio.Future[tuple[list[Prediction], ServedModel]] = (
             asyncio.get_running_loop().create_future()
         )
         self._queue.put_nowait(_Request(texts, future))
@@ -141,19 +154,48 @@ class DynamicBatcher:
         texts = [text for request in batch for text in request.texts]
         started = time.perf_counter()
         try:
-            logits = await loop.run_in_executor(
-                self._executor, served.predictor.logits, texts, self.model_batch_size
-            )
+            args = (served.predictor, texts, self.model_batch_size)
+            if self._cost.expected_s(served, size) <= self.inline_s:
+                predictions = _predict(*args)
+            else:
+                predictions = await loop.run_in_executor(self._executor, _predict, *args)
         except Exception as exc:
             for request in batch:
                 if not request.future.done():
                     request.future.set_exception(exc)
             return
+        elapsed = time.perf_counter() - started
+        self._cost.observe(served, size, elapsed)
         if self._observe is not None:
-            self._observe(size, len(batch), time.perf_counter() - started)
+            self._observe(size, len(batch), elapsed)
         start = 0
         for request in batch:
             end = start + len(request.texts)
             if not request.future.done():  # a client that went away cancelled its future
-                request.future.set_result((logits[start:end], served))
+                request.future.set_result((predictions[start:end], served))
             start = end
+
+
+def _predict(predictor: Predictor, texts: list[str], batch_size: int) -> list[Prediction]:
+    return predictor.predictions_from_logits(predictor.logits(texts, batch_size))
+
+
+class _CallCost:
+    """Seconds per text of the served model, from its own recent calls (a moving average).
+
+    Starts from the warm-up calls' measurement, and starts again when a swap brings another
+    model. The estimate picks where a batch runs, so noise only moves a borderline batch."""
+
+    def __init__(self, weight: float = 0.1) -> None:
+        self.weight = weight
+        self._model: ServedModel | None = None
+        self._per_text_s = 0.0
+
+    def expected_s(self, served: ServedModel, texts: int) -> float:
+        if served is not self._model:
+            self._model, self._per_text_s = served, served.seconds_per_text
+        return self._per_text_s * texts
+
+    def observe(self, served: ServedModel, texts: int, seconds: float) -> None:
+        if served is self._model:
+            self._per_text_s += self.weight * (seconds / texts - self._per_text_s)

@@ -20,6 +20,7 @@ class ServeSettings:
     target: str
     max_batch: int = 16
     max_wait_ms: float = 2.0
+    inline_ms: float = 20.0
     max_batch_texts: int = 256
     max_chars: int = 10_000
     poll_s: float = 1.0

@@ -1,0 +1,94 @@
+"""The Predictor's tokenization through the Rust backend gives what the transformers call gives."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from textcls import TokenizerContext, get_plugins
+from textcls.batch_encoding import BatchEncoder, batch_encoder
+from textcls.pretrained import make_resolver
+from transformers import AutoTokenizer
+
+CORPUS = [
+    "The quick brown fox jumps.",
+    "A quick movie, a slow plot!",
+    "the fox again and again",
+    "今天天气很好 good weather",
+    "酒店服务很好",
+] * 5
+MAX_LENGTH = 12
+TEXTS = [
+    "quick fox",
+    "",
+    "   ",
+    "a slow plot " * 20,  # truncated to MAX_LENGTH
+    "[SEP] [PAD] [CLS] <s> </s> the fox",  # special tokens typed by a user
+    "Émilie's café 🎬 naïve — “quoted”",
+    "今天天气很好",
+    "a zebra nobody has seen",
+]
+
+
+def build(name: str, tmp_path) -> object:
+    """A tokenizer plugin's tokenizer as the Predictor meets it: saved, then loaded back."""
+    context = TokenizerContext(
+        texts=lambda: iter(CORPUS),
+        max_length=64,
+        default_pretrained="sentence-transformers/all-MiniLM-L6-v2",
+        resolve=make_resolver(),
+    )
+    tokenizer = get_plugins().component("tokenizer", name).create({}, context=context)
+    tokenizer.save_pretrained(tmp_path)
+    return AutoTokenizer.from_pretrained(tmp_path)
+
+
+def transformers_call(tokenizer, texts: list[str]) -> dict[str, np.ndarray]:
+    encoded = tokenizer(
+        texts, padding=True, truncation=True, max_length=MAX_LENGTH, return_tensors="np"
+    )
+    return dict(encoded)
+
+
+def assert_same(got: dict[str, np.ndarray], expected: dict[str, np.ndarray]) -> None:
+    assert got.keys() == expected.keys()
+    for name, value in expected.items():
+        assert got[name].dtype == value.dtype, name
+        np.testing.assert_array_equal(got[name], value, err_msg=name)
+
+
+@pytest.mark.parametrize("name", ["wordpiece", "bpe", "word", "char", "cjk", "hf"])
+def test_backend_encoding_equals_the_transformers_call(name, tmp_path):
+    tokenizer = build(name, tmp_path)
+    encode = batch_encoder(tokenizer, MAX_LENGTH)
+    assert isinstance(encode, BatchEncoder)
+    assert_same(encode(TEXTS), transformers_call(tokenizer, TEXTS))
+    for text in TEXTS:  # one text takes the single-encode path
+        assert_same(encode([text]), transformers_call(tokenizer, [text]))
+    assert encode(TEXTS)["input_ids"].shape[1] == MAX_LENGTH  # the long text was truncated
+
+
+def test_padding_and_truncation_sides_are_followed(tmp_path):
+    tokenizer = build("hf", tmp_path)
+    tokenizer.padding_side = "left"
+    tokenizer.truncation_side = "left"
+    encode = batch_encoder(tokenizer, MAX_LENGTH)
+    got = encode(TEXTS)
+    assert_same(got, transformers_call(tokenizer, TEXTS))
+    assert got["attention_mask"][0, 0] == 0  # "quick fox" is padded on the left
+
+
+def test_the_tokenizer_itself_is_left_as_it_was(tmp_path):
+    tokenizer = build("word", tmp_path)
+    before = (tokenizer.backend_tokenizer.truncation, tokenizer.backend_tokenizer.padding)
+    batch_encoder(tokenizer, MAX_LENGTH)(TEXTS)
+    after = (tokenizer.backend_tokenizer.truncation, tokenizer.backend_tokenizer.padding)
+    assert after == before
+
+
+def test_a_tokenizer_without_a_pad_token_takes_the_transformers_call(tmp_path):
+    tokenizer = build("hf", tmp_path)
+    tokenizer.pad_token = None
+    encode = batch_encoder(tokenizer, MAX_LENGTH)
+    assert not isinstance(encode, BatchEncoder)
+    with pytest.raises(ValueError, match="padding token"):  # transformers' own error, as before
+        encode(["quick fox"])

@@ -68,3 +68,8 @@ def textcls_stage_finished(stage: str, run_dir: str, artifact: dict[str, Any]) -
 @hookspec
 def textcls_stage_failed(stage: str, run_dir: str, error: BaseException) -> None:
     """Called when a stage raises, before the error propagates."""
+
+
+@hookspec
+def textcls_register_explainers(register: Register) -> None:
+    """Register explainers: attribution methods that score each word of a prediction."""

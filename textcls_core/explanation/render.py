@@ -78,10 +78,10 @@ body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem 
 max-width:70rem;color:#111;background:#fff;line-height:1.5}
 h1{font-size:1.4rem}h2{font-size:1.05rem;margin:1.6rem 0 .4rem}
 p.intro,p.legend{color:#444}
-table{border-collapse:collapse;width:100%}
+table{border-collapse:collapse;width:100%;table-layout:fixed}
 td,th{border-top:1px solid #ddd;padding:.45rem .6rem;vertical-align:top;text-align:left}
-th{white-space:nowrap;font-weight:600;width:12rem}
-.meta{color:#555;font-size:.85rem;display:block}
+th{font-weight:600;width:17rem}
+.meta{color:#555;font-size:.85rem;display:block;font-weight:400}
 .w{padding:.05rem .15rem;border-radius:.2rem}
 .top{color:#333;font-size:.85rem}
 .swatch{display:inline-block;width:1rem;height:.8rem;vertical-align:middle;border-radius:.15rem}

@@ -1,9 +1,10 @@
 """The words an explanation is reported in, and how subword scores merge into them.
 
-Every model is explained in the same words, whatever its tokenizer: runs of word characters,
-and runs of punctuation, as BERT's and the word tokenizers' pre-tokenizers split them
-(``\\w+|[^\\w\\s]+``). A subword piece belongs to the word its first character falls in (fast
-tokenizers report character offsets), so a word's score is the sum of its pieces' scores.
+Every model is explained in the same words, whatever its tokenizer: runs of word characters
+(an apostrophe inside a word keeps it whole: ``don't``, ``n't``), and runs of punctuation, as
+BERT's and the word tokenizers' pre-tokenizers split them. A subword piece belongs to the word
+its first character falls in (fast tokenizers report character offsets), so a word's score is
+the sum of its pieces' scores.
 Removing words (occlusion, the deletion test) cuts their characters out of the original text
 and keeps everything else as it was.
 """
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-WORD = re.compile(r"\w+|[^\w\s]+")
+WORD = re.compile(r"\w+(?:['\u2019]\w+)*|[^\w\s]+")
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,10 @@ The component must be loaded: installed (entry point), or registered on the plug
 - tokenizer: build, encode, save and reload with identical ids;
 - data source: a file of bad bytes and a missing file get a ``DataError`` naming the file;
 - quantizer: build (``precision``), apply to a small fp32 ONNX model, predict through the
-  ``Predictor``.
+  ``Predictor``;
+- explainer: build, then on a small BERT's PyTorch folder and its ONNX export (each kind it
+  declares): one finite score per word in order, a ``target`` honoured, an undeclared kind
+  refused.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from textcls.testing.distiller_checks import check_distiller
+from textcls.testing.explainer_checks import check_explainer
 from textcls.testing.model_checks import check_model
 from textcls.testing.params import sample_params
 from textcls.testing.quantizer_checks import check_quantizer
@@ -51,6 +55,7 @@ CHECKS: dict[str, Callable[..., list[CheckResult]]] = {
     "tokenizer": check_tokenizer,
     "data_source": check_source,
     "quantizer": check_quantizer,
+    "explainer": check_explainer,
 }
 
 __all__ = [
@@ -62,6 +67,7 @@ __all__ = [
     "assert_conforms",
     "check_component",
     "check_distiller",
+    "check_explainer",
     "check_model",
     "check_quantizer",
     "check_source",

@@ -66,7 +66,7 @@ def section(heading: str) -> str:
 
 
 def test_there_are_hooks():
-    assert len(HOOKS) == 9
+    assert len(HOOKS) == 10
 
 
 @pytest.mark.parametrize("hook", HOOKS)

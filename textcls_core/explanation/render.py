@@ -75,7 +75,7 @@ def as_json(explanations: Sequence[Explanation]) -> str:
 # -- HTML ----------------------------------------------------------------------------------
 STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;
-max-width:70rem;color:#111;background:#fff;line-height:1.5}
+max-width:70rem;padding:0 1.5rem;color:#111;background:#fff;line-height:1.5}
 h1{font-size:1.4rem}h2{font-size:1.05rem;margin:1.6rem 0 .4rem}
 p.intro,p.legend{color:#444}
 table{border-collapse:collapse;width:100%;table-layout:fixed}

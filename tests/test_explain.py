@@ -339,3 +339,38 @@ def test_cli_errors_exit_2_with_a_message(models, folder, args, message):
     result = runner.invoke(app, ["explain", str(models["base"] / folder), *args])
     assert result.exit_code == 2, result.output
     assert message in result.output + result.stderr
+
+
+# -- every model kind the product makes ----------------------------------------------------
+
+
+@pytest.mark.parametrize("architecture", ["bilstm", "gru", "textcnn", "transformer", "bow"])
+def test_every_built_in_architecture_is_explained_as_pytorch_onnx_and_int8(tmp_path, architecture):
+    """Untrained models suffice: every folder kind must run through both methods it allows."""
+    import shutil
+
+    from model_helpers import TINY_MODELS
+    from textcls import get_plugins
+    from textcls.testing.explainer_checks import model_folders
+    from textcls.testing.toy import TEXTS
+
+    pytorch, onnx = model_folders(tmp_path, architecture, TINY_MODELS[architecture])
+    int8 = tmp_path / "int8"
+    int8.mkdir()
+    quantizer = get_plugins().component("quantizer", "ort-dynamic-int8").create(None)
+    quantizer.apply(onnx, int8, list(TEXTS), ExplainSubject(onnx).tokenizer)
+    for item in onnx.iterdir():
+        if item.is_file() and item.name != "model.onnx":
+            shutil.copy2(item, int8 / item.name)
+    texts = list(TEXTS[:3])
+    words = [len(split_words(text)) for text in texts]
+    for folder, methods in (
+        (pytorch, ["integrated-gradients", "occlusion"]),
+        (onnx, ["occlusion"]),
+        (int8, ["occlusion"]),
+    ):
+        subject = ExplainSubject(folder)
+        for method in methods:
+            explanations = explain_texts(subject, texts, method=method)
+            assert [len(e.tokens) for e in explanations] == words
+            assert any(t.attribution != 0 for e in explanations for t in e.tokens), method

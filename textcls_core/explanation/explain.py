@@ -142,6 +142,13 @@ def explain_texts(
     fixed = target_index(subject.labels, target)
     name, explainer = explainer_for(subject, method, params, plugins=plugins)
     probabilities = subject.probabilities(texts)
+    unusable = np.flatnonzero(~np.isfinite(probabilities).all(axis=1))
+    if len(unusable):
+        raise DataError(
+            f"text {unusable[0] + 1} ({texts[unusable[0]][:40]!r}) gets no prediction from "
+            f"{subject.folder} (NaN): its tokenizer leaves no tokens of it; give a text with "
+            "words the model knows"
+        )
     predicted = probabilities.argmax(axis=1)
     targets = [int(fixed if fixed is not None else p) for p in predicted]
     answers = explainer.explain(subject, texts, targets)

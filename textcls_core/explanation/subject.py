@@ -87,7 +87,15 @@ class ExplainSubject:
         return self.predictor.probabilities(texts, batch_size)
 
     def without(self, text: str, removed: Sequence[int] | set[int]) -> str:
-        """``text`` with the words at indices ``removed`` cut out (occlusion, deletion test)."""
+        """``text`` with the words at indices ``removed`` cut out (occlusion, deletion test).
+
+        A text left with no words becomes the pad token: a tokenizer that adds no special
+        tokens would otherwise give the model a sequence of length 0, which has no prediction.
+        """
         from textcls.explanation.words import remove_words
 
-        return remove_words(text, self.words(text), set(removed))
+        words = self.words(text)
+        kept = remove_words(text, words, set(removed))
+        if not split_words(kept):
+            return str(self.tokenizer.pad_token or kept)
+        return kept

@@ -46,12 +46,21 @@ def _build(state: SimpleNamespace, component: Any) -> str:
     return type(state.explainer).__name__
 
 
-def _folders(state: SimpleNamespace, work: Path) -> str:
+#: The small BERT the checks explain (the architecture of the hf teachers).
+TINY_BERT = {"hidden_size": 32, "num_layers": 1, "num_heads": 2, "max_position_embeddings": 64}
+
+
+def model_folders(
+    work: Path, model: str = "transformer", params: dict[str, Any] | None = None
+) -> tuple[Path, Path]:
+    """A randomly initialised ``model`` on the toy tokenizer, saved as a PyTorch model folder
+    (``work/pytorch``) and exported to an fp32 ONNX one (``work/onnx``)."""
     from textcls.model_folder import write_model_folder
     from textcls.onnx_export import export_onnx
     from textcls.plugin_api import ModelContext
     from textcls.plugin_manager import get_plugins
 
+    params = dict(TINY_BERT if params is None else params)
     tokenizer = toy_tokenizer()
     context = ModelContext(
         num_labels=len(LABELS),
@@ -59,18 +68,22 @@ def _folders(state: SimpleNamespace, work: Path) -> str:
         vocab_size=len(tokenizer),
         pad_token_id=tokenizer.pad_token_id,
     )
-    params = {"hidden_size": 32, "num_layers": 1, "num_heads": 2, "max_position_embeddings": 64}
-    model = get_plugins().component("model", "transformer").create(params, context=context)
-    model.eval()
-    state.pytorch, state.onnx = work / "pytorch", work / "onnx"
-    state.pytorch.mkdir(parents=True)
+    built = get_plugins().component("model", model).create(params, context=context)
+    built.eval()
+    pytorch, onnx = work / "pytorch", work / "onnx"
+    pytorch.mkdir(parents=True)
     meta = {
-        "model": {"name": "transformer", "params": params},
+        "model": {"name": model, "params": params},
         "labels": list(LABELS),
         "train": {"max_length": MAX_LENGTH},
     }
-    write_model_folder(state.pytorch, model, tokenizer, meta)
-    export_onnx(state.pytorch, state.onnx)
+    write_model_folder(pytorch, built, tokenizer, meta)
+    export_onnx(pytorch, onnx)
+    return pytorch, onnx
+
+
+def _folders(state: SimpleNamespace, work: Path) -> str:
+    state.pytorch, state.onnx = model_folders(work)
     return "a 1-layer BERT as a PyTorch folder and its ONNX export"
 
 

@@ -14,7 +14,15 @@ import pytest
 import torch
 import yaml
 from model_helpers import NEGATIVE, POSITIVE, toy_data, with_student
-from textcls import ConfigError, DataError, UnknownComponentError, config_from_dict
+from pydantic import BaseModel
+from textcls import (
+    ConfigError,
+    DataError,
+    PluginError,
+    UnknownComponentError,
+    config_from_dict,
+    hookimpl,
+)
 from textcls.config import QuantizeStep
 from textcls.explanation.explain import explain_texts
 from textcls.explanation.faithfulness import deletion_drops, faithfulness
@@ -374,3 +382,61 @@ def test_every_built_in_architecture_is_explained_as_pytorch_onnx_and_int8(tmp_p
             explanations = explain_texts(subject, texts, method=method)
             assert [len(e.tokens) for e in explanations] == words
             assert any(t.attribution != 0 for e in explanations for t in e.tokens), method
+
+
+# -- third-party explainers ----------------------------------------------------------------
+
+
+class FirstWord:
+    """A third-party method: all credit to the first word (or the wrong number of scores)."""
+
+    def __init__(self, params):
+        self.broken = params.broken
+
+    def explain(self, subject, texts, targets):
+        from textcls import Attribution
+
+        answers = []
+        for text in texts:
+            n = len(subject.words(text)) + (1 if self.broken else 0)
+            answers.append(Attribution([1.0] + [0.0] * (n - 1), {"words": float(n)}))
+        return answers
+
+
+class FirstWordParams(BaseModel):
+    broken: bool = False
+
+
+class FirstWordPlugin:
+    @hookimpl
+    def textcls_register_explainers(self, register):
+        register("first-word", FirstWord, params=FirstWordParams)
+
+
+def test_a_third_party_explainer_is_used_and_its_answers_are_checked(models):
+    from textcls import get_plugins
+
+    host = get_plugins()
+    assert host.register(FirstWordPlugin(), name="first-word-plugin") == "first-word-plugin"
+    try:
+        result = runner.invoke(
+            app,
+            [
+                "explain",
+                str(models["base"] / "bilstm-int8"),
+                "a lovely film",
+                "--method",
+                "first-word",
+                "--format",
+                "json",
+            ],
+        )
+        assert result.exit_code == 0, result.output
+        [payload] = json.loads(result.stdout)
+        assert payload["method"] == "first-word" and payload["details"] == {"words": 3.0}
+        assert [t["attribution"] for t in payload["tokens"]] == [1.0, 0.0, 0.0]
+        subject = ExplainSubject(models["base"] / "bilstm-int8")
+        with pytest.raises(PluginError, match="gave 4 scores for text 1, which has 3 words"):
+            explain_texts(subject, ["a lovely film"], method="first-word", params={"broken": True})
+    finally:
+        host.unregister("first-word-plugin")

@@ -94,6 +94,16 @@ BAD_REGISTRATIONS = {
         ),
         "distiller 'd': teachers_param 'others' is not a field of its params model NoParams",
     ),
+    "explainer that explains no model kind": (
+        "textcls_register_explainers",
+        lambda register: register("e", _source, capabilities={"model_kinds": []}),
+        "explainer 'e': declares no model_kinds",
+    ),
+    "explainer class without explain": (
+        "textcls_register_explainers",
+        lambda register: register("e", NoLoss),
+        "explainer 'e': factory class NoLoss has no explain()",
+    ),
     "factory without params": (
         "textcls_register_data_sources",
         lambda register: register("f", lambda: None),

@@ -67,7 +67,7 @@ def section(heading: str) -> str:
 
 
 def test_there_are_hooks():
-    assert len(HOOKS) == 10
+    assert len(HOOKS) == 11
 
 
 @pytest.mark.parametrize("hook", HOOKS)

@@ -20,6 +20,8 @@ from textcls.contracts import (
     DataSourceCapabilities,
     Distiller,
     DistillerCapabilities,
+    Explainer,
+    ExplainerCapabilities,
     ModelCapabilities,
     NoParams,
     Quantizer,
@@ -50,6 +52,7 @@ from textcls.errors import (
     TextclsError,
     UnknownComponentError,
 )
+from textcls.explanation.subject import Attribution, ExplainSubject
 from textcls.hookspecs import hookimpl
 from textcls.plugin_api import ModelContext, TokenizerContext
 from textcls.plugin_manager import PluginHost, get_plugins, reset_plugins
@@ -59,7 +62,11 @@ from textcls.tracking import RegistryEvent, RunStart, StageOutcome, Tracker
 from textcls.version import __version__
 
 __all__ = [
+    "Attribution",
     "Capabilities",
+    "ExplainSubject",
+    "Explainer",
+    "ExplainerCapabilities",
     "ContractError",
     "DataSourceCapabilities",
     "DistillerCapabilities",

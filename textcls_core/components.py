@@ -1,7 +1,7 @@
 """Components and their registries.
 
 A *component* is what a plugin registers: a data source, tokenizer, model architecture,
-distiller or quantizer. Each has a name, a factory, a pydantic params model, a one-line
+distiller, quantizer or explainer. Each has a name, a factory, a pydantic params model, a one-line
 description and typed capabilities (``textcls.contracts``), so a pipeline file's ``params`` are
 validated before anything runs and ``textcls plugins show NAME`` can print them. (Trained model
 versions live in the *model registry*, a different thing.)

@@ -133,6 +133,19 @@ class TrackerCapabilities(Capabilities):
     )
 
 
+ExplainableKind = Literal["pytorch", "onnx"]
+
+
+class ExplainerCapabilities(Capabilities):
+    """Which model folders an attribution method can explain."""
+
+    model_kinds: frozenset[ExplainableKind] = Field(
+        frozenset({"pytorch", "onnx"}),
+        description="Model folders it explains: 'pytorch' (model.safetensors; gradients "
+        "available) and/or 'onnx' (model.onnx, fp32 or quantized; predictions only)",
+    )
+
+
 # -- products: what factories return -----------------------------------------------------------
 # A data source returns a ``textcls.DataSource`` (``load(request: SplitRequest) -> LoadedSplit``);
 # a tokenizer a ``PreTrainedTokenizerFast``; a model a ``PreTrainedModel``.
@@ -159,6 +172,17 @@ class Quantizer(Protocol):
 
     def apply(self, source_dir: Any, out_dir: Any, calibration_texts: Any, tokenizer: Any) -> Any:
         """Write the quantized model into ``out_dir``."""
+
+
+class Explainer(Protocol):
+    """An attribution method: ``explain(subject, texts, targets)``.
+
+    ``subject`` is a ``textcls.ExplainSubject`` (the model folder, loaded once); ``targets``
+    holds one class index per text. It returns one ``textcls.Attribution`` (or a plain
+    sequence of floats) per text, with one score per word of ``subject.words(text)``.
+    """
+
+    def explain(self, subject: Any, texts: Any, targets: Any) -> Any: ...
 
 
 class Resolver(Protocol):
@@ -265,6 +289,14 @@ CONTRACTS: dict[str, ComponentContract] = {
             None,
             TRACKER_METHODS,
             "a textcls.Tracker (subclass it: every event has a no-op default)",
+        ),
+        ComponentContract(
+            "explainer",
+            "textcls_register_explainers",
+            ExplainerCapabilities,
+            None,
+            ("explain",),
+            "an object with explain(subject, texts, targets) -> one Attribution per text",
         ),
     )
 }
@@ -432,6 +464,11 @@ def _check_capabilities(where: str, kind: str, params: type[BaseModel], caps: An
                 )
         elif architecture is not None:
             _check_architecture_class(where, architecture)
+    if isinstance(caps, ExplainerCapabilities) and not caps.model_kinds:
+        raise ContractError(
+            f"{where}: declares no model_kinds; an explainer explains 'pytorch' and/or 'onnx' "
+            "model folders"
+        )
     if isinstance(caps, DistillerCapabilities) and caps.teachers_param is not None:
         if caps.teachers_param not in params.model_fields:
             raise ContractError(

@@ -73,3 +73,8 @@ def textcls_stage_failed(stage: str, run_dir: str, error: BaseException) -> None
 @hookspec
 def textcls_register_trackers(register: Register) -> None:
     """Register experiment trackers: record runs, metric curves, artifacts and registry events."""
+
+
+@hookspec
+def textcls_register_explainers(register: Register) -> None:
+    """Register explainers: attribution methods that score each word of a prediction."""

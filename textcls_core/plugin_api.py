@@ -12,6 +12,8 @@ instance of the component's params model. Per kind:
   returns an output with ``logits`` (and ``loss`` when labels are given), so Trainer,
   ``save_pretrained`` and export treat every architecture alike.
 - distiller: ``factory(params)`` returns a ``Distiller``.
+- explainer: ``factory(params)`` returns an ``Explainer``: ``explain(subject, texts, targets)``
+  with one ``Attribution`` per text (``textcls.explanation.subject``).
 
 A factory gets ``context`` only when it declares it. The contracts themselves (what each kind
 must provide, its capabilities, the checks) live in ``textcls.contracts``; ``docs/plugins.md``

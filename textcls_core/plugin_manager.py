@@ -52,6 +52,7 @@ DEFAULT_PLUGINS: tuple[tuple[str, str], ...] = (
     ("builtin-models", "textcls.plugins.models"),
     ("builtin-distillers", "textcls.plugins.distillers"),
     ("builtin-quantizers", "textcls.plugins.quantizers"),
+    ("builtin-explainers", "textcls.plugins.explainers"),
     ("builtin-resolver-local", "textcls.plugins.resolvers:local_folders"),
     ("builtin-resolver-packaged", "textcls.plugins.resolvers:packaged_models"),
     ("builtin-resolver-hub-cache", "textcls.plugins.resolvers:hub_cache"),

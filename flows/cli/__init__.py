@@ -12,6 +12,7 @@ import typer
 from textcls import __version__
 from textcls.flows.cli import (
     config_commands,
+    explain_commands,
     model_commands,
     pipeline_commands,
     plugins_commands,
@@ -35,6 +36,7 @@ app.command("sweep")(pipeline_commands.sweep_command)
 app.command("ingest")(pipeline_commands.ingest_command)
 app.command("predict")(model_commands.predict_command)
 app.command("evaluate")(model_commands.evaluate_command)
+app.command("explain")(explain_commands.explain_command)
 app.command("serve")(serve_commands.serve_command)
 
 

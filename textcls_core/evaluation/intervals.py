@@ -118,3 +118,19 @@ def _metric(y: np.ndarray, p: np.ndarray, metric: str) -> np.ndarray:
         f1_sum += np.divide(2 * tp, denominator, out=np.zeros(y.shape[:-1]), where=denominator > 0)
         present += denominator > 0
     return np.divide(f1_sum, present, out=np.zeros(y.shape[:-1]), where=present > 0)
+
+
+def mean_interval(
+    values: Sequence[float] | np.ndarray,
+    *,
+    samples: int = BOOTSTRAP_SAMPLES,
+    seed: int = 0,
+    level: float = 0.95,
+) -> tuple[float, float]:
+    """Interval of the mean of per-example ``values`` (e.g. a paired difference per text)."""
+    data = np.asarray(values, dtype=np.float64)
+
+    def statistic(v: np.ndarray, axis: int = -1) -> np.ndarray:
+        return v.mean(axis=axis)  # type: ignore[no-any-return]
+
+    return _interval((data,), statistic, samples=samples, seed=seed, level=level)

@@ -16,7 +16,9 @@ report.json, schema_version 1::
           "notes": [str]
         }
       },
-      "best": NAME, "plots": {NAME: path}, "errors_csv": path
+      "best": NAME, "plots": {NAME: path}, "errors_csv": path,
+      "explanations": {"html": path, "items": [{reason, text, models{NAME: {label,
+                       probability, method, top[[word, score]]}}}]} | {"error": str}
     }
 """
 
@@ -88,6 +90,10 @@ def render_markdown(report: dict[str, Any], data_section: str | None = None) -> 
         lines += [f"![{title}]({path})" for title, path in plots.items()]
         lines.append("")
     lines += [f"The most confident mistakes per class are in `{report['errors_csv']}`.", ""]
+    if report.get("explanations"):
+        from textcls.explanation.report_section import explanations_markdown
+
+        lines += explanations_markdown(report["explanations"])
     if data_section:
         lines += [data_section.strip(), ""]
     return "\n".join(lines)

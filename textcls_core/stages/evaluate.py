@@ -48,6 +48,7 @@ def evaluate(
     from textcls.evaluation.metrics import quality_metrics
     from textcls.evaluation.plots import confusion_heatmap, pareto_chart, reliability_diagram
     from textcls.evaluation.report import SCHEMA_VERSION, render_markdown
+    from textcls.explanation.report_section import explain_for_report
     from textcls.predictor import Predictor
 
     data_dir = Path(data_dir)
@@ -134,6 +135,8 @@ def evaluate(
             )
             plots["accuracy vs throughput"] = "plots/pareto.png"
         confident_mistakes(tmp / "errors.csv", probabilities, texts, y, names)
+        validation = list(dataset["validation"]["text"]) if "validation" in dataset else None
+        explanations = explain_for_report(tmp, variants, texts, y, probabilities, names, validation)
         report = {
             "schema_version": SCHEMA_VERSION,
             "pipeline": pipeline,
@@ -143,6 +146,7 @@ def evaluate(
             "best": best,
             "plots": plots,
             "errors_csv": "errors.csv",
+            "explanations": explanations,
         }
         write_json_atomic(tmp / EVAL_REPORT_JSON, report)
         data_md = data_dir / DATA_REPORT_MD

@@ -21,6 +21,9 @@ The component must be loaded: installed (entry point), or registered on the plug
 - quantizer: build (``precision``), apply to a small fp32 ONNX model, predict through the
   ``Predictor``;
 - tracker: build, one whole run's events, a failed run, a champion move without a run.
+- explainer: build, then on a small BERT's PyTorch folder and its ONNX export (each kind it
+  declares): one finite score per word in order, a ``target`` honoured, an undeclared kind
+  refused.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from textcls.testing.distiller_checks import check_distiller
+from textcls.testing.explainer_checks import check_explainer
 from textcls.testing.model_checks import check_model
 from textcls.testing.params import sample_params
 from textcls.testing.quantizer_checks import check_quantizer
@@ -54,6 +58,7 @@ CHECKS: dict[str, Callable[..., list[CheckResult]]] = {
     "data_source": check_source,
     "quantizer": check_quantizer,
     "tracker": check_tracker,
+    "explainer": check_explainer,
 }
 
 __all__ = [
@@ -65,6 +70,7 @@ __all__ = [
     "assert_conforms",
     "check_component",
     "check_distiller",
+    "check_explainer",
     "check_model",
     "check_quantizer",
     "check_source",

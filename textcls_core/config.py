@@ -183,11 +183,30 @@ class TeacherConfig(_Strict):
 
 
 class AugmentConfig(_Strict):
-    """Tang et al. (2019) style augmentation of the transfer set."""
+    """Tang et al. (2019) augmentation of the transfer set (``distillation/augment.py``)."""
 
     mask_prob: float = Field(0.1, ge=0, le=1, description="Chance each word becomes [MASK]")
+    replace_prob: float = Field(
+        0.1,
+        ge=0,
+        le=1,
+        description="Chance each word becomes another word of its class (Tang et al.'s "
+        "POS-guided replacement, with classes induced from the words' contexts)",
+    )
+    word_classes: int = Field(
+        50, ge=2, description="Word classes induced from the training texts for replacement"
+    )
     ngram_prob: float = Field(0.25, ge=0, le=1, description="Chance to keep only an n-gram")
     max_ngram: int = Field(5, gt=0)
+
+    @model_validator(mode="after")
+    def _one_draw_per_word(self) -> AugmentConfig:
+        if self.mask_prob + self.replace_prob > 1:
+            raise ValueError(
+                f"mask_prob {self.mask_prob} + replace_prob {self.replace_prob} exceeds 1: one "
+                "draw per word decides mask, replace or keep; lower one of them"
+            )
+        return self
 
 
 class TransferConfig(_Strict):

@@ -2,9 +2,11 @@
 
 1. The transfer set: the labelled train split, plus optional unlabelled text, plus optional
    augmented copies (Tang et al. 2019), up to ``transfer.multiplier`` times the train split.
-2. Teacher logits for the whole transfer set, computed once per (teacher, transfer set) and
-   cached (``cache_dir``). Logit-only strategies never run the teacher inside the loop;
-   hidden-state and attention strategies do, and need the teacher's tokenizer.
+2. Teacher logits for the whole transfer set, each distinct text scored once per teacher and
+   cached by content (``cache_dir``); the pass's size and seconds go into the student's
+   ``textcls.json`` (``distill.transfer.teacher_pass``) and the evaluation report. Logit-only
+   strategies never run the teacher inside the loop; hidden-state and attention strategies
+   do, and need the teacher's tokenizer.
 3. The student (from scratch, the pretraining output, or the teacher's own layers) trains with
    ``DistillationTrainer``, resumably, like any training job.
 
@@ -117,7 +119,7 @@ def _prepare(
             f"differ from the data's {labels}; retrain the teacher on this data"
         )
     dataset = datasets.load_from_disk(str(data_dir))
-    texts, hard = _transfer_set(config, section, dataset, plugins)
+    texts, hard, sizes = _transfer_set(config, section, dataset, plugins)
 
     capabilities = component.capabilities_as(DistillerCapabilities)
     teachers_param = capabilities.teachers_param
@@ -130,13 +132,19 @@ def _prepare(
                 f"labels than {labels}"
             )
     teacher_max_length = int(teacher_meta.get("train", {}).get("max_length", 128))
-    logits = torch.stack(
-        [
-            cached_teacher_logits(t, texts, cache, max_length=teacher_max_length, plugins=plugins)
-            for t in teachers
-        ],
-        dim=1,
-    )  # (N, teachers, classes)
+    scored = [
+        cached_teacher_logits(
+            t,
+            texts,
+            cache,
+            max_length=teacher_max_length,
+            plugins=plugins,
+            teacher_sha=teacher_sha if t == str(teacher_dir) else None,
+        )
+        for t in teachers
+    ]
+    logits = torch.stack([each for each, _ in scored], dim=1)  # (N, teachers, classes)
+    teacher_passes = [stats.as_dict() for _, stats in scored]
     argmax = logits[:, 0].argmax(-1).tolist()
     hard = hard + argmax[len(hard) :]
 
@@ -192,7 +200,13 @@ def _prepare(
             "distiller": section.distill.model_dump(mode="json"),
             "teachers": teachers,
             "teacher_sha256": teacher_sha,
-            "transfer": {"train": len(dataset["train"]), "total": len(texts)},
+            "transfer": {
+                "train": len(dataset["train"]),
+                **sizes,
+                "total": len(texts),
+                # one entry per teacher: texts scored now, from the cache, and the seconds
+                "teacher_pass": teacher_passes,
+            },
         },
     )
     job = job_spec(
@@ -212,19 +226,24 @@ def _prepare(
 
 def _transfer_set(
     config: PipelineConfig, section: StudentConfig, dataset: Any, plugins: PluginHost
-) -> tuple[list[str], list[int]]:
-    """Texts of the transfer set, and hard labels for its labelled part (the train split)."""
+) -> tuple[list[str], list[int], dict[str, int]]:
+    """Texts of the transfer set, hard labels for its labelled part (the train split), and
+    how many rows each source gave (``unlabeled``, ``augmented``)."""
     from textcls.data.unlabeled import load_unlabeled_texts
-    from textcls.distillation.augment import augmented_texts
+    from textcls.distillation.augment import AugmentSettings, augmented_texts
 
     train = dataset["train"]
     texts, hard = list(train["text"]), list(train["label"])
     transfer = section.transfer
+    unlabeled = 0
     if transfer.unlabeled is not None:
-        texts += load_unlabeled_texts(
+        extra = load_unlabeled_texts(
             config, transfer.unlabeled, "student.transfer.unlabeled", plugins=plugins
         ).to_pylist()
+        texts += extra
+        unlabeled = len(extra)
     target = int(round(transfer.multiplier * len(hard)))
+    augmented = 0
     if target > len(texts):
         if transfer.augment is None:
             raise ConfigError(
@@ -233,16 +252,18 @@ def _transfer_set(
                 "student.transfer.augment or more unlabelled text"
             )
         a = transfer.augment
-        texts += augmented_texts(
-            texts[: len(hard)],
-            target - len(texts),
-            config.seed,
+        settings = AugmentSettings(
             mask_prob=a.mask_prob,
+            replace_prob=a.replace_prob,
             ngram_prob=a.ngram_prob,
             max_ngram=a.max_ngram,
             mask_token="[MASK]",
         )
-    return texts, hard
+        augmented = target - len(texts)
+        texts += augmented_texts(
+            texts[: len(hard)], augmented, config.seed, settings, n_classes=a.word_classes
+        )
+    return texts, hard, {"unlabeled": unlabeled, "augmented": augmented}
 
 
 def _teacher_tokenizer_meta(teacher_meta: dict[str, Any], plugins: PluginHost) -> dict[str, Any]:

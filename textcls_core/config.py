@@ -170,7 +170,7 @@ class TrainConfig(_Strict):
 class PretrainConfig(_Strict):
     """Optional unsupervised pretraining."""
 
-    objective: Literal["mlm", "clm", "word2vec"]
+    objective: Literal["mlm", "clm", "word2vec", "glove"]
     target: Literal["teacher", "student"] = "student"
     corpus: SplitFiles | None = Field(None, description="Unlabelled text; default: train texts")
     train: TrainConfig = Field(default_factory=TrainConfig)

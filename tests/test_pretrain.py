@@ -104,6 +104,27 @@ def test_causal_lm_loss_falls_with_training(toy):
     )
 
 
+def test_language_model_validation_runs_once_per_epoch(toy, monkeypatch):
+    """The held-out loss comes from the best checkpoint's evaluation, not one more pass."""
+    from textcls.training.trainer import LeanCheckpointTrainer
+
+    base, raw, data_dir = toy
+    calls = []
+    evaluate = LeanCheckpointTrainer.evaluate
+
+    def counted(self, *args, **kwargs):
+        metrics = evaluate(self, *args, **kwargs)
+        calls.append(metrics["eval_loss"])
+        return metrics
+
+    monkeypatch.setattr(LeanCheckpointTrainer, "evaluate", counted)
+    out = base / "pretrain-clm-once"
+    pretrain(config_for(raw, base, "gru", "clm", epochs=2), data_dir, out)
+    assert len(calls) == 2  # one per epoch, none after training
+    # the best (lowest-loss) checkpoint is the one kept, and its loss is the one reported
+    assert read_pretrain_report(out)["held_out_loss"] == pytest.approx(min(calls))
+
+
 def test_masked_lm_for_a_transformer_from_scratch(toy):
     base, raw, data_dir = toy
     config = config_for(raw, base, "transformer", "mlm", tokenizer="wordpiece")

@@ -149,8 +149,14 @@ def _prepare(
     hard = hard + argmax[len(hard) :]
 
     set_seed(config.seed)
-    teacher = load_model_folder(teacher_dir, plugins=plugins)
-    if section.init == "teacher-layers":
+    # The teacher's weights are loaded only for a start from the teacher: the logits above
+    # came from the cache or their own pass, and the checks below need only its tokenizer.
+    teacher = (
+        load_model_folder(teacher_dir, plugins=plugins)
+        if section.init in ("teacher-layers", "teacher-embeddings")
+        else None
+    )
+    if teacher is not None and section.init == "teacher-layers":
         from textcls.distillation.layers import student_from_teacher_layers
 
         model = student_from_teacher_layers(
@@ -158,7 +164,7 @@ def _prepare(
         )
         tokenizer = teacher.tokenizer  # the copied embeddings index the teacher's vocabulary
         tokenizer_meta = _teacher_tokenizer_meta(teacher_meta, plugins)
-    elif section.init == "teacher-embeddings":
+    elif teacher is not None:  # teacher-embeddings
         from textcls.distillation.layers import copy_teacher_embeddings
 
         tokenizer = teacher.tokenizer  # the matrix rows are the teacher's vocabulary
@@ -172,7 +178,7 @@ def _prepare(
         tokenizer_meta = tokenizer_ref.model_dump(mode="json")
         model = build_model(section.model, tokenizer, labels, plugins, init_from)
     in_loop = capabilities.aligned_tokens or bool(distiller_needs(distiller) - {"logits"})
-    if in_loop and tokenizer.get_vocab() != teacher.tokenizer.get_vocab():
+    if in_loop and tokenizer.get_vocab() != _teacher_vocabulary(teacher_dir, teacher):
         raise ConfigError(
             f"student.distill: {section.distill.name} compares student and teacher token by "
             "token, so the student needs the teacher's tokenizer: set student.init: "
@@ -264,6 +270,16 @@ def _transfer_set(
             texts[: len(hard)], augmented, config.seed, settings, n_classes=a.word_classes
         )
     return texts, hard, {"unlabeled": unlabeled, "augmented": augmented}
+
+
+def _teacher_vocabulary(teacher_dir: Path, teacher: Any) -> dict[str, int]:
+    """The teacher's vocabulary, from its loaded folder or from its tokenizer files alone."""
+    if teacher is not None:
+        return dict(teacher.tokenizer.get_vocab())
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(teacher_dir), trust_remote_code=False)
+    return dict(tokenizer.get_vocab())
 
 
 def _teacher_tokenizer_meta(teacher_meta: dict[str, Any], plugins: PluginHost) -> dict[str, Any]:

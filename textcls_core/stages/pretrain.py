@@ -33,7 +33,7 @@ from textcls.contracts import ModelCapabilities, TokenizerCapabilities
 from textcls.errors import ConfigError
 from textcls.plugin_manager import PluginHost
 from textcls.training.builders import default_tokenizer
-from textcls.training.job import role_section, work_dir_for
+from textcls.training.job import best_evaluation, role_section, work_dir_for
 
 HELD_OUT = 0.05
 
@@ -174,10 +174,10 @@ def _train_language_model(
 ) -> dict[str, Any]:
     """Train a (masked or causal) language model with Trainer; report held-out perplexity."""
     from textcls.training.arguments import training_arguments
-    from transformers import Trainer
+    from textcls.training.trainer import LeanCheckpointTrainer
 
     train = section.train
-    trainer = Trainer(
+    trainer = LeanCheckpointTrainer(
         model=model,
         args=training_arguments(
             train, work_dir / "checkpoints", seed, best_by="loss", remove_unused_columns=False
@@ -187,7 +187,9 @@ def _train_language_model(
         data_collator=collator,
     )
     _train(trainer, work_dir)
-    loss = float(trainer.evaluate()["eval_loss"])
+    # The best checkpoint was evaluated when it was saved; evaluating it again would repeat
+    # a full pass over the held-out texts.
+    loss = float((best_evaluation(trainer) or trainer.evaluate())["eval_loss"])
     return {"held_out_loss": loss, "held_out_perplexity": math.exp(min(loss, 50.0))}
 
 
@@ -239,7 +241,7 @@ def _word2vec(
     from textcls.modeling import EMBEDDINGS_FILE
     from textcls.training.arguments import training_arguments
     from textcls.training.language_model import SkipGram, skipgram_pairs
-    from transformers import Trainer
+    from textcls.training.trainer import LeanCheckpointTrainer
 
     tokenizer = _role_tokenizer(role, texts, plugins)
     special = set(tokenizer.all_special_ids)
@@ -253,7 +255,7 @@ def _word2vec(
     model = SkipGram(counts, int(params.embedding_dim))  # type: ignore[attr-defined]
     pairs = datasets.Dataset.from_dict({"center": centers, "context": contexts})
     train = section.train
-    trainer = Trainer(
+    trainer = LeanCheckpointTrainer(
         model=model,
         args=training_arguments(
             train, work_dir / "checkpoints", seed, evaluate=False, remove_unused_columns=False
@@ -292,7 +294,7 @@ def _glove(
     from textcls.modeling import EMBEDDINGS_FILE
     from textcls.training.arguments import training_arguments
     from textcls.training.glove import WINDOW, GloVe, cooccurrence
-    from transformers import Trainer
+    from textcls.training.trainer import LeanCheckpointTrainer
 
     tokenizer = _role_tokenizer(role, texts, plugins)
     special = set(tokenizer.all_special_ids)
@@ -308,7 +310,7 @@ def _glove(
     entries = datasets.Dataset.from_dict({"row": rows, "col": cols, "count": counts})
     train = section.train
     optimizer = torch.optim.Adagrad(model.parameters(), lr=train.learning_rate)
-    trainer = Trainer(
+    trainer = LeanCheckpointTrainer(
         model=model,
         args=training_arguments(
             train, work_dir / "checkpoints", seed, evaluate=False, remove_unused_columns=False

@@ -119,7 +119,7 @@ def test_augmented_transfer_set_reaches_the_multiplier(toy):
         transfer={"multiplier": 3.0, "augment": {"mask_prob": 0.2}},
     )
     out = base / "student-augmented"
-    distill(config, data_dir, base / "teacher", out)
+    distill(config, data_dir, base / "teacher", out, cache_dir=base / "augmented-cache")
     transfer = meta(out)["distill"]["transfer"]
     assert {k: transfer[k] for k in ("train", "unlabeled", "augmented", "total")} == {
         "train": 200,

@@ -28,6 +28,7 @@ from pydantic import (
 from textcls.contracts import DataSourceCapabilities
 from textcls.errors import ConfigError, PluginError
 from textcls.safe_yaml import compose_yaml, decode_yaml, load_yaml, non_finite_numbers
+from textcls.student_defaults import DEFAULT_MODEL, fill_student
 
 if TYPE_CHECKING:
     from textcls.plugin_manager import PluginHost
@@ -220,7 +221,12 @@ class TransferConfig(_Strict):
 
 
 class StudentConfig(_Strict):
-    model: ModelRef
+    """The student; what it leaves out, ``student_defaults`` fills in (``student: {}`` works)."""
+
+    model: ModelRef = Field(
+        default_factory=lambda: ModelRef.model_validate(DEFAULT_MODEL),
+        description="Default: the default student (textcls.student_defaults)",
+    )
     tokenizer: TokenizerRef | None = None
     distill: DistillerRef | None = Field(
         None, description="None: the student trains on hard labels only"
@@ -235,6 +241,12 @@ class StudentConfig(_Strict):
         None, description="Teacher layers to copy with init: teacher-layers (default: spread)"
     )
     train: TrainConfig = Field(default_factory=TrainConfig)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_student(cls, value: Any) -> Any:
+        # the teacher-dependent default (distill) is the pipeline's to add: see PipelineConfig
+        return fill_student(value, has_teacher=False)
 
 
 def _student_only() -> list[Literal["teacher", "student"]]:
@@ -302,6 +314,14 @@ class PipelineConfig(_Strict):
     evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig)
     registry: RegistryConfig | None = None
     orchestration: OrchestrationConfig = Field(default_factory=OrchestrationConfig)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_student(cls, value: Any) -> Any:
+        if isinstance(value, dict) and isinstance(value.get("student"), dict):
+            has_teacher = value.get("teacher") is not None
+            value = {**value, "student": fill_student(value["student"], has_teacher=has_teacher)}
+        return value
 
     @model_validator(mode="after")
     def _sections_agree(self) -> PipelineConfig:

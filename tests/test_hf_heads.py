@@ -160,3 +160,32 @@ def test_cli_checks_a_head_with_params_for_the_model_only(tiny_bert):
     payload = json.loads(result.output[result.output.index("{") :])
     assert payload["passed"] is True
     assert {r["check"] for r in payload["results"]} >= {"onnx-export", "int8-predict"}
+
+
+def test_a_headed_teacher_gives_its_layers_to_a_student(tiny_bert):
+    """init: teacher-layers keeps the head and the chosen encoder layers of a conv teacher."""
+    from textcls.distillation.layers import student_from_teacher_layers
+    from transformers import BertConfig, BertModel
+
+    deeper = BertModel(
+        BertConfig(
+            vocab_size=len(WORDS.split()),
+            hidden_size=16,
+            num_hidden_layers=3,
+            num_attention_heads=2,
+            intermediate_size=16,
+            max_position_embeddings=64,
+        ),
+        add_pooling_layer=False,  # as the heads keep their encoder
+    )
+    teacher = build(tiny_bert, head="conv")
+    teacher.encoder = deeper  # three layers to choose from
+    teacher.config.encoder = deeper.config.to_dict()
+    student = student_from_teacher_layers(teacher, {}, [0, 2])
+    assert len(student.encoder.encoder.layer) == 2
+    assert student.config.encoder["num_hidden_layers"] == 2
+    assert torch.equal(
+        student.encoder.encoder.layer[1].attention.self.query.weight,
+        deeper.encoder.layer[2].attention.self.query.weight,
+    )
+    assert torch.equal(student.head.convs[0].weight, teacher.head.convs[0].weight)

@@ -49,6 +49,23 @@ def test_what_the_section_sets_wins_over_the_defaults(tmp_path):
     assert custom.distill.name == "logits-mse" and custom.model.name == "bilstm"
 
 
+def test_overriding_a_default_param_keeps_the_default_student(tmp_path):
+    """``--set student.model.params.hidden_size=64`` on ``student: {}`` (a sweep, say)."""
+    raw = {
+        "name": "defaults",
+        "data": {"train": "train.csv"},
+        "teacher": TEACHER,
+        "student": {},
+    }
+    config = config_from_dict(
+        raw, base_dir=tmp_path, overrides=["student.model.params.hidden_size=64"]
+    )
+    assert config.student.model.name == "bilstm"
+    assert config.student.model.params["hidden_size"] == 64
+    assert config.student.model.params["embedding_dim"] == 128
+    assert config.student.distill is not None and config.student.train.epochs == 3
+
+
 def test_without_a_teacher_the_default_student_trains_on_labels(tmp_path):
     student = pipeline({}, teacher=False, tmp_path=tmp_path).student
     assert student.model.name == "bilstm" and student.distill is None

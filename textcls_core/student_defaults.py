@@ -1,11 +1,12 @@
 """What a student section gets for what it leaves out: ``student: {}`` is a whole student.
 
-A student section without ``model`` gets the default student: the architecture below, the
-default tokenizer of that architecture (``word``), the training recipe below for every
-``train`` field it does not set, and, when the pipeline has a teacher and the section says
-nothing about ``distill``, distillation with ``logits-kl``. (``distill: null`` keeps hard-label
-training.) A section that names its model keeps every other default as it was: the recipe fits
-this architecture, not a model someone chose.
+A student section without ``model`` (or whose ``model`` names no component but sets some
+``params``, as ``--set student.model.params.hidden_size=64`` does) gets the default student:
+the architecture below, the default tokenizer of that architecture (``word``), the training
+recipe below for every ``train`` field it does not set, and, when the pipeline has a teacher
+and the section says nothing about ``distill``, distillation with ``logits-kl``.
+(``distill: null`` keeps hard-label training.) A section that names its model keeps every
+other default as it was: the recipe fits this architecture, not a model someone chose.
 
 The values are the scoreboard's student (``bench/matrix.py``, BENCHMARKS.md): a BiLSTM that
 kept 94-107% of the teacher's accuracy on the four shared data sets. They stay until the
@@ -41,10 +42,18 @@ def fill_student(student: Any, *, has_teacher: bool) -> Any:
 
     Anything that is not a mapping is returned as it is, for validation to report.
     """
-    if not isinstance(student, dict) or "model" in student:
+    if not isinstance(student, dict):
         return student
+    model = student.get("model")
+    if "model" in student and not (isinstance(model, dict) and "name" not in model):
+        return student  # a model of the section's own choosing (or a typo, for validation)
     filled = dict(student)
     filled["model"] = copy.deepcopy(DEFAULT_MODEL)
+    given = (model or {}).get("params")
+    if isinstance(given, dict):  # e.g. --set student.model.params.hidden_size=64
+        filled["model"]["params"].update(given)
+    elif given is not None:
+        filled["model"]["params"] = given  # not a mapping: validation says so
     train = student.get("train")
     if train is None or isinstance(train, dict):
         filled["train"] = {**DEFAULT_TRAIN, **(train or {})}

@@ -9,7 +9,8 @@ and the section says nothing about ``distill``, distillation with ``logits-kl``.
 other default as it was: the recipe fits this architecture, not a model someone chose.
 
 The values are the scoreboard's student (``bench/matrix.py``, BENCHMARKS.md): a BiLSTM that
-kept 94-107% of the teacher's accuracy on the four shared data sets. They stay until the
+kept 94-107% of the teacher's accuracy on the four shared data sets (with unlabelled rows in
+its transfer set, which a default cannot assume). They stay until the
 defaults study of issue #20 replaces them with a grid's winner, recorded in BENCHMARKS.md.
 """
 

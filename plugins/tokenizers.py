@@ -138,9 +138,21 @@ def build_bpe(params: TrainedParams, context: TokenizerContext) -> Any:
 
 
 def build_word(params: TrainedParams, context: TokenizerContext) -> Any:
-    """Whole words and punctuation; words rarer than min_frequency become [UNK]."""
+    """Whole words and punctuation; words rarer than min_frequency become [UNK].
+
+    A CJK ideograph is a word of its own (Chinese and Japanese write no spaces, so a whole
+    sentence would otherwise be one token): the default student's tokenizer works on every
+    shared data set, ChnSentiCorp included.
+    """
     tokenizer = Tokenizer(models.WordLevel(unk_token="[UNK]"))
-    tokenizer.normalizer = _normalizer(params.lowercase)
+    tokenizer.normalizer = normalizers.Sequence(
+        [
+            _normalizer(params.lowercase),
+            normalizers.BertNormalizer(
+                clean_text=False, handle_chinese_chars=True, strip_accents=False, lowercase=False
+            ),
+        ]
+    )
     tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
     return _train(tokenizer, trainers.WordLevelTrainer, params, context)
 
@@ -192,7 +204,7 @@ def textcls_register_tokenizers(register: Register) -> None:
         "word",
         build_word,
         params=TrainedParams,
-        description="Word level: words and punctuation, rare words become [UNK]",
+        description="Word level: words, punctuation and CJK ideographs; rare ones become [UNK]",
         capabilities=TokenizerCapabilities(word_level=True),
     )
     register("char", build_char, params=CharParams, description="One token per character")

@@ -13,6 +13,7 @@ from model_helpers import TINY_MODELS, TINY_TRAIN, toy_data
 from textcls import ConfigError, config_from_dict
 from textcls.model_folder import load_model_folder
 from textcls.stages.distill import distill
+from textcls.stages.evaluate import evaluate
 from textcls.stages.finetune import fine_tune
 from textcls.stages.ingest import ingest
 
@@ -76,10 +77,37 @@ def test_teacher_logits_are_computed_once_and_cached(toy):
     files = list(cache.glob("*.safetensors"))
     assert len(files) == 1
     stamp = files[0].stat().st_mtime_ns
+    (first,) = meta(base / "cached-a")["distill"]["transfer"]["teacher_pass"]
+    assert first["texts"] == 200 and first["scored"] == first["distinct"] > 0
+    assert first["seconds"] > 0 and first["texts_per_s"] > 0
     other = student_config(raw, base, {"name": "logits-mse"})
     distill(other, data_dir, base / "teacher", base / "cached-b", cache_dir=cache)
     assert list(cache.glob("*.safetensors")) == files
     assert files[0].stat().st_mtime_ns == stamp  # reused, not recomputed
+    (again,) = meta(base / "cached-b")["distill"]["transfer"]["teacher_pass"]
+    assert again["scored"] == 0 and again["texts_per_s"] is None
+
+
+def test_the_cache_scores_only_texts_it_has_not_seen(toy):
+    """Keyed by content: a larger transfer set reuses every row a smaller one scored."""
+    from textcls.distillation.teacher_outputs import cached_teacher_logits, teacher_logits
+
+    base, _, _ = toy
+    cache = base / "content-cache"
+    teacher = base / "teacher"
+    small = ["good plot", "awful film", "good plot"]
+    logits, stats = cached_teacher_logits(teacher, small, cache, max_length=32)
+    assert (stats.texts, stats.distinct, stats.scored) == (3, 2, 2)
+    assert torch.equal(logits[0], logits[2])
+    large = ["a dull film", *small, "great plot"]
+    again, stats = cached_teacher_logits(teacher, large, cache, max_length=32)
+    assert (stats.texts, stats.distinct, stats.scored) == (5, 4, 2)
+    assert torch.equal(again[1:4], logits)
+    loaded = load_model_folder(teacher)
+    direct = teacher_logits(loaded.model, loaded.tokenizer, large, max_length=32)
+    assert torch.allclose(again, direct, atol=1e-5)
+    _, stats = cached_teacher_logits(teacher, list(reversed(large)), cache, max_length=32)
+    assert stats.scored == 0
 
 
 def test_augmented_transfer_set_reaches_the_multiplier(toy):
@@ -91,9 +119,23 @@ def test_augmented_transfer_set_reaches_the_multiplier(toy):
         transfer={"multiplier": 3.0, "augment": {"mask_prob": 0.2}},
     )
     out = base / "student-augmented"
-    distill(config, data_dir, base / "teacher", out)
+    distill(config, data_dir, base / "teacher", out, cache_dir=base / "augmented-cache")
     transfer = meta(out)["distill"]["transfer"]
-    assert transfer == {"train": 200, "total": 600}
+    assert {k: transfer[k] for k in ("train", "unlabeled", "augmented", "total")} == {
+        "train": 200,
+        "unlabeled": 0,
+        "augmented": 400,
+        "total": 600,
+    }
+    (teacher_pass,) = transfer["teacher_pass"]
+    assert teacher_pass["texts"] == 600
+    assert teacher_pass["scored"] == teacher_pass["distinct"] <= 600
+    # the evaluation report shows the transfer set and the teacher pass beside the student
+    report_dir = evaluate(data_dir, {"student": out}, base / "eval-augmented", measure_cost=False)
+    report = (Path(report_dir.path) / "report.md").read_text()
+    assert "**student**: transfer set: 600 texts (train 200, augmented 400); teacher pass: " in (
+        report
+    )
 
 
 def test_multiplier_without_augmentation_is_a_config_error(toy):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -200,3 +201,37 @@ def test_recorded_validation_metrics_are_those_of_the_saved_model(toy):
     accuracy = float((np.argmax(probabilities, -1) == np.asarray(validation["label"])).mean())
     assert metrics["validation_accuracy"] == pytest.approx(accuracy)
     assert metrics["validation_loss"] is not None
+
+
+def test_last_checkpoint_has_no_optimizer_state_and_resumes_to_the_same_model(toy, monkeypatch):
+    """No step follows the last checkpoint: its optimizer state would be written for nothing."""
+    import textcls.stages.finetune as finetune_stage
+    from textcls.training.checkpoints import checkpoint_steps, resumable_checkpoint
+    from textcls.training.job import run_job, train_in_work_dir
+
+    base, raw, data_dir = toy
+    kept: list[Path] = []
+
+    def run_and_keep_work_dir(work_dir, processes, out_dir, stage):
+        run_job(work_dir, processes)
+        kept.append(work_dir)
+
+    monkeypatch.setattr(finetune_stage, "execute_job", run_and_keep_work_dir)
+    config = with_student(raw, base, "bow", epochs=2)
+    out = base / "lean"
+    fine_tune(config, "student", data_dir, out)
+    (work_dir,) = kept
+    (first, _), (last, final) = checkpoint_steps(work_dir / "checkpoints")
+    assert first < last
+    earlier = work_dir / "checkpoints" / f"checkpoint-{first}"
+    assert (earlier / "optimizer.pt").is_file() and (earlier / "scheduler.pt").is_file()
+    assert not (final / "optimizer.pt").exists() and not (final / "scheduler.pt").exists()
+    assert (final / "model.safetensors").is_file() and (final / "trainer_state.json").is_file()
+    assert resumable_checkpoint(work_dir / "checkpoints") == final  # complete as it is
+    before = logits_of(out)
+
+    # killed after the last checkpoint, before the artifact: the rerun trains nothing
+    shutil.rmtree(out)
+    metrics = train_in_work_dir(work_dir)
+    assert metrics["resumed_from_step"] == last and metrics["global_step"] == last
+    assert torch.equal(logits_of(out), before)

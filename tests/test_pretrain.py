@@ -1,8 +1,9 @@
-"""The pretraining stage: MLM, causal LM and word2vec, and fine-tuning from their output."""
+"""The pretraining stage: MLM, causal LM, word2vec and GloVe, and fine-tuning from their output."""
 
 from __future__ import annotations
 
 import json
+import random
 
 import pytest
 import torch
@@ -103,6 +104,27 @@ def test_causal_lm_loss_falls_with_training(toy):
     )
 
 
+def test_language_model_validation_runs_once_per_epoch(toy, monkeypatch):
+    """The held-out loss comes from the best checkpoint's evaluation, not one more pass."""
+    from textcls.training.trainer import LeanCheckpointTrainer
+
+    base, raw, data_dir = toy
+    calls = []
+    evaluate = LeanCheckpointTrainer.evaluate
+
+    def counted(self, *args, **kwargs):
+        metrics = evaluate(self, *args, **kwargs)
+        calls.append(metrics["eval_loss"])
+        return metrics
+
+    monkeypatch.setattr(LeanCheckpointTrainer, "evaluate", counted)
+    out = base / "pretrain-clm-once"
+    pretrain(config_for(raw, base, "gru", "clm", epochs=2), data_dir, out)
+    assert len(calls) == 2  # one per epoch, none after training
+    # the best (lowest-loss) checkpoint is the one kept, and its loss is the one reported
+    assert read_pretrain_report(out)["held_out_loss"] == pytest.approx(min(calls))
+
+
 def test_masked_lm_for_a_transformer_from_scratch(toy):
     base, raw, data_dir = toy
     config = config_for(raw, base, "transformer", "mlm", tokenizer="wordpiece")
@@ -147,6 +169,34 @@ def test_word2vec_vectors_put_co_occurring_words_closer(toy):
     assert same > across
 
 
+def test_glove_vectors_initialise_the_embedding_and_group_co_occurring_words(toy):
+    """Two topics whose words never meet: GloVe's vectors group each topic's words."""
+    base, raw, data_dir = toy
+    pets, money = "cat dog pet fur paw tail".split(), "stock bank price trade fund loan".split()
+    rng = random.Random(0)
+    texts = [" ".join(rng.choice(g) for _ in range(8)) for _ in range(150) for g in (pets, money)]
+    (base / "topics.csv").write_text("text\n" + "\n".join(texts) + "\n")
+    config = config_for(raw, base, "bilstm", "glove", epochs=30, batch_size=32, learning_rate=0.05)
+    config.pretrain.corpus = str(base / "topics.csv")
+    out = base / "pretrain-glove"
+    pretrain(config, data_dir, out)
+    report = read_pretrain_report(out)
+    assert report["objective"] == "glove" and report["window"] == 10
+    assert report["dim"] == TINY_MODELS["bilstm"]["embedding_dim"]
+    assert report["cooccurrence_entries"] == 2 * 6 * 6  # each topic's words meet each other
+    # held-out log counts are fitted: zero vectors score mean(f(X) (log X)^2), about 22 here
+    assert report["held_out_loss"] < 0.5
+    vectors = load_file(str(out / "embeddings.safetensors"))["weight"]
+    assert torch.count_nonzero(vectors[0]) == 0  # [PAD] stays zero
+    model = start_model(config, out)
+    assert torch.equal(model.embeddings.weight.detach(), vectors)
+    ids = load_model_folder_tokenizer(out).convert_tokens_to_ids
+    unit = torch.nn.functional.normalize(vectors, dim=-1)
+    within = min((unit[ids(a)] @ unit[ids(b)]).item() for a in pets for b in pets)
+    across = max((unit[ids(a)] @ unit[ids(b)]).item() for a in pets for b in money)
+    assert within > across
+
+
 def test_objectives_that_do_not_fit_the_model_are_config_errors(toy):
     base, raw, data_dir = toy
     with pytest.raises(
@@ -161,6 +211,8 @@ def test_objectives_that_do_not_fit_the_model_are_config_errors(toy):
         pretrain(config_for(raw, base, "gru", "mlm"), data_dir, base / "z")
     with pytest.raises(ConfigError, match="word2vec needs a word-level tokenizer"):
         pretrain(config_for(raw, base, "transformer", "word2vec"), data_dir, base / "w")
+    with pytest.raises(ConfigError, match="glove needs a word-level tokenizer"):
+        pretrain(config_for(raw, base, "gru", "glove", tokenizer="char"), data_dir, base / "v")
     assert not (base / "x").exists()
 
 

@@ -50,6 +50,17 @@ def test_word_tokenizer_maps_rare_words_to_unk():
     assert tokens == ["[CLS]", "the", "[UNK]", "[SEP]"]  # BERT-style models read [CLS]
 
 
+def test_word_tokenizer_makes_each_cjk_ideograph_a_word():
+    """Chinese has no spaces: without this a whole sentence would be one (rare) token."""
+    tokenizer = build("word", min_frequency=1)
+    assert tokenizer.tokenize("酒店服务很好 good weather") == [
+        *"酒店服务很好",
+        "good",
+        "weather",
+    ]
+    assert tokenizer.tokenize("the quick fox") == ["the", "quick", "fox"]
+
+
 def test_char_tokenizer_splits_characters():
     tokenizer = build("char")
     assert tokenizer.tokenize("fox jumps") == list("foxjumps")

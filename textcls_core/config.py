@@ -29,6 +29,7 @@ from pydantic import (
 from textcls.contracts import DataSourceCapabilities
 from textcls.errors import ConfigError, PluginError
 from textcls.safe_yaml import compose_yaml, decode_yaml, load_yaml, non_finite_numbers
+from textcls.student_defaults import DEFAULT_MODEL, fill_student
 
 if TYPE_CHECKING:
     from textcls.plugin_manager import PluginHost
@@ -177,7 +178,7 @@ class TrainConfig(_Strict):
 class PretrainConfig(_Strict):
     """Optional unsupervised pretraining."""
 
-    objective: Literal["mlm", "clm", "word2vec"]
+    objective: Literal["mlm", "clm", "word2vec", "glove"]
     target: Literal["teacher", "student"] = "student"
     corpus: SplitFiles | None = Field(None, description="Unlabelled text; default: train texts")
     train: TrainConfig = Field(default_factory=TrainConfig)
@@ -190,11 +191,30 @@ class TeacherConfig(_Strict):
 
 
 class AugmentConfig(_Strict):
-    """Tang et al. (2019) style augmentation of the transfer set."""
+    """Tang et al. (2019) augmentation of the transfer set (``distillation/augment.py``)."""
 
     mask_prob: float = Field(0.1, ge=0, le=1, description="Chance each word becomes [MASK]")
+    replace_prob: float = Field(
+        0.1,
+        ge=0,
+        le=1,
+        description="Chance each word becomes another word of its class (Tang et al.'s "
+        "POS-guided replacement, with classes induced from the words' contexts)",
+    )
+    word_classes: int = Field(
+        50, ge=2, description="Word classes induced from the training texts for replacement"
+    )
     ngram_prob: float = Field(0.25, ge=0, le=1, description="Chance to keep only an n-gram")
     max_ngram: int = Field(5, gt=0)
+
+    @model_validator(mode="after")
+    def _one_draw_per_word(self) -> AugmentConfig:
+        if self.mask_prob + self.replace_prob > 1:
+            raise ValueError(
+                f"mask_prob {self.mask_prob} + replace_prob {self.replace_prob} exceeds 1: one "
+                "draw per word decides mask, replace or keep; lower one of them"
+            )
+        return self
 
 
 class TransferConfig(_Strict):
@@ -208,7 +228,12 @@ class TransferConfig(_Strict):
 
 
 class StudentConfig(_Strict):
-    model: ModelRef
+    """The student; what it leaves out, ``student_defaults`` fills in (``student: {}`` works)."""
+
+    model: ModelRef = Field(
+        default_factory=lambda: ModelRef.model_validate(DEFAULT_MODEL),
+        description="Default: the default student (textcls.student_defaults)",
+    )
     tokenizer: TokenizerRef | None = None
     distill: DistillerRef | None = Field(
         None, description="None: the student trains on hard labels only"
@@ -223,6 +248,12 @@ class StudentConfig(_Strict):
         None, description="Teacher layers to copy with init: teacher-layers (default: spread)"
     )
     train: TrainConfig = Field(default_factory=TrainConfig)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_student(cls, value: Any) -> Any:
+        # the teacher-dependent default (distill) is the pipeline's to add: see PipelineConfig
+        return fill_student(value, has_teacher=False)
 
 
 def _student_only() -> list[Literal["teacher", "student"]]:
@@ -308,6 +339,14 @@ class PipelineConfig(_Strict):
                         "params), which would record every run twice; remove one"
                     )
         return refs
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_student(cls, value: Any) -> Any:
+        if isinstance(value, dict) and isinstance(value.get("student"), dict):
+            has_teacher = value.get("teacher") is not None
+            value = {**value, "student": fill_student(value["student"], has_teacher=has_teacher)}
+        return value
 
     @model_validator(mode="after")
     def _sections_agree(self) -> PipelineConfig:

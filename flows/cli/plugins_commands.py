@@ -186,7 +186,7 @@ def plugins_check(
             f"--params names {', '.join(unknown)}, which is not among the components to check "
             f"({', '.join(names)})"
         )
-    _validate_params(get_plugins(), overrides)
+    _validate_params(get_plugins(), overrides, kind)
     if keep is not None and keep.exists() and any(keep.iterdir()):
         raise ConfigError(f"--keep {keep}: the folder is not empty; give a new or empty folder")
     warn_load_failures()
@@ -242,13 +242,19 @@ def _parse_params(values: list[str]) -> dict[str, dict[str, Any]]:
     return parsed
 
 
-def _validate_params(host: Any, overrides: dict[str, dict[str, Any]]) -> None:
-    """Bad ``--params`` are a usage error (exit 2), not a failed check."""
+def _validate_params(host: Any, overrides: dict[str, dict[str, Any]], kind: str | None) -> None:
+    """Bad ``--params`` are a usage error (exit 2), not a failed check.
+
+    Only the components that will be checked (of ``kind``, when given) validate them: ``hf``
+    names both a tokenizer and a model, whose params differ.
+    """
     from pydantic import ValidationError
     from textcls.testing import sample_params
 
     for name, given in overrides.items():
         for component in host.find_components(name):
+            if kind is not None and component.kind != kind:
+                continue
             try:
                 component.validate_params(sample_params(component, given))
             except ValidationError as exc:

@@ -51,6 +51,8 @@ def textcls_register_models(register: Register) -> None:
         params=HfModelParams,
         description="Any Hugging Face sequence-classification model (name or path)",
         capabilities=ModelCapabilities(
+            # the conv and attention-pool heads' class; linear heads are transformers' own
+            architecture="textcls.plugins.models.hf_heads:EncoderHeadForSequenceClassification",
             default_tokenizer="hf",
             language_model=_lazy_head("textcls.plugins.models.language_models:hf_masked_lm"),
             lm_objectives=frozenset({"mlm"}),

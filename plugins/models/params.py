@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class HfModelParams(BaseModel):
@@ -19,6 +19,29 @@ class HfModelParams(BaseModel):
     trust_remote_code: bool = Field(
         False, description="Run code shipped with the model; only for sources you trust"
     )
+    head: Literal["linear", "conv", "attention-pool"] = Field(
+        "linear",
+        description="Classification head: linear (the architecture's own, on the first token "
+        "or pooled output), conv (convolutions over every token's state, max over time) or "
+        "attention-pool (self-attentive pooling of the token states)",
+    )
+    head_dropout: float = Field(
+        0.1, ge=0, lt=1, description="Dropout before the conv or attention-pool head's classifier"
+    )
+    conv_filters: int = Field(128, gt=0, description="head conv: feature maps per width")
+    conv_kernel_sizes: list[int] = Field(
+        default_factory=lambda: [2, 3, 4], min_length=1, description="head conv: widths"
+    )
+    attention_size: int = Field(128, gt=0, description="head attention-pool: scorer width")
+
+    @model_validator(mode="after")
+    def _head_needs_shipped_code(self) -> HfModelParams:
+        if self.head != "linear" and self.trust_remote_code:
+            raise ValueError(
+                f"head {self.head!r} wraps an encoder architecture that transformers ships; "
+                "a model with its own code (trust_remote_code) can use only head: linear"
+            )
+        return self
 
 
 class RecurrentParams(BaseModel):

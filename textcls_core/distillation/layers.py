@@ -36,7 +36,9 @@ def student_from_teacher_layers(
 ) -> Any:
     """A copy of ``teacher`` keeping only ``layers`` of its encoder."""
     teacher_layers = _encoder_layers(teacher)
-    width = teacher.config.hidden_size
+    # the encoder's own config: a wrapper (the hf model's conv or attention-pool head) has
+    # no hidden_size of its own
+    width = getattr(teacher, teacher.base_model_prefix).config.hidden_size
     wanted_width = student_params.get("hidden_size", width)
     if wanted_width != width:
         raise ConfigError(
@@ -53,6 +55,9 @@ def student_from_teacher_layers(
         )
     config = copy.deepcopy(teacher.config)
     config.num_hidden_layers = len(chosen)
+    nested = getattr(config, "encoder", None)
+    if isinstance(nested, dict):  # a wrapper that builds its encoder from a stored config
+        nested["num_hidden_layers"] = len(chosen)
     student = type(teacher)(config)
     state = teacher.state_dict()
     prefix = f"{teacher.base_model_prefix}.encoder.layer."

@@ -2,9 +2,11 @@
 
 1. The transfer set: the labelled train split, plus optional unlabelled text, plus optional
    augmented copies (Tang et al. 2019), up to ``transfer.multiplier`` times the train split.
-2. Teacher logits for the whole transfer set, computed once per (teacher, transfer set) and
-   cached (``cache_dir``). Logit-only strategies never run the teacher inside the loop;
-   hidden-state and attention strategies do, and need the teacher's tokenizer.
+2. Teacher logits for the whole transfer set, each distinct text scored once per teacher and
+   cached by content (``cache_dir``); the pass's size and seconds go into the student's
+   ``textcls.json`` (``distill.transfer.teacher_pass``) and the evaluation report. Logit-only
+   strategies never run the teacher inside the loop; hidden-state and attention strategies
+   do, and need the teacher's tokenizer.
 3. The student (from scratch, the pretraining output, or the teacher's own layers) trains with
    ``DistillationTrainer``, resumably, like any training job.
 
@@ -117,7 +119,7 @@ def _prepare(
             f"differ from the data's {labels}; retrain the teacher on this data"
         )
     dataset = datasets.load_from_disk(str(data_dir))
-    texts, hard = _transfer_set(config, section, dataset, plugins)
+    texts, hard, sizes = _transfer_set(config, section, dataset, plugins)
 
     capabilities = component.capabilities_as(DistillerCapabilities)
     teachers_param = capabilities.teachers_param
@@ -130,19 +132,31 @@ def _prepare(
                 f"labels than {labels}"
             )
     teacher_max_length = int(teacher_meta.get("train", {}).get("max_length", 128))
-    logits = torch.stack(
-        [
-            cached_teacher_logits(t, texts, cache, max_length=teacher_max_length, plugins=plugins)
-            for t in teachers
-        ],
-        dim=1,
-    )  # (N, teachers, classes)
+    scored = [
+        cached_teacher_logits(
+            t,
+            texts,
+            cache,
+            max_length=teacher_max_length,
+            plugins=plugins,
+            teacher_sha=teacher_sha if t == str(teacher_dir) else None,
+        )
+        for t in teachers
+    ]
+    logits = torch.stack([each for each, _ in scored], dim=1)  # (N, teachers, classes)
+    teacher_passes = [stats.as_dict() for _, stats in scored]
     argmax = logits[:, 0].argmax(-1).tolist()
     hard = hard + argmax[len(hard) :]
 
     set_seed(config.seed)
-    teacher = load_model_folder(teacher_dir, plugins=plugins)
-    if section.init == "teacher-layers":
+    # The teacher's weights are loaded only for a start from the teacher: the logits above
+    # came from the cache or their own pass, and the checks below need only its tokenizer.
+    teacher = (
+        load_model_folder(teacher_dir, plugins=plugins)
+        if section.init in ("teacher-layers", "teacher-embeddings")
+        else None
+    )
+    if teacher is not None and section.init == "teacher-layers":
         from textcls.distillation.layers import student_from_teacher_layers
 
         model = student_from_teacher_layers(
@@ -150,7 +164,7 @@ def _prepare(
         )
         tokenizer = teacher.tokenizer  # the copied embeddings index the teacher's vocabulary
         tokenizer_meta = _teacher_tokenizer_meta(teacher_meta, plugins)
-    elif section.init == "teacher-embeddings":
+    elif teacher is not None:  # teacher-embeddings
         from textcls.distillation.layers import copy_teacher_embeddings
 
         tokenizer = teacher.tokenizer  # the matrix rows are the teacher's vocabulary
@@ -164,7 +178,7 @@ def _prepare(
         tokenizer_meta = tokenizer_ref.model_dump(mode="json")
         model = build_model(section.model, tokenizer, labels, plugins, init_from)
     in_loop = capabilities.aligned_tokens or bool(distiller_needs(distiller) - {"logits"})
-    if in_loop and tokenizer.get_vocab() != teacher.tokenizer.get_vocab():
+    if in_loop and tokenizer.get_vocab() != _teacher_vocabulary(teacher_dir, teacher):
         raise ConfigError(
             f"student.distill: {section.distill.name} compares student and teacher token by "
             "token, so the student needs the teacher's tokenizer: set student.init: "
@@ -192,7 +206,13 @@ def _prepare(
             "distiller": section.distill.model_dump(mode="json"),
             "teachers": teachers,
             "teacher_sha256": teacher_sha,
-            "transfer": {"train": len(dataset["train"]), "total": len(texts)},
+            "transfer": {
+                "train": len(dataset["train"]),
+                **sizes,
+                "total": len(texts),
+                # one entry per teacher: texts scored now, from the cache, and the seconds
+                "teacher_pass": teacher_passes,
+            },
         },
     )
     job = job_spec(
@@ -212,19 +232,24 @@ def _prepare(
 
 def _transfer_set(
     config: PipelineConfig, section: StudentConfig, dataset: Any, plugins: PluginHost
-) -> tuple[list[str], list[int]]:
-    """Texts of the transfer set, and hard labels for its labelled part (the train split)."""
+) -> tuple[list[str], list[int], dict[str, int]]:
+    """Texts of the transfer set, hard labels for its labelled part (the train split), and
+    how many rows each source gave (``unlabeled``, ``augmented``)."""
     from textcls.data.unlabeled import load_unlabeled_texts
-    from textcls.distillation.augment import augmented_texts
+    from textcls.distillation.augment import AugmentSettings, augmented_texts
 
     train = dataset["train"]
     texts, hard = list(train["text"]), list(train["label"])
     transfer = section.transfer
+    unlabeled = 0
     if transfer.unlabeled is not None:
-        texts += load_unlabeled_texts(
+        extra = load_unlabeled_texts(
             config, transfer.unlabeled, "student.transfer.unlabeled", plugins=plugins
         ).to_pylist()
+        texts += extra
+        unlabeled = len(extra)
     target = int(round(transfer.multiplier * len(hard)))
+    augmented = 0
     if target > len(texts):
         if transfer.augment is None:
             raise ConfigError(
@@ -233,16 +258,28 @@ def _transfer_set(
                 "student.transfer.augment or more unlabelled text"
             )
         a = transfer.augment
-        texts += augmented_texts(
-            texts[: len(hard)],
-            target - len(texts),
-            config.seed,
+        settings = AugmentSettings(
             mask_prob=a.mask_prob,
+            replace_prob=a.replace_prob,
             ngram_prob=a.ngram_prob,
             max_ngram=a.max_ngram,
             mask_token="[MASK]",
         )
-    return texts, hard
+        augmented = target - len(texts)
+        texts += augmented_texts(
+            texts[: len(hard)], augmented, config.seed, settings, n_classes=a.word_classes
+        )
+    return texts, hard, {"unlabeled": unlabeled, "augmented": augmented}
+
+
+def _teacher_vocabulary(teacher_dir: Path, teacher: Any) -> dict[str, int]:
+    """The teacher's vocabulary, from its loaded folder or from its tokenizer files alone."""
+    if teacher is not None:
+        return dict(teacher.tokenizer.get_vocab())
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(teacher_dir), trust_remote_code=False)
+    return dict(tokenizer.get_vocab())
 
 
 def _teacher_tokenizer_meta(teacher_meta: dict[str, Any], plugins: PluginHost) -> dict[str, Any]:

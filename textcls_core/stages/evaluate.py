@@ -162,5 +162,10 @@ def _slug(name: str) -> str:
 
 
 def _notes(folder: Path) -> list[str]:
+    from textcls.distillation.transfer_report import transfer_note
+    from textcls.model_folder import read_meta
+
     gate = read_quantize_report(folder)
-    return [gate["reason"]] if gate and gate.get("reason") else []
+    notes = [gate["reason"]] if gate and gate.get("reason") else []
+    transfer = transfer_note(read_meta(folder))
+    return notes + ([transfer] if transfer else [])

@@ -6,8 +6,9 @@ Objectives (``pretrain.objective``):
   declares the objective in ``lm_objectives`` and supplies its ``language_model`` head (built
   in: ``hf`` and ``transformer`` for mlm; ``gru``, ``bilstm`` and ``transformer`` for clm). The
   head wraps the classifier the component's factory builds, and the classifier is saved;
-- ``word2vec``: skip-gram word vectors for a model that declares ``word_vectors`` with a
-  ``word_level`` tokenizer.
+- ``word2vec``: skip-gram word vectors, and ``glove``: GloVe word vectors
+  (``training/glove.py``), for a model that declares ``word_vectors`` with a ``word_level``
+  tokenizer.
 
 The corpus is ``pretrain.corpus`` (read with the pipeline's data source, unlabelled) or, by
 default, the training texts. 5% is held out: ``pretrain.json`` reports the held-out loss and,
@@ -32,7 +33,7 @@ from textcls.contracts import ModelCapabilities, TokenizerCapabilities
 from textcls.errors import ConfigError
 from textcls.plugin_manager import PluginHost
 from textcls.training.builders import default_tokenizer
-from textcls.training.job import role_section, work_dir_for
+from textcls.training.job import best_evaluation, role_section, work_dir_for
 
 HELD_OUT = 0.05
 
@@ -87,7 +88,7 @@ def pretrain(
     )
     set_seed(config.seed)
     labels = read_labels(data_dir)
-    runner = _word2vec if section.objective == "word2vec" else _language_model
+    runner = {"word2vec": _word2vec, "glove": _glove}.get(section.objective, _language_model)
     with atomic_dir(out_dir) as tmp:
         report = runner(
             section, role, labels, train_texts, held_out, work_dir, tmp, plugins, config.seed
@@ -120,12 +121,13 @@ def _check_objective(
             f"pretrain.objective: {section.target}.model {name!r} declares no "
             f"{section.objective} language-model head; models that do: {', '.join(able)}"
         )
-    if section.objective == "word2vec":
+    if section.objective in ("word2vec", "glove"):
         tokenizer_ref = role.tokenizer or default_tokenizer(role.model, plugins)
         tokenizer = plugins.component("tokenizer", tokenizer_ref.name)
         if not (caps.word_vectors and tokenizer.capabilities_as(TokenizerCapabilities).word_level):
             raise ConfigError(
-                f"pretrain.objective: word2vec needs a word-level tokenizer (word) and a model "
+                f"pretrain.objective: {section.objective} needs a word-level tokenizer (word) "
+                "and a model "
                 f"that takes word vectors (bilstm, gru, textcnn, bow); {section.target} has "
                 f"tokenizer {tokenizer_ref.name!r} and model {name!r}"
             )
@@ -173,10 +175,10 @@ def _train_language_model(
     """Train a (masked or causal) language model with Trainer; report held-out perplexity."""
     from textcls.training.arguments import training_arguments
     from textcls.training.tracking_callback import tracking_callbacks
-    from transformers import Trainer
+    from textcls.training.trainer import LeanCheckpointTrainer
 
     train = section.train
-    trainer = Trainer(
+    trainer = LeanCheckpointTrainer(
         model=model,
         args=training_arguments(
             train, work_dir / "checkpoints", seed, best_by="loss", remove_unused_columns=False
@@ -187,7 +189,9 @@ def _train_language_model(
         callbacks=tracking_callbacks("pretrain"),
     )
     _train(trainer, work_dir)
-    loss = float(trainer.evaluate()["eval_loss"])
+    # The best checkpoint was evaluated when it was saved; evaluating it again would repeat
+    # a full pass over the held-out texts.
+    loss = float((best_evaluation(trainer) or trainer.evaluate())["eval_loss"])
     return {"held_out_loss": loss, "held_out_perplexity": math.exp(min(loss, 50.0))}
 
 
@@ -240,7 +244,7 @@ def _word2vec(
     from textcls.training.arguments import training_arguments
     from textcls.training.language_model import SkipGram, skipgram_pairs
     from textcls.training.tracking_callback import tracking_callbacks
-    from transformers import Trainer
+    from textcls.training.trainer import LeanCheckpointTrainer
 
     tokenizer = _role_tokenizer(role, texts, plugins)
     special = set(tokenizer.all_special_ids)
@@ -254,7 +258,7 @@ def _word2vec(
     model = SkipGram(counts, int(params.embedding_dim))  # type: ignore[attr-defined]
     pairs = datasets.Dataset.from_dict({"center": centers, "context": contexts})
     train = section.train
-    trainer = Trainer(
+    trainer = LeanCheckpointTrainer(
         model=model,
         args=training_arguments(
             train, work_dir / "checkpoints", seed, evaluate=False, remove_unused_columns=False
@@ -274,3 +278,74 @@ def _word2vec(
     save_file({"weight": vectors.contiguous()}, str(out / EMBEDDINGS_FILE))
     tokenizer.save_pretrained(str(out))
     return {"held_out_loss": loss, "pairs": int(len(centers)), "dim": int(vectors.shape[1])}
+
+
+def _glove(
+    section: PretrainConfig,
+    role: Any,
+    labels: list[str],
+    texts: list[str],
+    held_out: list[str],
+    work_dir: Path,
+    out: Path,
+    plugins: PluginHost,
+    seed: int,
+) -> dict[str, Any]:
+    """GloVe vectors: co-occurrence counts, then weighted least squares with AdaGrad."""
+    import datasets
+    import torch
+    from safetensors.torch import save_file
+    from textcls.modeling import EMBEDDINGS_FILE
+    from textcls.training.arguments import training_arguments
+    from textcls.training.glove import WINDOW, GloVe, cooccurrence
+    from textcls.training.tracking_callback import tracking_callbacks
+    from textcls.training.trainer import LeanCheckpointTrainer
+
+    tokenizer = _role_tokenizer(role, texts, plugins)
+    special = set(tokenizer.all_special_ids)
+    encoded = tokenizer(texts, add_special_tokens=False)["input_ids"]
+    rows, cols, counts = cooccurrence(encoded, WINDOW, special, len(tokenizer))
+    if len(rows) == 0:
+        raise ConfigError(
+            "pretrain.objective glove: the corpus has no two words within "
+            f"{WINDOW} of each other; give a corpus of texts with more than one word"
+        )
+    params = plugins.component("model", role.model.name).validate_params(role.model.params)
+    model = GloVe(len(tokenizer), int(params.embedding_dim))  # type: ignore[attr-defined]
+    entries = datasets.Dataset.from_dict({"row": rows, "col": cols, "count": counts})
+    train = section.train
+    optimizer = torch.optim.Adagrad(model.parameters(), lr=train.learning_rate)
+    trainer = LeanCheckpointTrainer(
+        model=model,
+        args=training_arguments(
+            train, work_dir / "checkpoints", seed, evaluate=False, remove_unused_columns=False
+        ),
+        train_dataset=entries,
+        optimizers=(optimizer, None),  # AdaGrad, as the paper; the schedule is the section's
+        callbacks=tracking_callbacks("pretrain"),
+    )
+    _train(trainer, work_dir)
+    held = tokenizer(held_out, add_special_tokens=False)["input_ids"]
+    h_rows, h_cols, h_counts = cooccurrence(held, WINDOW, special, len(tokenizer))
+    model.eval()
+    loss = None
+    if len(h_rows):
+        # Held-out counts come from a corpus ~19x smaller: scale them to the training
+        # corpus's size, so the loss asks whether the vectors predict the same statistics.
+        scale = sum(map(len, encoded)) / max(1, sum(map(len, held)))
+        with torch.no_grad():
+            loss = model(
+                torch.from_numpy(h_rows),
+                torch.from_numpy(h_cols),
+                torch.from_numpy(h_counts * np.float32(scale)),
+            )["loss"].item()
+    vectors = model.vectors()
+    vectors[tokenizer.pad_token_id] = 0.0
+    save_file({"weight": vectors.contiguous()}, str(out / EMBEDDINGS_FILE))
+    tokenizer.save_pretrained(str(out))
+    return {
+        "held_out_loss": loss,
+        "cooccurrence_entries": int(len(rows)),
+        "window": WINDOW,
+        "dim": int(vectors.shape[1]),
+    }

@@ -1,0 +1,100 @@
+"""Transfer-set augmentation (Tang et al. 2019): masking, class-guided replacement, n-grams."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+
+import pytest
+from textcls import ConfigError, config_from_dict
+from textcls.distillation.augment import (
+    AugmentSettings,
+    augment_text,
+    augmented_texts,
+    join_words,
+    split_words,
+    word_classes,
+)
+
+NOUNS = ["cat", "dog", "bird", "horse", "fish"]
+VERBS = ["like", "hate", "love", "fear", "feed"]
+
+
+def corpus(n: int = 300, seed: int = 0) -> list[str]:
+    """Nouns only ever follow "the", verbs only ever follow "we": two clear word classes."""
+    rng = random.Random(seed)
+    return [
+        f"the {rng.choice(NOUNS)} is here and we {rng.choice(VERBS)} the {rng.choice(NOUNS)}"
+        for _ in range(n)
+    ]
+
+
+def test_cjk_characters_are_words_and_join_back_without_spaces():
+    assert split_words("这部电影 very good!") == ["这", "部", "电", "影", "very", "good!"]
+    assert join_words(["这", "部", "[MASK]", "影", "very", "good!"]) == "这部 [MASK] 影 very good!"
+    assert join_words(split_words("a  b\tc")) == "a b c"
+    assert join_words(split_words("这部电影")) == "这部电影"
+
+
+def test_induced_classes_separate_nouns_from_verbs():
+    # 15 words: 5 nouns, 5 verbs and 5 function words that each have contexts of their own
+    classes = word_classes(corpus(), n_classes=7, seed=0)
+    assert sorted(classes.members[classes.class_of["cat"]]) == sorted(NOUNS)
+    assert sorted(classes.members[classes.class_of["like"]]) == sorted(VERBS)
+    rng = random.Random(1)
+    assert {classes.replacement("cat", rng) for _ in range(200)} == set(NOUNS) - {"cat"}
+    assert classes.replacement("unseen-word", rng) == "unseen-word"
+
+
+def test_replacement_keeps_each_words_role():
+    texts = corpus()
+    settings = AugmentSettings(mask_prob=0.0, replace_prob=1.0, ngram_prob=0.0)
+    classes = word_classes(texts, n_classes=7, seed=0)
+    rng = random.Random(0)
+    for text in texts[:50]:
+        out = augment_text(text, rng, settings, classes).split()
+        words = text.split()
+        assert len(out) == len(words)
+        assert out != words
+        for before, after in zip(words, out, strict=True):
+            if before in NOUNS:
+                assert after in NOUNS
+            if before in VERBS:
+                assert after in VERBS
+
+
+def test_masking_and_ngrams():
+    classes = word_classes([], n_classes=2, seed=0)
+    rng = random.Random(0)
+    masked = augment_text("one two three", rng, AugmentSettings(1.0, 0.0, 0.0), classes)
+    assert masked == "[MASK] [MASK] [MASK]"
+    text = "a b c d e f g h"
+    settings = AugmentSettings(mask_prob=0.0, replace_prob=0.0, ngram_prob=1.0, max_ngram=3)
+    for _ in range(50):
+        gram = augment_text(text, rng, settings, classes)
+        assert 1 <= len(gram.split()) <= 3 and gram in text
+
+
+def test_every_text_gets_the_same_number_of_copies_and_seeds_repeat():
+    texts = [f"text number {i}" for i in range(7)]
+    keep = AugmentSettings(mask_prob=0.0, replace_prob=0.0, ngram_prob=0.0)
+    copies = Counter(augmented_texts(texts, 21, seed=3, settings=keep))
+    assert copies == {t: 3 for t in texts}
+    default = AugmentSettings()
+    first = augmented_texts(corpus(), 500, seed=5, settings=default)
+    assert first == augmented_texts(corpus(), 500, seed=5, settings=default)
+    assert first != augmented_texts(corpus(), 500, seed=6, settings=default)
+    assert augmented_texts(texts, 0, seed=0, settings=default) == []
+
+
+def test_mask_and_replace_probabilities_must_fit_one_draw(tmp_path):
+    raw = {
+        "name": "a",
+        "data": {"train": "x.csv"},
+        "student": {
+            "model": "bilstm",
+            "transfer": {"augment": {"mask_prob": 0.6, "replace_prob": 0.5}},
+        },
+    }
+    with pytest.raises(ConfigError, match="exceeds 1"):
+        config_from_dict(raw, base_dir=tmp_path)

@@ -1,0 +1,63 @@
+"""What a student section gets for what it leaves out: ``student: {}`` is a whole student.
+
+A student section without ``model`` (or whose ``model`` names no component but sets some
+``params``, as ``--set student.model.params.hidden_size=64`` does) gets the default student:
+the architecture below, the default tokenizer of that architecture (``word``), the training
+recipe below for every ``train`` field it does not set, and, when the pipeline has a teacher
+and the section says nothing about ``distill``, distillation with ``logits-kl``.
+(``distill: null`` keeps hard-label training.) A section that names its model keeps every
+other default as it was: the recipe fits this architecture, not a model someone chose.
+
+The values are the scoreboard's student (``bench/matrix.py``, BENCHMARKS.md): a BiLSTM that
+kept 94-107% of the teacher's accuracy on the four shared data sets (with unlabelled rows in
+its transfer set, which a default cannot assume). They stay until the
+defaults study of issue #20 replaces them with a grid's winner, recorded in BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+#: The architecture (and width) of a student section that names none.
+DEFAULT_MODEL: dict[str, Any] = {
+    "name": "bilstm",
+    "params": {"embedding_dim": 128, "hidden_size": 128},
+}
+#: How the default student learns from a teacher.
+DEFAULT_DISTILLER: dict[str, Any] = {
+    "name": "logits-kl",
+    "params": {"temperature": 2.0, "alpha": 0.9},
+}
+#: The default student's training recipe (fields the section sets win).
+DEFAULT_TRAIN: dict[str, Any] = {
+    "epochs": 3,
+    "batch_size": 64,
+    "learning_rate": 2.0e-3,
+    "max_length": 64,
+}
+
+
+def fill_student(student: Any, *, has_teacher: bool) -> Any:
+    """``student`` (a raw section) with the default student filled in where it names no model.
+
+    Anything that is not a mapping is returned as it is, for validation to report.
+    """
+    if not isinstance(student, dict):
+        return student
+    model = student.get("model")
+    if "model" in student and not (isinstance(model, dict) and "name" not in model):
+        return student  # a model of the section's own choosing (or a typo, for validation)
+    filled = dict(student)
+    filled["model"] = copy.deepcopy(DEFAULT_MODEL)
+    given = (model or {}).get("params")
+    if isinstance(given, dict):  # e.g. --set student.model.params.hidden_size=64
+        filled["model"]["params"].update(given)
+    elif given is not None:
+        filled["model"]["params"] = given  # not a mapping: validation says so
+    train = student.get("train")
+    if train is None or isinstance(train, dict):
+        filled["train"] = {**DEFAULT_TRAIN, **(train or {})}
+    if has_teacher and "distill" not in student:
+        filled["distill"] = copy.deepcopy(DEFAULT_DISTILLER)
+    return filled

@@ -237,12 +237,12 @@ def test_bad_requests_are_refused_before_any_model_runs(models):
 # -- the evaluation report -------------------------------------------------------------------
 
 
-def test_the_report_explains_mistakes_and_teacher_student_disagreement(models, tmp_path):
+def test_the_report_explains_mistakes_and_teacher_student_disagreement(models, bert, tmp_path):
     from textcls.stages.evaluate import evaluate
 
     base = models["base"]
     variants = {
-        "teacher": base / "bert",
+        "teacher": bert,
         "student": base / "bilstm",
         "student-int8": base / "bilstm-int8",
     }

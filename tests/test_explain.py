@@ -93,6 +93,23 @@ def test_words_keep_contractions_and_split_punctuation():
     assert words == ["simply", "ca", "n't", "recommend", "it's", "enough", ",", "twice", "!"]
 
 
+def test_cjk_ideographs_are_words_of_their_own_as_bert_splits_them():
+    # Chinese has no spaces: a run of word characters would make a whole clause one "word"
+    # and an explanation of a ChnSentiCorp model would score one blob per clause.
+    text = "这部电影很好看，演员也不错 NLP's 東京タワー"
+    words = [w.text for w in split_words(text)]
+    assert words[:8] == ["这", "部", "电", "影", "很", "好", "看", "，"]
+    assert words[-4:] == ["NLP's", "東", "京", "タワー"]  # kana is not split, as in BERT
+
+    from textcls import get_plugins
+    from transformers import AutoTokenizer
+
+    folder = get_plugins().resolve_pretrained("sentence-transformers/all-MiniLM-L6-v2")
+    encoded = AutoTokenizer.from_pretrained(folder)("很好看", return_offsets_mapping=True)
+    scores = np.arange(len(encoded["input_ids"]), dtype=float)
+    assert merge_token_scores("很好看", encoded["offset_mapping"], scores) == [1.0, 2.0, 3.0]
+
+
 def test_removing_words_cuts_them_out_of_the_original_text():
     text = "a  gorgeous, witty film"
     words = split_words(text)

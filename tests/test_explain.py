@@ -409,10 +409,13 @@ class FirstWord:
 
     def __init__(self, params):
         self.broken = params.broken
+        self.raises = params.raises
 
     def explain(self, subject, texts, targets):
         from textcls import Attribution
 
+        if self.raises:
+            raise RuntimeError("boom")
         answers = []
         for text in texts:
             n = len(subject.words(text)) + (1 if self.broken else 0)
@@ -422,6 +425,7 @@ class FirstWord:
 
 class FirstWordParams(BaseModel):
     broken: bool = False
+    raises: bool = False
 
 
 class FirstWordPlugin:
@@ -455,5 +459,8 @@ def test_a_third_party_explainer_is_used_and_its_answers_are_checked(models):
         subject = ExplainSubject(models["base"] / "bilstm-int8")
         with pytest.raises(PluginError, match="gave 4 scores for text 1, which has 3 words"):
             explain_texts(subject, ["a lovely film"], method="first-word", params={"broken": True})
+        # a plugin that raises is named in one message, not a traceback (exit 2 from the CLI)
+        with pytest.raises(PluginError, match="explainer 'first-word' failed .*RuntimeError: boom"):
+            explain_texts(subject, ["a lovely film"], method="first-word", params={"raises": True})
     finally:
         host.unregister("first-word-plugin")

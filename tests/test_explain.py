@@ -366,6 +366,19 @@ def test_cli_errors_exit_2_with_a_message(models, folder, args, message):
     assert message in result.output + result.stderr
 
 
+def test_output_to_a_folder_is_refused_with_an_explain_file_name_and_the_folder_kept(
+    models, tmp_path
+):
+    keep = tmp_path / "keep.txt"
+    keep.write_text("mine")
+    folder = str(models["base"] / "bilstm-int8")
+    args = ["explain", folder, "good", "--format", "html", "-o", str(tmp_path)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert f"{tmp_path / 'explanations.html'}" in result.output + result.stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["keep.txt"] and keep.read_text() == "mine"
+
+
 # -- every model kind the product makes ----------------------------------------------------
 
 

@@ -54,7 +54,7 @@ def explain_command(
     if chosen not in FORMATS:
         raise typer.BadParameter(f"--format must be one of {', '.join(FORMATS)}, not {chosen!r}")
     if output is not None:
-        check_output(output)
+        check_output(output, example=f"explanations.{'txt' if chosen == 'text' else chosen}")
     inputs = read_texts(file, text_column, texts or [], encoding)
     resolved = resolve_model(model)
     subject = ExplainSubject(resolved.path, threads=threads)

@@ -212,6 +212,35 @@ def test_occlusion_scores_are_the_probability_drop_when_the_word_is_removed(mode
     assert explanation.tokens[3].attribution > 0.1
 
 
+def test_occlusion_scores_words_past_max_length_zero_without_running_them(models):
+    class Recording(ExplainSubject):
+        """The real subject, remembering how many texts each prediction call got."""
+
+        calls: list[int] = []
+
+        def probabilities(self, texts, batch_size=64):
+            self.calls.append(len(texts))
+            return super().probabilities(texts, batch_size)
+
+    subject = Recording(models["base"] / "bilstm-int8")
+    filler = "the story was a film and a plot "
+    text = "the movie was superb " + filler * (subject.max_length // 2)
+    words = split_words(text)
+    window = subject.tokenizer(text, truncation=True, max_length=subject.max_length)
+    assert len(words) > len(window["input_ids"])  # the text runs past max_length
+    [attribution] = subject_explainer("occlusion").explain(subject, [text], [1])
+    seen = [i for i, w in enumerate(words) if w.start < len("the movie was superb ")]
+    assert sum(subject.calls) < len(words)  # one pass per seen word, not per word
+    assert all(v == 0.0 for v in attribution.scores[len(window["input_ids"]) :])
+    assert max(attribution.scores[i] for i in seen) > 0.1  # "superb" still counts
+
+
+def subject_explainer(name):
+    from textcls import get_plugins
+
+    return get_plugins().component("explainer", name).create(None)
+
+
 def test_a_target_label_explains_toward_that_label(models):
     subject = ExplainSubject(models["base"] / "bilstm")
     [toward_neg] = explain_texts(subject, ["the movie was superb"], target="neg")

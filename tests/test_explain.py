@@ -408,6 +408,29 @@ def test_output_to_a_folder_is_refused_with_an_explain_file_name_and_the_folder_
     assert [p.name for p in tmp_path.iterdir()] == ["keep.txt"] and keep.read_text() == "mine"
 
 
+def test_params_reach_the_method_and_bad_ones_exit_2(models):
+    folder = str(models["base"] / "bilstm")
+    runs = {}
+    for steps in (2, 64):
+        args = ["explain", folder, "the plot is awful", "--format", "json"]
+        result = runner.invoke(app, [*args, "--params", json.dumps({"n_steps": steps})])
+        assert result.exit_code == 0, result.output
+        [runs[steps]] = json.loads(result.stdout)
+    # more steps, a finer integral: the attributions move and the delta shrinks
+    assert runs[2]["tokens"] != runs[64]["tokens"]
+    delta = {k: abs(v["details"]["convergence_delta"]) for k, v in runs.items()}
+    assert delta[64] < delta[2]
+    for bad, message in [
+        ('{"nsteps": 4}', "nsteps"),
+        ('{"n_steps": 1}', "greater than or equal to 2"),
+        ("[4]", "give a JSON object"),
+        ("{bad", "not valid JSON"),
+    ]:
+        result = runner.invoke(app, ["explain", folder, "awful", "--params", bad])
+        assert result.exit_code == 2, result.output
+        assert message in result.output + result.stderr
+
+
 # -- every model kind the product makes ----------------------------------------------------
 
 

@@ -137,12 +137,12 @@ def _jsonl_texts(text: str, path: Path, text_column: str) -> list[str]:
     return texts
 
 
-def check_output(path: Path) -> None:
-    """Refuse an output path that is a folder (or inside a file) before any work is done."""
+def check_output(path: Path, example: str = "predictions.jsonl") -> None:
+    """Refuse an output path that is a folder (or inside a file) before any work is done;
+    ``example`` is the file name the message suggests inside that folder."""
     if path.is_dir():
         raise DataError(
-            f"--output {path}: is a folder; give a file path, for example "
-            f"{path / 'predictions.jsonl'}"
+            f"--output {path}: is a folder; give a file path, for example {path / example}"
         )
     for parent in path.parents:
         if parent.exists() and not parent.is_dir():

@@ -177,3 +177,22 @@ def test_the_complete_model_plugin_builds_saves_reloads_and_exports(tmp_path):
     onnx_dir = tmp_path / "onnx"
     export_onnx(folder, onnx_dir)
     assert compare_with_pytorch(folder, onnx_dir) < 1e-4
+
+
+def test_the_explainer_example_passes_its_conformance_checks(tmp_path):
+    """Section 2's gradient x input explainer, as a plugin author would copy it, conforms."""
+    from textcls import get_plugins
+    from textcls.testing import check_component
+
+    code = re.search(r"```python\n(.*?)```", section("Explainers"), flags=re.S)
+    assert code
+    module = types.ModuleType("docs_explainer_plugin")
+    exec(compile(code.group(1), "docs/plugins.md", "exec"), module.__dict__)
+    host = get_plugins()
+    assert host.register(module, name="docs-explainer"), host.load_failures
+    try:
+        results = check_component("grad-x-input", workdir=tmp_path)
+        assert [(r.check, r.detail) for r in results if r.status != "passed"] == []
+        assert {"explain pytorch", "target pytorch", "refuses onnx"} <= {r.check for r in results}
+    finally:
+        host.unregister("docs-explainer")

@@ -93,6 +93,23 @@ def test_words_keep_contractions_and_split_punctuation():
     assert words == ["simply", "ca", "n't", "recommend", "it's", "enough", ",", "twice", "!"]
 
 
+def test_cjk_ideographs_are_words_of_their_own_as_bert_splits_them():
+    # Chinese has no spaces: a run of word characters would make a whole clause one "word"
+    # and an explanation of a ChnSentiCorp model would score one blob per clause.
+    text = "这部电影很好看，演员也不错 NLP's 東京タワー"
+    words = [w.text for w in split_words(text)]
+    assert words[:8] == ["这", "部", "电", "影", "很", "好", "看", "，"]
+    assert words[-4:] == ["NLP's", "東", "京", "タワー"]  # kana is not split, as in BERT
+
+    from textcls import get_plugins
+    from transformers import AutoTokenizer
+
+    folder = get_plugins().resolve_pretrained("sentence-transformers/all-MiniLM-L6-v2")
+    encoded = AutoTokenizer.from_pretrained(folder)("很好看", return_offsets_mapping=True)
+    scores = np.arange(len(encoded["input_ids"]), dtype=float)
+    assert merge_token_scores("很好看", encoded["offset_mapping"], scores) == [1.0, 2.0, 3.0]
+
+
 def test_removing_words_cuts_them_out_of_the_original_text():
     text = "a  gorgeous, witty film"
     words = split_words(text)
@@ -193,6 +210,35 @@ def test_occlusion_scores_are_the_probability_drop_when_the_word_is_removed(mode
     # dynamic int8 quantizes activations per batch, so batch-mates move the 4th decimal
     assert explanation.tokens[3].attribution == pytest.approx(before - after, abs=2e-3)
     assert explanation.tokens[3].attribution > 0.1
+
+
+def test_occlusion_scores_words_past_max_length_zero_without_running_them(models):
+    class Recording(ExplainSubject):
+        """The real subject, remembering how many texts each prediction call got."""
+
+        calls: list[int] = []
+
+        def probabilities(self, texts, batch_size=64):
+            self.calls.append(len(texts))
+            return super().probabilities(texts, batch_size)
+
+    subject = Recording(models["base"] / "bilstm-int8")
+    filler = "the story was a film and a plot "
+    text = "the movie was superb " + filler * (subject.max_length // 2)
+    words = split_words(text)
+    window = subject.tokenizer(text, truncation=True, max_length=subject.max_length)
+    assert len(words) > len(window["input_ids"])  # the text runs past max_length
+    [attribution] = subject_explainer("occlusion").explain(subject, [text], [1])
+    seen = [i for i, w in enumerate(words) if w.start < len("the movie was superb ")]
+    assert sum(subject.calls) < len(words)  # one pass per seen word, not per word
+    assert all(v == 0.0 for v in attribution.scores[len(window["input_ids"]) :])
+    assert max(attribution.scores[i] for i in seen) > 0.1  # "superb" still counts
+
+
+def subject_explainer(name):
+    from textcls import get_plugins
+
+    return get_plugins().component("explainer", name).create(None)
 
 
 def test_a_target_label_explains_toward_that_label(models):
@@ -349,6 +395,42 @@ def test_cli_errors_exit_2_with_a_message(models, folder, args, message):
     assert message in result.output + result.stderr
 
 
+def test_output_to_a_folder_is_refused_with_an_explain_file_name_and_the_folder_kept(
+    models, tmp_path
+):
+    keep = tmp_path / "keep.txt"
+    keep.write_text("mine")
+    folder = str(models["base"] / "bilstm-int8")
+    args = ["explain", folder, "good", "--format", "html", "-o", str(tmp_path)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert f"{tmp_path / 'explanations.html'}" in result.output + result.stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["keep.txt"] and keep.read_text() == "mine"
+
+
+def test_params_reach_the_method_and_bad_ones_exit_2(models):
+    folder = str(models["base"] / "bilstm")
+    runs = {}
+    for steps in (2, 64):
+        args = ["explain", folder, "the plot is awful", "--format", "json"]
+        result = runner.invoke(app, [*args, "--params", json.dumps({"n_steps": steps})])
+        assert result.exit_code == 0, result.output
+        [runs[steps]] = json.loads(result.stdout)
+    # more steps, a finer integral: the attributions move and the delta shrinks
+    assert runs[2]["tokens"] != runs[64]["tokens"]
+    delta = {k: abs(v["details"]["convergence_delta"]) for k, v in runs.items()}
+    assert delta[64] < delta[2]
+    for bad, message in [
+        ('{"nsteps": 4}', "nsteps"),
+        ('{"n_steps": 1}', "greater than or equal to 2"),
+        ("[4]", "give a JSON object"),
+        ("{bad", "not valid JSON"),
+    ]:
+        result = runner.invoke(app, ["explain", folder, "awful", "--params", bad])
+        assert result.exit_code == 2, result.output
+        assert message in result.output + result.stderr
+
+
 # -- every model kind the product makes ----------------------------------------------------
 
 
@@ -392,10 +474,13 @@ class FirstWord:
 
     def __init__(self, params):
         self.broken = params.broken
+        self.raises = params.raises
 
     def explain(self, subject, texts, targets):
         from textcls import Attribution
 
+        if self.raises:
+            raise RuntimeError("boom")
         answers = []
         for text in texts:
             n = len(subject.words(text)) + (1 if self.broken else 0)
@@ -405,6 +490,7 @@ class FirstWord:
 
 class FirstWordParams(BaseModel):
     broken: bool = False
+    raises: bool = False
 
 
 class FirstWordPlugin:
@@ -438,5 +524,8 @@ def test_a_third_party_explainer_is_used_and_its_answers_are_checked(models):
         subject = ExplainSubject(models["base"] / "bilstm-int8")
         with pytest.raises(PluginError, match="gave 4 scores for text 1, which has 3 words"):
             explain_texts(subject, ["a lovely film"], method="first-word", params={"broken": True})
+        # a plugin that raises is named in one message, not a traceback (exit 2 from the CLI)
+        with pytest.raises(PluginError, match="explainer 'first-word' failed .*RuntimeError: boom"):
+            explain_texts(subject, ["a lovely film"], method="first-word", params={"raises": True})
     finally:
         host.unregister("first-word-plugin")

@@ -90,3 +90,21 @@ def test_the_page_renders_coloured_words_in_headless_chromium(tmp_path):
     green = sum(1 for r, g, b in pixels if g > r + 60 and g > b + 40)
     red = sum(1 for r, g, b in pixels if r > g + 80 and r > b + 80)
     assert green > 200 and red > 200, (green, red)  # words on their colours, both signs
+
+
+def test_a_text_with_a_script_renders_as_text_and_never_runs(tmp_path):
+    """User text, label names and the title are escaped: a <script> in any of them is shown."""
+    from textcls.explanation.words import split_words
+
+    attack = "<script>document.title='pwned';document.body.innerHTML='pwned'</script>"
+    text = f"great film {attack} <img src=x onerror=\"document.title='img'\">"
+    scores = [1.0] + [0.0] * (len(split_words(text)) - 1)
+    item = explanation(text, f"pos{attack}", scores)
+    page = tmp_path / "why.html"
+    page.write_text(html_page(f"Why {attack}", [(text, [(attack, item)])]), encoding="utf-8")
+    dom = run_chromium(page, tmp_path / "profile", "--dump-dom").stdout
+    # had a script run, the title and the body would read "pwned" (or "img")
+    assert "<title>Why &lt;script&gt;document.title=" in dom
+    assert ">great</span>" in dom and "<table>" in dom
+    assert "<script" not in dom and "<img" not in dom
+    assert dom.count("&lt;script&gt;") >= 5  # title, heading, row name, label, the words

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from textcls.flows.cli.console import out, reports_errors
@@ -40,6 +41,14 @@ def explain_command(
         typer.Option("--format", help="text, json or html (default: from --output, else text)"),
     ] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here")] = None,
+    params: Annotated[
+        str | None,
+        typer.Option(
+            "--params",
+            help="The method's params as a JSON object, e.g. '{\"n_steps\": 64}' "
+            "(textcls plugins show METHOD)",
+        ),
+    ] = None,
     threads: Annotated[int | None, typer.Option(min=1, help="Inference threads")] = None,
     encoding: Annotated[str, typer.Option(help="Encoding of --file or stdin")] = "utf-8",
 ) -> None:
@@ -54,11 +63,14 @@ def explain_command(
     if chosen not in FORMATS:
         raise typer.BadParameter(f"--format must be one of {', '.join(FORMATS)}, not {chosen!r}")
     if output is not None:
-        check_output(output)
+        check_output(output, example=f"explanations.{'txt' if chosen == 'text' else chosen}")
+    method_params = _parse_params(params)
     inputs = read_texts(file, text_column, texts or [], encoding)
     resolved = resolve_model(model)
     subject = ExplainSubject(resolved.path, threads=threads)
-    explanations = explain_texts(subject, inputs, method=method, target=target)
+    explanations = explain_texts(
+        subject, inputs, method=method, target=target, params=method_params
+    )
     if chosen == "json":
         content = as_json(explanations)
     elif chosen == "html":
@@ -80,6 +92,24 @@ def explain_command(
     else:
         write_atomic(output, content)
         out.print(f"{len(explanations)} explanations written to {output}", markup=False)
+
+
+def _parse_params(text: str | None) -> dict[str, Any] | None:
+    """``--params`` as a dict; malformed JSON or a non-object is a usage error (exit 2)."""
+    if text is None:
+        return None
+    from textcls.errors import ConfigError
+
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"--params: not valid JSON ({exc.msg} at column {exc.colno}): {text!r}; "
+            "give an object, e.g. --params '{\"n_steps\": 64}'"
+        ) from None
+    if not isinstance(value, dict):
+        raise ConfigError(f"--params: give a JSON object, e.g. '{{\"n_steps\": 64}}', not {text!r}")
+    return value
 
 
 def _format_from(output: Path | None) -> str:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from textcls.errors import ConfigError, DataError, PluginError
+from textcls.errors import ConfigError, DataError, PluginError, TextclsError
 from textcls.explanation.subject import Attribution, ExplainSubject
 
 #: The method used when none is named: gradients where there are some, occlusion elsewhere.
@@ -151,7 +151,16 @@ def explain_texts(
         )
     predicted = probabilities.argmax(axis=1)
     targets = [int(fixed if fixed is not None else p) for p in predicted]
-    answers = explainer.explain(subject, texts, targets)
+    try:
+        answers = explainer.explain(subject, texts, targets)
+    except TextclsError:
+        raise
+    except Exception as exc:  # a plugin's bug: name it instead of printing its traceback
+        raise PluginError(
+            f"explainer {name!r} failed on {subject.folder} ({subject.kind}): "
+            f"{type(exc).__name__}: {exc}. Run with --debug for the traceback, or use another "
+            "--method (textcls plugins list)"
+        ) from exc
     attributions = check_answers(name, subject, texts, answers)
     labels = subject.labels
     return [
@@ -189,7 +198,7 @@ def check_answers(
         if scores.shape != (words,):
             raise PluginError(
                 f"explainer {name!r} gave {scores.size} scores for text {number}, which has "
-                f"{words} words (textcls.split_words); give one score per word"
+                f"{words} words (subject.words(text)); give one score per word"
             )
         if not np.isfinite(scores).all() or not all(
             math.isfinite(v) for v in attribution.details.values()

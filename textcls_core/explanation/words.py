@@ -1,10 +1,10 @@
 """The words an explanation is reported in, and how subword scores merge into them.
 
 Every model is explained in the same words, whatever its tokenizer: runs of word characters
-(an apostrophe inside a word keeps it whole: ``don't``, ``n't``), and runs of punctuation, as
-BERT's and the word tokenizers' pre-tokenizers split them. A subword piece belongs to the word
-its first character falls in (fast tokenizers report character offsets), so a word's score is
-the sum of its pieces' scores.
+(an apostrophe inside a word keeps it whole: ``don't``, ``n't``), each CJK ideograph on its own,
+and runs of punctuation, as BERT's and the word tokenizers' pre-tokenizers split them. A
+subword piece belongs to the word its first character falls in (fast tokenizers report
+character offsets), so a word's score is the sum of its pieces' scores.
 Removing words (occlusion, the deletion test) cuts their characters out of the original text
 and keeps everything else as it was.
 """
@@ -17,7 +17,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-WORD = re.compile(r"\w+(?:['\u2019]\w+)*|[^\w\s]+")
+#: CJK ideographs, the ranges BERT's BasicTokenizer (``_is_chinese_char``) splits one by one:
+#: Chinese is written without spaces, so a run of word characters would be a whole clause.
+CJK = (
+    "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+    "\U00020000-\U0002a6df\U0002a700-\U0002ceaf\U0002f800-\U0002fa1f"
+)
+_LETTER = rf"(?:(?![{CJK}])\w)"
+WORD = re.compile(rf"[{CJK}]|{_LETTER}+(?:['\u2019]{_LETTER}+)*|[^\w\s]+")
 
 
 @dataclass(frozen=True)

@@ -159,11 +159,14 @@ def test_thread_sweep_runs_each_variant_once_and_shares_unchanged_stages(
     # the student did change: two different artifacts, both trained
     assert first["stages"]["student"]["status"] == second["stages"]["student"]["status"] == "ran"
     assert first["stages"]["student"]["ref"]["path"] != second["stages"]["student"]["ref"]["path"]
-    # one row per evaluated model per variant; the best row is one of them
+    # one row per evaluated model per variant; the best row is the best on validation
     models = {(row["variant"], row["model"]) for row in summary["rows"]}
     assert models == {("v000", "student"), ("v001", "student")}
-    assert summary["best"]["accuracy"] == max(r["accuracy"] for r in summary["rows"])
-    assert "Best by accuracy" in output and "sweep folder:" in output
+    assert summary["best"]["validation_accuracy"] == max(
+        r["validation_accuracy"] for r in summary["rows"]
+    )
+    assert summary["selected_on"] == "validation"
+    assert "Best by validation accuracy" in output and "sweep folder:" in output
     # both variants reported to the same Prefect API as flow runs of their own
     assert len(_flow_runs("textcls-pipeline")) == before + 2
     assert len(_flow_runs("textcls-sweep")) >= 1

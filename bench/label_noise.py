@@ -323,6 +323,8 @@ def render(results: dict[str, Any], command: str, load: str) -> str:
                             f"{v['brier_after']:.4f}",
                         )
                     )
+    if not datasets:
+        lines = lines[:1]  # only the demo so far
     demo = results.get("demo")
     if demo and "variants" in demo:
         lines += [
@@ -348,7 +350,7 @@ def render(results: dict[str, Any], command: str, load: str) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--datasets", default="sst2,ag_news,sms_spam")
+    parser.add_argument("--datasets", default="sst2,sms_spam,ag_news")
     parser.add_argument("--train", type=int, default=2000)
     parser.add_argument("--test", type=int, default=1000)
     parser.add_argument("--teacher-datasets", default="sst2")
@@ -357,7 +359,19 @@ def main() -> None:
     load = Path("/proc/loadavg").read_text().split()[:3]
     results: dict[str, Any] = {}
     start = time.perf_counter()
+    command = "flock /tmp/textcls-bench.lock python bench/label_noise.py " + " ".join(sys.argv[1:])
+
+    def publish(partial: bool) -> None:
+        save_result("label_noise", {"command": command.strip(), "load": load, **results})
+        note = "\n(partial: the run is still going)\n" if partial else ""
+        update_section("label-noise", render(results, command.strip(), " ".join(load)) + note)
+
     with tempfile.TemporaryDirectory(prefix="textcls-noise-") as tmp:
+        if not args.no_demo:  # first: the smallest, and what a new user sees
+            (Path(tmp) / "demo").mkdir()
+            results["demo"] = bench_demo(Path(tmp) / "demo")
+            print("demo", json.dumps(results["demo"])[:2000], flush=True)
+            publish(partial=True)
         for name in args.datasets.split(","):
             if not (DATA / DATASETS[name]["test"]).is_file():
                 print(f"skipping {name}: {DATA / DATASETS[name]['test']} not found")
@@ -365,10 +379,7 @@ def main() -> None:
             work = Path(tmp) / name
             work.mkdir()
             results[name] = bench_dataset(name, work, args)
-            save_result("label_noise", {"partial": True, **results})
-        if not args.no_demo:
-            (Path(tmp) / "demo").mkdir()
-            results["demo"] = bench_demo(Path(tmp) / "demo")
+            publish(partial=True)
     results["seconds"] = time.perf_counter() - start
     command = "flock /tmp/textcls-bench.lock python bench/label_noise.py " + " ".join(sys.argv[1:])
     save_result("label_noise", {"command": command.strip(), "load": load, **results})

@@ -190,7 +190,7 @@ def test_calibration_fixes_an_over_confident_model_and_keeps_every_prediction(mo
 
     evaluate(noisy, calibrated, tmp_path / "eval", pipeline="noisy", measure_cost=False)
     report = json.loads((tmp_path / "eval" / "report.json").read_text())
-    for name, variant in report["variants"].items():
+    for variant in report["variants"].values():
         c = variant["calibration"]
         assert c["after"]["ece"] < c["before"]["ece"] and c["after"]["brier"] < c["before"]["brier"]
         assert variant["quality"]["ece"] == pytest.approx(c["after"]["ece"])

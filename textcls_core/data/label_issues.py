@@ -45,7 +45,8 @@ def out_of_fold_probabilities(texts: Sequence[str], labels: np.ndarray, seed: in
 
     folds = min(MAX_FOLDS, int(np.bincount(labels).min()))
     model = make_pipeline(
-        TfidfVectorizer(ngram_range=(1, 2), min_df=1, sublinear_tf=True),
+        # one-character words count too (scikit-learn's default pattern drops them)
+        TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, token_pattern=r"(?u)\b\w+\b"),
         LogisticRegression(max_iter=2000, C=4.0, random_state=seed),
     )
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
@@ -98,7 +99,10 @@ def find_label_issues(
             f"not checked: class {rare!r} has {int(counts.min())} training row(s); "
             "cross-validation needs at least 2 of every class"
         )
-    probabilities = out_of_fold_probabilities(texts, codes, seed)
+    try:
+        probabilities = out_of_fold_probabilities(texts, codes, seed)
+    except ValueError as exc:  # e.g. no word characters in any text of a fold
+        return [], f"not checked: the TF-IDF model could not be fitted ({exc})"
     return label_issues_from_probabilities(codes, probabilities, names), None
 
 

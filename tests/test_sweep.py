@@ -108,6 +108,17 @@ def test_cli_rejects_a_bad_grid_with_exit_code_2_and_runs_nothing(project, tmp_p
     assert not any(tmp_path.iterdir())
 
 
+def test_cli_refuses_a_winner_metric_validation_does_not_have(project, tmp_path):
+    result = runner.invoke(
+        app,
+        ["sweep", str(project / "pipeline.yaml"), "--grid", "seed=1,2", "--metric", "throughput"]
+        + ["--output", str(tmp_path)],
+    )
+    assert result.exit_code == 2
+    assert "validation accuracy or macro_f1" in result.output
+    assert not any(tmp_path.iterdir())
+
+
 # -- real sweeps -----------------------------------------------------------------------------
 
 

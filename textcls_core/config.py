@@ -139,6 +139,10 @@ class DataConfig(_Strict):
     long_text_chars: int = Field(
         5000, gt=0, description="Texts longer than this are counted in the data report"
     )
+    label_issues: Literal["report", "drop", "off"] = Field(
+        "report",
+        description="Likely mislabeled train rows (cleanlab): list them, drop them, or skip",
+    )
 
 
 class TrainConfig(_Strict):
@@ -269,7 +273,14 @@ class QuantizeStep(ComponentRef):
 
 
 class EvaluateConfig(_Strict):
-    split: Literal["test", "validation"] = "test"
+    """Scoring: choices read validation; ``split`` is only reported (see docs/evaluation.md)."""
+
+    split: Literal["test", "validation"] = Field(
+        "test", description="The split the report scores; choices always read validation"
+    )
+    calibration: Literal["temperature", "none"] = Field(
+        "temperature", description="Fit a temperature per variant on validation logits"
+    )
     baselines: list[str] = Field(default_factory=list, description="e.g. [tfidf-logreg]")
     measure_cost: bool = Field(True, description="Latency, throughput and memory per variant")
 

@@ -73,6 +73,8 @@ def enabled_stages(config: PipelineConfig) -> list[str]:
     if config.quantize:
         stages.append("quantize")
     if config.teacher is not None or config.student is not None:
+        if config.evaluate.calibration != "none":
+            stages.append("calibrate")
         stages.append("evaluate")
         if config.registry is not None:
             stages.append("register")
@@ -248,6 +250,8 @@ def plan_stages(
             )
         )
         variants[variant] = name
+    if variants and config.evaluate.calibration != "none":
+        variants = _calibrate_steps(plan, variants, config.evaluate.calibration)
     if variants:
         plan.append(
             PlannedStage(
@@ -278,6 +282,33 @@ def plan_stages(
                 )
             )
     return plan
+
+
+def _calibrate_steps(
+    plan: list[PlannedStage], variants: dict[str, str], method: str
+) -> dict[str, str]:
+    """One calibrate step per variant; returns variant -> the step whose folder to evaluate.
+
+    Calibration writes a new folder (cached stage outputs are never edited), so evaluation and
+    registration read the calibrated folders, and ``textcls predict`` on a registered version
+    gets the same probabilities as the report.
+    """
+    calibrated = {}
+    for variant, record in variants.items():
+        name = f"calibrate {variant}"
+        plan.append(
+            PlannedStage(
+                "calibrate",
+                name,
+                {"method": method},
+                link=f"calibrated/{variant}",
+                needs={"data": "ingest", "model": record},
+                paths={"model_dir": record, "data_dir": "ingest"},
+                params={"method": method},
+            )
+        )
+        calibrated[variant] = name
+    return calibrated
 
 
 def select_stages(stages: list[str], only: str | None, start_from: str | None) -> set[str]:

@@ -3,6 +3,9 @@
 ``Predictor.load(folder)`` reads a model folder (``model.safetensors``) or an exported one
 (``model.onnx``, run by ONNX Runtime) and predicts the same way for both: tokenize, run in
 batches of similar length (less padding), softmax, label names. Results come back in input order.
+A calibrated folder (``calibration.temperature`` in ``textcls.json``, see ``calibration.py``)
+divides the logits by its temperature before the softmax, so every caller's probabilities agree;
+``logits`` stays raw, and argmax never changes.
 """
 
 from __future__ import annotations
@@ -44,8 +47,10 @@ class Predictor:
         max_length: int,
         backend: str,
         input_names: Sequence[str],
+        temperature: float = 1.0,
     ) -> None:
         self._run = run
+        self.temperature = temperature
         self.tokenizer = tokenizer
         self.labels = labels
         self.max_length = max_length
@@ -67,8 +72,13 @@ class Predictor:
             )
         max_length = length
         if (folder / ONNX_FILE).is_file():
-            return cls._load_onnx(folder, meta, max_length, threads)
-        return cls._load_torch(folder, meta, max_length, threads)
+            predictor = cls._load_onnx(folder, meta, max_length, threads)
+        else:
+            predictor = cls._load_torch(folder, meta, max_length, threads)
+        from textcls.calibration import read_temperature
+
+        predictor.temperature = read_temperature(folder, meta)
+        return predictor
 
     @classmethod
     def _load_onnx(
@@ -165,14 +175,18 @@ class Predictor:
         return out
 
     def probabilities(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
-        return softmax(self.logits(texts, batch_size))
+        return self.probabilities_from_logits(self.logits(texts, batch_size))
+
+    def probabilities_from_logits(self, logits: np.ndarray) -> np.ndarray:
+        """Softmax of the logits over the folder's temperature (1.0 when uncalibrated)."""
+        return softmax(logits / self.temperature if self.temperature != 1.0 else logits)
 
     def predict(self, texts: Sequence[str], batch_size: int = 32) -> list[Prediction]:
         """Label and per-class probabilities for each text."""
         return self.predictions_from_logits(self.logits(texts, batch_size))
 
     def predictions_from_logits(self, logits: np.ndarray) -> list[Prediction]:
-        probs = softmax(logits)
+        probs = self.probabilities_from_logits(logits)
         return [
             # tolist: Python floats for the whole batch at once, not one numpy scalar at a time
             Prediction(self.labels[best], dict(zip(self.labels, row, strict=True)))

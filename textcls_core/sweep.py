@@ -148,6 +148,9 @@ def variant_rows(variant: SweepVariant, outcome: dict[str, Any]) -> list[dict[st
                 "run_id": outcome["run_id"],
                 "accuracy": quality["accuracy"],
                 "macro_f1": quality["macro_f1"],
+                # what the winner is chosen on (the report's own choice reads validation too)
+                "validation_accuracy": (result.get("selection") or {}).get("accuracy"),
+                "validation_macro_f1": (result.get("selection") or {}).get("macro_f1"),
                 "throughput": cost.get("throughput"),
                 "size_mb": cost.get("size_mb"),
             }
@@ -163,19 +166,24 @@ def summarize(
     outcomes: list[dict[str, Any]],
     metric: str = "accuracy",
 ) -> dict[str, Any]:
-    """Rows for every variant and model, and the best completed row by ``metric``."""
+    """Rows for every variant and model, and the best completed row by validation ``metric``.
+
+    The winner is chosen on validation; its test ``metric`` is reported, never compared.
+    """
     rows = [
         row
         for variant, outcome in zip(variants, outcomes, strict=True)
         for row in variant_rows(variant, outcome)
     ]
-    scored = [row for row in rows if row.get(metric) is not None]
-    best = max(scored, key=lambda row: row[metric]) if scored else None
+    chosen_by = f"validation_{metric}"
+    scored = [row for row in rows if row.get(chosen_by) is not None]
+    best = max(scored, key=lambda row: row[chosen_by]) if scored else None
     return {
         "sweep_id": sweep_id,
         "pipeline": pipeline,
         "grid": grid,
         "metric": metric,
+        "selected_on": "validation",
         "variants": [
             {"name": v.name, "values": v.values, **o}
             for v, o in zip(variants, outcomes, strict=True)
@@ -194,8 +202,10 @@ def render_summary(summary: dict[str, Any]) -> str:
     if best is not None:
         chosen = ", ".join(f"{k}={best[k]}" for k in keys)
         lines.append(
-            f"Best by {summary['metric']}: **{best['model']}** of {best['variant']} ({chosen}), "
-            f"{summary['metric']} {best[summary['metric']]:.4f}."
+            f"Best by validation {summary['metric']}: **{best['model']}** of "
+            f"{best['variant']} ({chosen}), validation {summary['metric']} "
+            f"{best['validation_' + summary['metric']]:.4f}, test {summary['metric']} "
+            f"{_number(best.get(summary['metric']), 4)} (reported, not compared)."
         )
     if summary["failed"]:
         lines.append(f"{summary['failed']} variant(s) failed; their errors are below.")

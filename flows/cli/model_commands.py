@@ -79,9 +79,18 @@ def evaluate_command(
         list[str] | None, typer.Option("--baseline", help="Also train and score a baseline")
     ] = None,
     cost: Annotated[bool, typer.Option(help="Measure latency, throughput, memory")] = True,
+    train: Annotated[
+        Path | None,
+        typer.Option("--train", help="Labelled file the baselines train on (with --data FILE)"),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Score existing models side by side without retraining; writes report.md and plots."""
+    """Score existing models side by side without retraining; writes report.md and plots.
+
+    A pipeline or data folder: the best variant is chosen on validation, SPLIT is reported.
+    One labelled file: that file is scored and reported, nothing trains on it; baselines
+    train on --train FILE (skipped with a note without it).
+    """
     from textcls.flows.evaluate_data import resolve_data
     from textcls.model_folder import read_meta
     from textcls.model_reference import resolve_model
@@ -91,16 +100,18 @@ def evaluate_command(
     resolved = [resolve_model(reference) for reference in model_dirs]
     folders = [model.path for model in resolved]
     model_labels = read_meta(folders[0]).get("labels", [])
-    data_dir, pipeline = resolve_data(data, output, model_labels)
+    resolved_data = resolve_data(data, output, model_labels, train)
     names = _variant_names([_display_name(model) for model in resolved])
     ref = evaluate(
-        data_dir,
+        resolved_data.folder,
         dict(zip(names, folders, strict=True)),
         output / "report",
-        pipeline=pipeline,
+        pipeline=resolved_data.name,
         split=split,
         baselines=baseline or [],
         measure_cost=cost,
+        selection_split=resolved_data.selection_split,
+        baseline_split=resolved_data.baseline_split,
     )
     if as_json:
         report = read_eval_report(ref.path)

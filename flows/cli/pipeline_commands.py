@@ -150,7 +150,10 @@ def sweep_command(
     ],
     output: Annotated[Path | None, typer.Option(help="Where run folders go")] = None,
     overrides: SetOption = None,
-    metric: Annotated[str, typer.Option(help="Metric that picks the best row")] = "accuracy",
+    metric: Annotated[
+        str,
+        typer.Option(help="accuracy or macro_f1: picks the best row, read on validation"),
+    ] = "accuracy",
     sweep_id: Annotated[str | None, typer.Option(help="Name the sweep folder")] = None,
 ) -> None:
     """Run one pipeline per grid combination, fanned out on the configured task runner."""
@@ -165,6 +168,12 @@ def sweep_command(
     warn_load_failures()
     if sweep_id is not None:
         check_folder_name(sweep_id, "--sweep-id")
+    if metric not in ("accuracy", "macro_f1"):
+        raise typer.BadParameter(
+            f"{metric!r}: the sweep winner is chosen on validation accuracy or macro_f1; "
+            "give --metric accuracy or --metric macro_f1",
+            param_hint="--metric",
+        )
     parsed = parse_grid(grid)
     configs = validate_variants(file, list(overrides or []), expand_grid(parsed))
     runner = task_runner_for(configs[0].orchestration)

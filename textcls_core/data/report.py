@@ -4,6 +4,44 @@ from __future__ import annotations
 
 from typing import Any
 
+#: How many likely mislabeled rows the markdown lists (data_report.json holds them all).
+LABEL_ISSUES_SHOWN = 20
+
+
+def label_issue_lines(found: dict[str, Any]) -> list[str]:
+    """The likely mislabeled train rows, most suspect first."""
+    if not found:
+        return []
+    if found.get("note"):
+        return [f"Likely mislabeled rows: {found['note']}.", ""]
+    action = (
+        f"dropped from train ({found['dropped']} rows)"
+        if found["dropped"]
+        else "kept (data.label_issues: drop removes them)"
+    )
+    lines = [
+        f"Likely mislabeled rows: {found['found']} of {found['checked_rows']} training rows, "
+        f"{action}; found by {found['method']}.",
+        "",
+    ]
+    if not found["issues"]:
+        return lines
+    shown = found["issues"][:LABEL_ISSUES_SHOWN]
+    lines += [
+        "| where | text | given | suggested | p(given) | p(suggested) |",
+        "|---|---|---|---|---:|---:|",
+    ]
+    for issue in shown:
+        text = issue["text"].replace("|", "\\|").replace("\n", " ")
+        text = text if len(text) <= 80 else text[:77] + "..."
+        lines.append(
+            f"| {issue['where']} | {text} | {issue['given']} | {issue['suggested']} "
+            f"| {issue['given_probability']:.2f} | {issue['suggested_probability']:.2f} |"
+        )
+    if len(found["issues"]) > len(shown):
+        lines.append(f"\n({len(found['issues']) - len(shown)} more in data_report.json)")
+    return [*lines, ""]
+
 
 def render_data_report(report: dict[str, Any]) -> str:
     """Render ``data_report.json`` as a markdown section."""
@@ -31,6 +69,7 @@ def render_data_report(report: dict[str, Any]) -> str:
     ]
     if dup_lines:
         lines += ["Duplicate rows found (same text and label):", "", *dup_lines, ""]
+    lines += label_issue_lines(report.get("label_issues") or {})
     if report["warnings"]:
         lines += ["Warnings:", ""] + [f"- {w}" for w in report["warnings"]] + [""]
     if report["skipped_rows"]:

@@ -49,6 +49,42 @@ def expected_calibration_error(
     return float(ece), table
 
 
+def brier_score(labels: np.ndarray, probabilities: np.ndarray) -> float:
+    """Multi-class Brier score: mean squared distance to the one-hot label (0 is best, 2 worst)."""
+    onehot = np.zeros_like(probabilities, dtype=np.float64)
+    onehot[np.arange(len(labels)), np.asarray(labels)] = 1.0
+    return float(((probabilities - onehot) ** 2).sum(axis=1).mean())
+
+
+def confidence_metrics(labels: np.ndarray, probabilities: np.ndarray) -> dict[str, Any]:
+    """ECE, Brier score and log loss: how far the stated confidences are from the truth."""
+    ece, reliability = expected_calibration_error(np.asarray(labels), probabilities)
+    nll = -np.log(np.clip(probabilities[np.arange(len(labels)), np.asarray(labels)], 1e-12, 1.0))
+    return {
+        "ece": ece,
+        "brier": brier_score(labels, probabilities),
+        "log_loss": float(nll.mean()),
+        "reliability": reliability,
+    }
+
+
+def selection_metrics(labels: np.ndarray, probabilities: np.ndarray) -> dict[str, Any]:
+    """What choices read (on validation): accuracy, macro-F1, log loss, ECE, Brier."""
+    from sklearn.metrics import accuracy_score, f1_score
+
+    y = np.asarray(labels)
+    predicted = probabilities.argmax(axis=1)
+    confidence = confidence_metrics(y, probabilities)
+    return {
+        "examples": int(len(y)),
+        "accuracy": float(accuracy_score(y, predicted)),
+        "macro_f1": float(f1_score(y, predicted, average="macro", zero_division=0)),
+        "log_loss": confidence["log_loss"],
+        "ece": confidence["ece"],
+        "brier": confidence["brier"],
+    }
+
+
 def quality_metrics(
     labels: Sequence[int] | np.ndarray,
     probabilities: np.ndarray,
@@ -81,6 +117,7 @@ def quality_metrics(
         "weighted_f1": float(f1_score(y, predicted, average="weighted", zero_division=0)),
         "log_loss": float(log_loss(y, np.clip(probabilities, 1e-12, 1.0), labels=list(range(k)))),
         "ece": ece,
+        "brier": brier_score(y, probabilities),
         "reliability": reliability,
         "per_class": {
             name: {

@@ -43,14 +43,33 @@ def confusion_heatmap(
     plt.close(fig)
 
 
-def reliability_diagram(curves: dict[str, list[dict[str, float]]], path: Path) -> None:
+def reliability_diagram(
+    curves: dict[str, list[dict[str, float]]],
+    path: Path,
+    before: dict[str, list[dict[str, float]]] | None = None,
+) -> None:
+    """Accuracy against confidence per bin; ``before`` (uncalibrated) dashed in the same colour."""
     fig, ax = plt.subplots(figsize=(6, 5.5))
     ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfect calibration")
     for name, bins in curves.items():
         used = [b for b in bins if b["count"]]
-        ax.plot(
-            [b["confidence"] for b in used], [b["accuracy"] for b in used], marker="o", label=name
+        calibrated = bool(before and name in before)
+        (line,) = ax.plot(
+            [b["confidence"] for b in used],
+            [b["accuracy"] for b in used],
+            marker="o",
+            label=f"{name} (calibrated)" if calibrated else name,
         )
+        if before and name in before:
+            raw = [b for b in before[name] if b["count"]]
+            ax.plot(
+                [b["confidence"] for b in raw],
+                [b["accuracy"] for b in raw],
+                marker="x",
+                linestyle=":",
+                color=line.get_color(),
+                label=f"{name} (before calibration)",
+            )
     ax.set_xlabel("confidence (mean top-class probability in bin)")
     ax.set_ylabel("accuracy in bin")
     ax.set_xlim(0, 1)

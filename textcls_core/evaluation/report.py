@@ -1,24 +1,30 @@
 """``report.json`` (versioned schema) and ``report.md``.
 
-report.json, schema_version 1::
+report.json, schema_version 2::
 
     {
-      "schema_version": 1, "pipeline": str, "split": str, "labels": [str],
+      "schema_version": 2, "pipeline": str, "split": str (reported),
+      "selected_on": str (the split every choice read: validation, unless none exists),
+      "labels": [str],
       "variants": {
         NAME: {
           "kind": "model" | "baseline", "path": str | null,
           "quality": {accuracy, macro_f1, weighted_f1, log_loss, ece, reliability[],
                       per_class{label: {precision, recall, f1, support}},
                       confusion_matrix[[int]], accuracy_ci95[lo, hi], macro_f1_ci95[lo, hi],
-                      roc_auc?, pr_auc?},
+                      brier, roc_auc?, pr_auc?},
+          "selection": {examples, accuracy, macro_f1, log_loss, ece, brier} | null,
+          "calibration": {method, temperature, fitted_on, before: {ece, brier, log_loss,
+                          reliability[]}, after: {...}} | null,
           "cost": {parameters, size_mb, latency_b1_p50_ms, latency_b1_p95_ms, throughput,
                    batch_size, peak_rss_mb, backend},
           "notes": [str]
         }
       },
-      "best": NAME, "plots": {NAME: path}, "errors_csv": path,
+      "best": NAME (best on selected_on), "plots": {NAME: path}, "errors_csv": path,
       "explanations": {"html": path, "items": [{reason, text, models{NAME: {label,
-                       probability, method, top[[word, score]]}}}]} | {"error": str}
+                       probability, method, top[[word, score]]}}}]} | {"error": str},
+      "notes": [str]
     }
 """
 
@@ -26,7 +32,13 @@ from __future__ import annotations
 
 from typing import Any
 
-SCHEMA_VERSION = 1
+from textcls.evaluation.trust_sections import (
+    calibration_lines,
+    selection_lines,
+    selection_sentence,
+)
+
+SCHEMA_VERSION = 2
 
 
 def human_size(megabytes: float) -> str:
@@ -45,7 +57,7 @@ def render_markdown(report: dict[str, Any], data_section: str | None = None) -> 
         f"# Evaluation: {report['pipeline']}",
         "",
         f"Scored on the **{report['split']}** split ({_examples(report)} examples, labels: "
-        f"{', '.join(report['labels'])}). Best by accuracy: **{best}**. Intervals are 95% "
+        f"{', '.join(report['labels'])}). {selection_sentence(report)} Intervals are 95% "
         "bootstrap intervals: two variants whose intervals overlap may not really differ.",
         "",
         "| variant | accuracy | 95% CI | macro-F1 | ECE | params | size | p50 ms | p95 ms "
@@ -68,9 +80,12 @@ def render_markdown(report: dict[str, Any], data_section: str | None = None) -> 
         "text at a time; ex/s: batches of 32.",
         "",
     ]
+    lines += selection_lines(report) + calibration_lines(report)
     notes = [(name, note) for name, v in variants.items() for note in v.get("notes", [])]
-    if notes:
-        lines += ["## Notes", ""] + [f"- **{name}**: {note}" for name, note in notes] + [""]
+    general = report.get("notes", [])
+    if notes or general:
+        lines += ["## Notes", ""] + [f"- {note}" for note in general]
+        lines += [f"- **{name}**: {note}" for name, note in notes] + [""]
     q = variants[best]["quality"]
     lines += [
         f"## Per class ({best})",

@@ -1,5 +1,9 @@
 """The evaluation stage: every variant side by side on one split, with pictures.
 
+Choices read validation (``evaluation/selection.py``): the best variant is the best on
+validation, and the reported split (test by default) is scored once and only reported.
+Calibrated folders are scored as the Predictor serves them, with ECE and Brier before and after.
+
 Scores each model folder (PyTorch or ONNX) and each configured baseline on the same examples:
 quality metrics with bootstrap intervals, cost metrics measured in a fresh process each, the
 most confident mistakes, three kinds of plots, ``report.json``/``report.md``. The model folders
@@ -25,6 +29,7 @@ from textcls.artifact_files import (
 )
 from textcls.artifacts import ArtifactRef, atomic_dir, directory_sha256, write_json_atomic
 from textcls.errors import DataError
+from textcls.evaluation.selection import SELECTION_SPLIT
 
 log = logging.getLogger("textcls.evaluate")
 
@@ -39,25 +44,48 @@ def evaluate(
     baselines: Sequence[str] = (),
     seed: int = 13,
     measure_cost: bool = True,
+    selection_split: str | None = SELECTION_SPLIT,
+    baseline_split: str | None = "train",
 ) -> ArtifactRef:
-    """Evaluate ``variants`` (name -> model folder) and ``baselines`` on ``split``."""
+    """Evaluate ``variants`` (name -> model folder) and ``baselines``; report ``split``.
+
+    Choices read ``selection_split`` (validation): the report's best variant is the best
+    there, and ``split`` is scored once and only reported. ``selection_split=None`` (one file
+    scored with ``textcls evaluate --data FILE``) chooses on the reported split and says so.
+    Baselines train on ``baseline_split``, never on the rows they are scored on; None skips
+    them with a note.
+    """
     import datasets
     from textcls.evaluation.baselines import run_baseline
     from textcls.evaluation.cost import cost_metrics, folder_size
     from textcls.evaluation.errors import confident_mistakes
-    from textcls.evaluation.metrics import quality_metrics
+    from textcls.evaluation.metrics import quality_metrics, selection_metrics
     from textcls.evaluation.plots import confusion_heatmap, pareto_chart, reliability_diagram
     from textcls.evaluation.report import SCHEMA_VERSION, render_markdown
+    from textcls.evaluation.selection import choose_best, score_model
     from textcls.explanation.report_section import explain_for_report
+    from textcls.model_folder import read_meta
     from textcls.predictor import Predictor
 
     data_dir = Path(data_dir)
     dataset = datasets.load_from_disk(str(data_dir))
     if split not in dataset:
         raise DataError(f"{data_dir}: no split {split!r}; splits: {', '.join(dataset)}")
+    if selection_split is not None and selection_split not in dataset:
+        raise DataError(
+            f"{data_dir}: no {selection_split!r} split to choose on; splits: {', '.join(dataset)}"
+        )
+    if selection_split == split:
+        selection_split = None  # choosing and reporting on one split: say so, score it once
     names = read_labels(data_dir)
     texts = list(dataset[split]["text"])
     y = np.asarray(dataset[split]["label"])
+    selection = (
+        (list(dataset[selection_split]["text"]), np.asarray(dataset[selection_split]["label"]))
+        if selection_split is not None
+        else None
+    )
+    report_notes: list[str] = []
     probabilities: dict[str, np.ndarray] = {}
     results: dict[str, Any] = {}
     for name, folder in variants.items():
@@ -67,7 +95,8 @@ def evaluate(
             raise DataError(
                 f"{folder}: the model's labels {predictor.labels} differ from the data's {names}"
             )
-        probabilities[name] = predictor.probabilities(texts, 64)
+        scored = score_model(predictor, texts, y, selection, read_meta(folder).get("calibration"))
+        probabilities[name] = scored.probabilities
         if measure_cost:
             log.info("measuring latency, throughput and memory of %s in a fresh process", name)
         cost = (
@@ -88,19 +117,49 @@ def evaluate(
             "path": str(folder),
             "cost": cost,
             "notes": _notes(Path(folder)),
+            "selection": scored.selection,
+            "calibration": scored.calibration,
         }
-    train = dataset["train"]
-    for baseline in baselines:
-        log.info("training and scoring the %s baseline", baseline)
-        probs, cost = run_baseline(
-            baseline, list(train["text"]), list(train["label"]), texts, len(names), seed
+    if baselines and baseline_split is None:
+        report_notes.append(
+            f"baselines {', '.join(baselines)} skipped: no training file (a baseline never "
+            "trains on the rows it is scored on; give --train FILE)"
         )
-        probabilities[baseline] = probs
-        results[baseline] = {"kind": "baseline", "path": None, "cost": cost, "notes": []}
+        baselines = ()
+    for baseline in baselines:
+        assert baseline_split is not None
+        log.info("training the %s baseline on %s, scoring it", baseline, baseline_split)
+        train = dataset[baseline_split]
+        extra = selection[0] if selection is not None else []
+        probs, cost = run_baseline(
+            baseline,
+            list(train["text"]),
+            list(train["label"]),
+            [*texts, *extra],
+            len(names),
+            seed,
+        )
+        probabilities[baseline] = probs[: len(texts)]
+        results[baseline] = {
+            "kind": "baseline",
+            "path": None,
+            "cost": cost,
+            "notes": [f"trained on the {baseline_split} split"],
+            "selection": selection_metrics(selection[1], probs[len(texts) :])
+            if selection is not None
+            else None,
+            "calibration": None,
+        }
     log.info("computing metrics and bootstrap intervals for %d variants", len(results))
     for name in results:
         results[name]["quality"] = quality_metrics(y, probabilities[name], names, seed=seed)
-    best = max(results, key=lambda n: results[n]["quality"]["accuracy"])
+    best = choose_best(results)
+    selected_on = selection_split or split
+    if selection_split is None:
+        report_notes.append(
+            f"no separate split to choose on: the best variant is chosen on {split}, so its "
+            f"{split} score is optimistic"
+        )
 
     out_dir = Path(out_dir)
     with atomic_dir(out_dir) as tmp:
@@ -119,6 +178,11 @@ def evaluate(
         reliability_diagram(
             {n: r["quality"]["reliability"] for n, r in results.items()},
             tmp / "plots" / "reliability.png",
+            before={
+                n: r["calibration"]["before"]["reliability"]
+                for n, r in results.items()
+                if r.get("calibration")
+            },
         )
         plots["reliability diagram"] = "plots/reliability.png"
         if measure_cost:
@@ -141,12 +205,14 @@ def evaluate(
             "schema_version": SCHEMA_VERSION,
             "pipeline": pipeline,
             "split": split,
+            "selected_on": selected_on,
             "labels": names,
             "variants": results,
             "best": best,
             "plots": plots,
             "errors_csv": "errors.csv",
             "explanations": explanations,
+            "notes": report_notes,
         }
         write_json_atomic(tmp / EVAL_REPORT_JSON, report)
         data_md = data_dir / DATA_REPORT_MD

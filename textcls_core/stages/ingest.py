@@ -84,6 +84,7 @@ class _Report:
     conflicts: dict[str, Any] = field(default_factory=dict)
     leakage: dict[str, Any] = field(default_factory=dict)
     long_texts: dict[str, Any] = field(default_factory=dict)
+    label_issues: dict[str, Any] = field(default_factory=dict)
     skipped_rows: list[dict[str, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -108,6 +109,7 @@ def ingest(
     plugins: PluginHost | None = None,
     previous_labels: list[str] | None = None,
     model_labels: list[str] | None = None,
+    score_only: bool = False,
 ) -> ArtifactRef:
     """Run the ingest stage for ``config`` and write its artifact to ``out_dir``.
 
@@ -115,6 +117,8 @@ def ingest(
     previous run: labels that persist keep their order (stable ids), new labels are appended
     and labels the data no longer has are dropped, both reported. ``model_labels`` fixes the
     label set and order instead (scoring an existing model: its ids must match).
+    ``score_only``: the data only scores existing models (``textcls evaluate --data FILE``),
+    its train split is that same file and trains nothing, so train/test leakage is not checked.
     """
     if plugins is None:
         from textcls.plugin_manager import get_plugins
@@ -148,7 +152,10 @@ def ingest(
     _carve_missing_splits(splits, data, config.seed, report)
     _limit_train(splits, data, config.seed, report)
     _check_eval_labels(splits)
-    _handle_leakage(splits, data, report)
+    if not score_only:
+        _handle_leakage(splits, data, report)
+    if data.label_issues != "off" and not score_only:
+        _handle_label_issues(splits["train"], data, config.seed, report)
 
     names, new_labels, dropped_labels = label_vocabulary(
         (str(v) for v in pc.unique(splits["train"].table.column(LABEL)).to_pylist()),
@@ -449,6 +456,52 @@ def _handle_leakage(splits: dict[str, _Split], data: DataConfig, report: _Report
             report.warn(message + "; scores on it are optimistic (data.leakage: drop removes them)")
 
 
+def _handle_label_issues(train: _Split, data: DataConfig, seed: int, report: _Report) -> None:
+    """List likely mislabeled train rows (cleanlab); ``drop`` also removes them from train."""
+    from textcls.data.label_issues import METHOD, find_label_issues, issue_records
+
+    texts = train.table.column(TEXT).to_pylist()
+    labels = train.table.column(LABEL).to_pylist()
+    log.info("looking for likely mislabeled rows among %d training rows", len(texts))
+    issues, skipped = find_label_issues(texts, labels, seed)
+    where = [train.locate(issue.index) for issue in issues]
+    located = {issue.index: place for issue, place in zip(issues, where, strict=True)}
+    report.label_issues = {
+        "method": METHOD,
+        "policy": data.label_issues,
+        "checked_rows": len(texts),
+        "found": len(issues),
+        "dropped": 0,
+        "note": skipped,
+        "issues": issue_records(issues, texts, [located.get(i, "") for i in range(len(texts))]),
+    }
+    if not issues:
+        return
+    share = len(issues) / len(texts)
+    if data.label_issues == "drop":
+        if len(issues) >= len(texts) - 1:
+            raise DataError(
+                f"data.label_issues: drop would remove {len(issues)} of {len(texts)} training "
+                "rows; the labels look unrelated to the texts (check data.label_column), or "
+                "set data.label_issues: report"
+            )
+        keep = np.ones(len(texts), dtype=bool)
+        keep[[issue.index for issue in issues]] = False
+        train.table = train.table.filter(pa.array(keep))
+        report.label_issues["dropped"] = len(issues)
+        report.drop("train", "likely mislabeled (data.label_issues: drop)", len(issues))
+        _check_train(train)
+        log.info("dropped %d likely mislabeled training rows (%.1f%%)", len(issues), 100 * share)
+    else:
+        log.info(
+            "%d training rows (%.1f%%) look mislabeled, first at %s; listed in the data report "
+            "(data.label_issues: drop removes them)",
+            len(issues),
+            100 * share,
+            where[0],
+        )
+
+
 def _write(
     out_dir: str | Path,
     splits: dict[str, _Split],
@@ -487,6 +540,7 @@ def _write(
         "conflicts": report.conflicts,
         "leakage": report.leakage,
         "long_texts": report.long_texts,
+        "label_issues": report.label_issues,
         "skipped_rows": report.skipped_rows,
         "warnings": report.warnings,
         "fingerprint": fingerprint,

@@ -2,7 +2,7 @@
 
 The chosen model is ``registry.variant`` when set (production usually wants the small int8
 student, whatever scored best), else the model variant (not a baseline) that scored best on
-``registry.metric`` in this run's evaluation.
+``registry.metric`` on validation in this run's evaluation (the test split only reports).
 """
 
 from __future__ import annotations
@@ -28,8 +28,9 @@ def choose_variant(config: PipelineConfig, report: dict[str, Any]) -> str:
                 f"variants: {', '.join(models)}"
             )
         return wanted
-    metric = config.registry.metric
-    return max(models, key=lambda n: models[n]["quality"][metric])
+    from textcls.evaluation.selection import choose_best
+
+    return choose_best(models, config.registry.metric)
 
 
 def register(

@@ -1,0 +1,100 @@
+"""Label issues at ingest: cleanlab finds injected label flips, names file and line, drops them."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+from ingest_helpers import csv_text, run_ingest
+from model_helpers import toy_rows
+from textcls.data.label_issues import find_label_issues, label_issues_from_probabilities
+
+
+def flipped_rows(n: int, share: float, seed: int = 7) -> tuple[list[tuple[str, str]], set[int]]:
+    """Toy rows with ``share`` of the labels flipped; returns the rows and the flipped indices."""
+    rows = toy_rows(n, seed=3)
+    flipped = set(random.Random(seed).sample(range(n), round(n * share)))
+    other = {"pos": "neg", "neg": "pos"}
+    return [(t, other[y]) if i in flipped else (t, y) for i, (t, y) in enumerate(rows)], flipped
+
+
+def test_cleanlab_finds_the_flipped_rows_of_a_small_set():
+    rows, flipped = flipped_rows(300, 0.1)
+    issues, note = find_label_issues([t for t, _ in rows], [y for _, y in rows], seed=1)
+    assert note is None
+    found = {issue.index for issue in issues}
+    precision = len(found & flipped) / len(found)
+    recall = len(found & flipped) / len(flipped)
+    assert precision >= 0.8 and recall >= 0.8, (precision, recall)
+    for issue in issues:
+        assert issue.suggested != issue.given
+        assert issue.suggested_probability > issue.given_probability
+    # ranked by confidence: the most suspect (lowest probability of its label) first
+    given = [issue.given_probability for issue in issues]
+    assert given == sorted(given)
+
+
+def test_clean_labels_give_few_issues():
+    rows = toy_rows(300, seed=3)
+    issues, _ = find_label_issues([t for t, _ in rows], [y for _, y in rows], seed=1)
+    assert len(issues) <= 3
+
+
+def test_a_class_with_one_row_is_not_checked_and_says_why():
+    issues, note = find_label_issues(["a b", "c d", "e f"], ["x", "x", "y"], seed=0)
+    assert issues == [] and "class 'y' has 1 training row" in note
+
+
+def test_probabilities_from_any_model_work():
+    labels = np.array([0, 0, 0, 0, 1, 1, 1, 1, 0, 1])
+    probs = np.where(labels[:, None] == np.arange(2), 0.9, 0.1)
+    probs[0] = [0.02, 0.98]  # labelled 0, a model is sure it is 1
+    issues = label_issues_from_probabilities(labels, probs, ["a", "b"])
+    assert [(i.index, i.given, i.suggested) for i in issues] == [(0, "a", "b")]
+
+
+@pytest.mark.parametrize("policy", ["report", "drop"])
+def test_ingest_lists_likely_mislabeled_rows_with_file_and_line(tmp_path, policy):
+    rows, flipped = flipped_rows(300, 0.1)
+    (tmp_path / "train.csv").write_text(csv_text(rows))
+    (tmp_path / "val.csv").write_text(csv_text(toy_rows(40, seed=9)))
+    dataset, report, out = run_ingest(
+        tmp_path,
+        train="train.csv",
+        validation="val.csv",
+        test="val.csv",
+        drop_duplicates=False,
+        label_issues=policy,
+    )
+    found = report["label_issues"]
+    assert found["policy"] == policy and found["checked_rows"] == 300
+    issues = found["issues"]
+    assert found["found"] == len(issues) >= 0.8 * len(flipped)
+    for issue in issues:
+        # where names the CSV line: header is line 1, row i is line i + 2
+        line = int(issue["where"].rsplit(":", 1)[1])
+        text, label = rows[line - 2]
+        assert issue["where"].startswith(str(tmp_path / "train.csv"))
+        assert issue["text"] == text and issue["given"] == label
+    lines = {int(i["where"].rsplit(":", 1)[1]) - 2 for i in issues}
+    assert len(lines & flipped) >= 0.8 * len(lines)
+    markdown = (out / "data_report.md").read_text()
+    assert "Likely mislabeled rows" in markdown and issues[0]["where"] in markdown
+    if policy == "drop":
+        assert found["dropped"] == len(issues)
+        assert dataset["train"].num_rows == 300 - len(issues)
+        assert report["dropped"]["train"]["likely mislabeled (data.label_issues: drop)"] == len(
+            issues
+        )
+        kept = set(dataset["train"]["text"])
+        assert not any(issue["text"] in kept for issue in issues if issue["text"])
+    else:
+        assert found["dropped"] == 0 and dataset["train"].num_rows == 300
+
+
+def test_label_issues_off_looks_for_nothing(tmp_path):
+    rows, _ = flipped_rows(100, 0.1)
+    (tmp_path / "train.csv").write_text(csv_text(rows))
+    _, report, _ = run_ingest(tmp_path, train="train.csv", label_issues="off")
+    assert report["label_issues"] == {}

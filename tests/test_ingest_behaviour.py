@@ -310,3 +310,16 @@ def test_unlabelled_text_for_pretraining(tmp_path, write):
     config = make_config(tmp_path, train="corpus.csv")
     texts = load_unlabeled_texts(config, str(tmp_path / "corpus.csv"), "pretrain.corpus")
     assert texts.to_pylist() == ["first sentence", "second sentence"]
+
+
+@pytest.mark.parametrize("form", ["NFC", "NFKC", "NFD", "NFKD"])
+def test_unicode_normalisation_matches_python_whatever_the_pyarrow(form):
+    # pyarrow 25.0's utf8_normalize leaves NFC and NFKC decomposed; textcls checks and falls back
+    import unicodedata
+
+    import pyarrow as pa
+    from textcls.data.clean import unicode_normalize
+
+    texts = ["caf\u00e9", "cafe\u0301", "\uff26\uff35\uff2c\uff2c", None, "\u00c5ngstr\u00f6m"]
+    got = unicode_normalize(pa.array(texts), form).to_pylist()
+    assert got == [None if t is None else unicodedata.normalize(form, t) for t in texts]

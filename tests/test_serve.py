@@ -398,6 +398,48 @@ def test_short_model_calls_run_on_the_event_loop_and_long_ones_in_the_model_thre
     assert on_the_loop == in_the_thread == served.predictor.predict(TEXTS[:3])
 
 
+def test_queued_many_text_requests_share_one_call_up_to_the_drain_cap(project):
+    """A batch waits for max_batch texts only, but takes what is already queued up to
+    DRAIN_FACTOR x max_batch texts: requests larger than max_batch share a call."""
+    import asyncio
+
+    from textcls.flows.serve.batcher import DRAIN_FACTOR, DynamicBatcher
+    from textcls.flows.serve.served_model import ModelHolder, load_served
+
+    served = load_served(resolve_model(project["base"] / "two"), threads=1)
+    calls: list[int] = []
+    logits = served.predictor.logits
+
+    def recorded(texts, batch_size=32, progress=None):
+        calls.append(len(texts))
+        return logits(texts, batch_size, progress)
+
+    served.predictor.logits = recorded  # type: ignore[method-assign]
+    holder = ModelHolder(str(project["base"] / "two"))
+    holder.current = served
+    max_batch = 2
+    per_request = 3  # each request alone is over max_batch
+    cap = max_batch * DRAIN_FACTOR
+    requests = [TEXTS[i % 3 : i % 3 + per_request] for i in range(cap // per_request + 2)]
+
+    async def run() -> list:
+        batcher = DynamicBatcher(holder, max_batch=max_batch, max_wait_ms=0)
+        # every request is queued before the batcher's loop first runs
+        pending = [asyncio.ensure_future(batcher.predict(texts)) for texts in requests]
+        await asyncio.sleep(0)
+        batcher.start()
+        try:
+            return [predictions for predictions, _ in await asyncio.gather(*pending)]
+        finally:
+            await batcher.stop()
+
+    answers = asyncio.run(run())
+    fits = cap // per_request
+    assert calls == [fits * per_request, (len(requests) - fits) * per_request]
+    for texts, predictions in zip(requests, answers, strict=True):
+        assert predictions == served.predictor.predict(texts)
+
+
 def batch_counts(server: Server) -> tuple[float, float]:
     """(model calls, requests they served) from /metrics."""
     values = {}

@@ -6,7 +6,15 @@ once (logits, then labels and probabilities for the whole batch in one go) and h
 request its own predictions back, in order. While the model
 runs, new requests queue up, so under load batches fill by themselves. The wait is spent only
 when there is company (a second request in this batch or the last one): a lone client gets
-no added latency. A request larger than ``max_batch`` runs on its own (never split).
+no added latency. A request larger than ``max_batch`` is never split.
+
+``max_batch`` bounds what a batch *waits* for, not what it may take: once it is reached (or the
+wait is over), requests that are already queued join too, up to ``DRAIN_FACTOR`` times
+``max_batch`` texts, without waiting. Under a load of many-text requests the queue holds several
+of them; one call over all of them lets the Predictor sort their texts by length and pad as
+little as offline prediction does (at c64 x 32 on the int8 student, each request alone padded
+to its own longest text and reached 58% of offline texts/s). Waiting for that many instead
+would cost every small-request batch the whole ``max_wait_ms``.
 
 Where a batch runs depends on what it costs. A call expected to take at most ``inline_ms``
 (the model's measured seconds per text times the batch's texts) runs on the event loop itself:
@@ -32,6 +40,9 @@ from dataclasses import dataclass, field
 
 from textcls.flows.serve.served_model import ModelHolder, ServedModel
 from textcls.predictor import Prediction, Predictor
+
+#: A call takes what is already queued up to this many times ``max_batch`` texts.
+DRAIN_FACTOR = 8
 
 
 class NotReady(RuntimeError):
@@ -143,8 +154,22 @@ class DynamicBatcher:
                     break
                 batch.append(request)
                 size += len(request.texts)
+            size += self._drain_queued(batch, size)
             self._last_batch_requests = len(batch)
             await self._call(loop, batch, size)
+
+    def _drain_queued(self, batch: list[_Request], size: int) -> int:
+        """Add requests already waiting (no waiting for more) up to the call's cap; return
+        how many texts joined."""
+        cap, added = self.max_batch * DRAIN_FACTOR, 0
+        while self._carry or not self._queue.empty():
+            request = self._carry.popleft() if self._carry else self._queue.get_nowait()
+            if size + added + len(request.texts) > cap:
+                self._carry.appendleft(request)  # first in line for the next call
+                break
+            batch.append(request)
+            added += len(request.texts)
+        return added
 
     async def _call(
         self, loop: asyncio.AbstractEventLoop, batch: list[_Request], size: int

@@ -129,6 +129,18 @@ def _last_error(log: str) -> str:
     return " | ".join(lines[-5:]) or "no output"
 
 
+def _run_child(command: list[str], log: Path) -> int:
+    """Run one variant process, tracked by ``_children``; its exit code.
+
+    A module-level function, so that Dask pickles it by reference: the task's own function is
+    pickled by value (the module's ``run_variant`` is the Task), and by value it would carry
+    ``_children`` and its lock, which cannot be pickled.
+    """
+    with log.open("w", encoding="utf-8") as handle:
+        child = _children.start(command, stdout=handle, stderr=subprocess.STDOUT, env=_api_env())
+        return _children.wait(child)
+
+
 @task(name="sweep-variant")
 def run_variant(
     config_path: str,
@@ -154,9 +166,7 @@ def run_variant(
         command += ["--set", override]
     log = Path(log_path)
     log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("w", encoding="utf-8") as handle:
-        child = _children.start(command, stdout=handle, stderr=subprocess.STDOUT, env=_api_env())
-        code = _children.wait(child)
+    code = _run_child(command, log)
     if code != 0:
         raise StageError(
             f"variant run {run_id} exited with {code}: "

@@ -101,6 +101,9 @@ def test_an_empty_student_section_runs_end_to_end(tmp_path, prefect_api):
         "teacher",
         "student",
         "quantize student-ort-dynamic-int8",
+        "calibrate teacher",
+        "calibrate student",
+        "calibrate student-ort-dynamic-int8",
         "evaluate",
     ]
     run_dir = tmp_path / "runs" / "empty-student" / manifest["run_id"]

@@ -97,6 +97,13 @@ def models(tmp_path_factory):
     return base, disagree, noisy
 
 
+def test_no_mistake_on_validation_leaves_the_temperature_alone():
+    # separable rows: the NLL keeps falling as T -> 0, so a fit would sharpen to 0/1
+    logits = np.array([[3.0, -1.0], [-2.0, 1.0], [0.5, 0.0]])
+    assert fit_temperature(logits, np.array([0, 1, 0])) == 1.0
+    assert fit_temperature(logits, np.array([0, 1, 1])) != 1.0  # one mistake: a real fit
+
+
 def test_fit_temperature_recovers_a_known_temperature():
     rng = np.random.default_rng(0)
     true_logits = rng.normal(size=(4000, 3)) * 2

@@ -44,7 +44,10 @@ def negative_log_likelihood(logits: np.ndarray, labels: np.ndarray, temperature:
 
 
 def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
-    """The temperature minimising the NLL of ``labels`` (scipy, bounded, over log T)."""
+    """The temperature minimising the NLL of ``labels`` (scipy, bounded, over log T).
+
+    1.0 when the model makes no mistake on these rows (the minimum is not defined).
+    """
     from scipy.optimize import minimize_scalar
 
     logits = np.asarray(logits, dtype=np.float64)
@@ -54,6 +57,11 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
             f"temperature scaling needs (N, C) logits and N labels, N > 0; got logits "
             f"{logits.shape} and {len(labels)} labels"
         )
+    if bool((logits.argmax(axis=1) == labels).all()):
+        # No mistake on validation: the NLL falls for ever as T -> 0, so the fit would run to
+        # its bound and make every probability 0 or 1. The data cannot say how confident the
+        # model should be; leave it as trained.
+        return 1.0
     result = minimize_scalar(
         lambda log_t: negative_log_likelihood(logits, labels, math.exp(log_t)),
         bounds=LOG_T_BOUNDS,

@@ -63,7 +63,12 @@ def label_issues_from_probabilities(
     from cleanlab.filter import find_label_issues
 
     ranked = find_label_issues(
-        labels=labels, pred_probs=probabilities, return_indices_ranked_by="self_confidence"
+        labels=labels,
+        pred_probs=probabilities,
+        return_indices_ranked_by="self_confidence",
+        # no process pool: its workers would get the CLI's Ctrl-C and print tracebacks, and the
+        # per-class pruning is milliseconds at ingest sizes
+        n_jobs=1,
     )
     issues = []
     for index in np.asarray(ranked, dtype=np.int64):

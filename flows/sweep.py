@@ -117,6 +117,16 @@ class _Children:
         with self._lock:
             self.stopping = False
 
+    def __reduce__(self) -> tuple[Any, tuple[()]]:
+        # Dask pickles the variant task by value, and with it this registry: a worker process
+        # gets its own (a lock and running processes cannot travel).
+        return (_process_children, ())
+
+
+def _process_children() -> _Children:
+    """This process's registry of variant processes."""
+    return _children
+
 
 _children = _Children()
 
@@ -130,12 +140,7 @@ def _last_error(log: str) -> str:
 
 
 def _run_child(command: list[str], log: Path) -> int:
-    """Run one variant process, tracked by ``_children``; its exit code.
-
-    A module-level function, so that Dask pickles it by reference: the task's own function is
-    pickled by value (the module's ``run_variant`` is the Task), and by value it would carry
-    ``_children`` and its lock, which cannot be pickled.
-    """
+    """Run one variant process, tracked by ``_children``; its exit code."""
     with log.open("w", encoding="utf-8") as handle:
         child = _children.start(command, stdout=handle, stderr=subprocess.STDOUT, env=_api_env())
         return _children.wait(child)

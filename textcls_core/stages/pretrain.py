@@ -239,12 +239,7 @@ def _word2vec(
 ) -> dict[str, Any]:
     import datasets
     import torch
-    from safetensors.torch import save_file
-    from textcls.modeling import EMBEDDINGS_FILE
-    from textcls.training.arguments import training_arguments
     from textcls.training.language_model import SkipGram, skipgram_pairs
-    from textcls.training.tracking_callback import tracking_callbacks
-    from textcls.training.trainer import LeanCheckpointTrainer
 
     tokenizer = _role_tokenizer(role, texts, plugins)
     special = set(tokenizer.all_special_ids)
@@ -257,27 +252,55 @@ def _word2vec(
     params = plugins.component("model", role.model.name).validate_params(role.model.params)
     model = SkipGram(counts, int(params.embedding_dim))  # type: ignore[attr-defined]
     pairs = datasets.Dataset.from_dict({"center": centers, "context": contexts})
-    train = section.train
-    trainer = LeanCheckpointTrainer(
-        model=model,
-        args=training_arguments(
-            train, work_dir / "checkpoints", seed, evaluate=False, remove_unused_columns=False
-        ),
-        train_dataset=pairs,
-        callbacks=tracking_callbacks("pretrain"),
-    )
-    _train(trainer, work_dir)
+    _train_word_vectors(model, pairs, section, work_dir, seed)
     held = tokenizer(held_out, add_special_tokens=False)["input_ids"]
     h_centers, h_contexts = skipgram_pairs(held, window, special, seed)
     model.eval()
     with torch.no_grad():
         torch.manual_seed(seed)
         loss = model(torch.tensor(h_centers), torch.tensor(h_contexts))["loss"].item()
-    vectors = model.input_vectors.weight.detach().clone()
+    vectors = _save_word_vectors(model.input_vectors.weight.detach().clone(), tokenizer, out)
+    return {"held_out_loss": loss, "pairs": int(len(centers)), "dim": int(vectors.shape[1])}
+
+
+def _train_word_vectors(
+    model: Any,
+    dataset: Any,
+    section: PretrainConfig,
+    work_dir: Path,
+    seed: int,
+    optimizer: Any = None,
+) -> None:
+    """Train a word-vector model (skip-gram, GloVe) with the section's Trainer settings."""
+    from textcls.training.arguments import training_arguments
+    from textcls.training.tracking_callback import tracking_callbacks
+    from textcls.training.trainer import LeanCheckpointTrainer
+
+    trainer = LeanCheckpointTrainer(
+        model=model,
+        args=training_arguments(
+            section.train,
+            work_dir / "checkpoints",
+            seed,
+            evaluate=False,
+            remove_unused_columns=False,
+        ),
+        train_dataset=dataset,
+        optimizers=(optimizer, None),
+        callbacks=tracking_callbacks("pretrain"),
+    )
+    _train(trainer, work_dir)
+
+
+def _save_word_vectors(vectors: Any, tokenizer: Any, out: Path) -> Any:
+    """Write the vectors (the padding row zeroed) and their tokenizer; return the vectors."""
+    from safetensors.torch import save_file
+    from textcls.modeling import EMBEDDINGS_FILE
+
     vectors[tokenizer.pad_token_id] = 0.0
     save_file({"weight": vectors.contiguous()}, str(out / EMBEDDINGS_FILE))
     tokenizer.save_pretrained(str(out))
-    return {"held_out_loss": loss, "pairs": int(len(centers)), "dim": int(vectors.shape[1])}
+    return vectors
 
 
 def _glove(
@@ -294,12 +317,7 @@ def _glove(
     """GloVe vectors: co-occurrence counts, then weighted least squares with AdaGrad."""
     import datasets
     import torch
-    from safetensors.torch import save_file
-    from textcls.modeling import EMBEDDINGS_FILE
-    from textcls.training.arguments import training_arguments
     from textcls.training.glove import WINDOW, GloVe, cooccurrence
-    from textcls.training.tracking_callback import tracking_callbacks
-    from textcls.training.trainer import LeanCheckpointTrainer
 
     tokenizer = _role_tokenizer(role, texts, plugins)
     special = set(tokenizer.all_special_ids)
@@ -313,18 +331,9 @@ def _glove(
     params = plugins.component("model", role.model.name).validate_params(role.model.params)
     model = GloVe(len(tokenizer), int(params.embedding_dim))  # type: ignore[attr-defined]
     entries = datasets.Dataset.from_dict({"row": rows, "col": cols, "count": counts})
-    train = section.train
-    optimizer = torch.optim.Adagrad(model.parameters(), lr=train.learning_rate)
-    trainer = LeanCheckpointTrainer(
-        model=model,
-        args=training_arguments(
-            train, work_dir / "checkpoints", seed, evaluate=False, remove_unused_columns=False
-        ),
-        train_dataset=entries,
-        optimizers=(optimizer, None),  # AdaGrad, as the paper; the schedule is the section's
-        callbacks=tracking_callbacks("pretrain"),
-    )
-    _train(trainer, work_dir)
+    # AdaGrad, as the paper; the schedule is the section's
+    optimizer = torch.optim.Adagrad(model.parameters(), lr=section.train.learning_rate)
+    _train_word_vectors(model, entries, section, work_dir, seed, optimizer)
     held = tokenizer(held_out, add_special_tokens=False)["input_ids"]
     h_rows, h_cols, h_counts = cooccurrence(held, WINDOW, special, len(tokenizer))
     model.eval()
@@ -339,10 +348,7 @@ def _glove(
                 torch.from_numpy(h_cols),
                 torch.from_numpy(h_counts * np.float32(scale)),
             )["loss"].item()
-    vectors = model.vectors()
-    vectors[tokenizer.pad_token_id] = 0.0
-    save_file({"weight": vectors.contiguous()}, str(out / EMBEDDINGS_FILE))
-    tokenizer.save_pretrained(str(out))
+    vectors = _save_word_vectors(model.vectors(), tokenizer, out)
     return {
         "held_out_loss": loss,
         "cooccurrence_entries": int(len(rows)),

@@ -633,3 +633,31 @@ def test_a_deleted_experiment_is_one_warning_that_says_how_to_fix_it(server, cli
     (warning,) = [r.getMessage() for r in caplog.records if r.name == "textcls.tracking"]
     assert "'in-the-trash'" in warning and "is deleted" in warning
     assert f"mlflow experiments restore --experiment-id {experiment}" in warning
+
+
+def test_the_manifest_keeps_no_credentials(tmp_path):
+    """The run folder and the registry's copy of the manifest mask what trackers never get."""
+    from datetime import UTC, datetime
+
+    from textcls.manifest import write_manifest
+
+    config = {
+        "tracking": [{"name": "mlflow", "params": {"tracking_uri": "http://al:hunter2@h:5000"}}],
+        "data": {"source": {"name": "hf-hub", "params": {"token": "hf_secret", "split": "x"}}},
+    }
+    manifest = write_manifest(
+        tmp_path / "manifest.json",
+        pipeline="p",
+        run_id="r",
+        config=config,
+        config_source=None,
+        stages={},
+        data_fingerprint=None,
+        started=datetime.now(UTC),
+        status="completed",
+    )
+    written = (tmp_path / "manifest.json").read_text()
+    assert "hunter2" not in written and "hf_secret" not in written
+    assert manifest["config"]["tracking"][0]["params"]["tracking_uri"] == "http://al:***@h:5000"
+    assert manifest["config"]["data"]["source"]["params"] == {"token": "***", "split": "x"}
+    assert config["data"]["source"]["params"]["token"] == "hf_secret"  # the caller's copy kept

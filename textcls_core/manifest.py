@@ -1,9 +1,11 @@
 """``manifest.json``: the lineage of one pipeline run.
 
-The resolved config, the data fingerprint, every stage's artifact (path, sha256, cache key,
-whether it ran or came from the cache, seconds), package versions, the git revision of the
-pipeline file's repository when there is one, the host, and the lineage both ways: the Prefect
-flow run's id and each tracker's run id (the MLflow run).
+The resolved config (credentials masked: a tracking URI's password or a source's token would
+otherwise sit in every run folder and in the registry's copy), the data fingerprint, every
+stage's artifact (path, sha256, cache key, whether it ran or came from the cache, seconds),
+package versions, the git revision of the pipeline file's repository when there is one, the
+host, and the lineage both ways: the Prefect flow run's id and each tracker's run id (the
+MLflow run).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from textcls.artifacts import write_json_atomic
+from textcls.tracking import redact_config
 from textcls.version import __version__
 
 PACKAGES = (
@@ -89,7 +92,7 @@ def build_manifest(
         "started": started.isoformat(),
         "finished": datetime.now(UTC).isoformat(),
         "config_file": config_source,
-        "config": config,
+        "config": redact_config(config),
         "data_fingerprint": data_fingerprint,
         "stages": stages,
         "packages": package_versions(),

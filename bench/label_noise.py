@@ -222,7 +222,10 @@ def bench_dataset(name: str, work: Path, args: argparse.Namespace, publish: Any)
     clean = prepare(DATASETS[name], work, args.train, args.test)
     result: dict[str, Any] = {"rows": {"train": len(clean), "validation": VALIDATION_ROWS}}
     result["rows"]["test"] = len(read_rows(work / "test.csv"))
+    wanted = args.conditions.split(",") if args.conditions else None
     for share, policy in CONDITIONS:
+        if wanted is not None and f"{round(share * 100)}-{policy}" not in wanted:
+            continue
         tag = f"{round(share * 100)}%"
         entry = run_condition(name, work, clean, share, policy, args.detector)
         result.setdefault(tag, {})[policy] = entry["variants"]
@@ -379,6 +382,9 @@ def main() -> None:
     parser.add_argument("--datasets", default="sst2,sms_spam,ag_news")
     parser.add_argument("--train", type=int, default=2000)
     parser.add_argument("--test", type=int, default=2000)
+    parser.add_argument(
+        "--conditions", default="", help="Only these, e.g. 0-report,10-drop (default: all)"
+    )
     parser.add_argument(
         "--detector", default="tfidf", help="data.label_issues_model: tfidf or encoder"
     )

@@ -382,6 +382,7 @@ def main() -> None:
     parser.add_argument("--datasets", default="sst2,sms_spam,ag_news")
     parser.add_argument("--train", type=int, default=2000)
     parser.add_argument("--test", type=int, default=2000)
+    parser.add_argument("--keep", default="", help="Work here and keep the models (a new folder)")
     parser.add_argument(
         "--conditions", default="", help="Only these, e.g. 0-report,10-drop (default: all)"
     )
@@ -400,7 +401,9 @@ def main() -> None:
         note = "\n(partial: the run is still going)\n" if partial else ""
         update_section("label-noise", render(results, command.strip(), " ".join(load)) + note)
 
-    with tempfile.TemporaryDirectory(prefix="textcls-noise-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="textcls-noise-") as scratch:
+        tmp = args.keep or scratch
+        Path(tmp).mkdir(parents=True, exist_ok=True)
         if not args.no_demo:  # first: the smallest, and what a new user sees
             (Path(tmp) / "demo").mkdir()
             results["demo"] = bench_demo(Path(tmp) / "demo")

@@ -312,6 +312,46 @@ def test_the_report_explains_mistakes_and_teacher_student_disagreement(models, b
     assert ref.path == str(folder.resolve())
 
 
+@pytest.mark.parametrize("split", ["test", "validation"])
+def test_the_report_reuses_evaluations_validation_predictions_and_its_section_is_unchanged(
+    models, bert, tmp_path, monkeypatch, split
+):
+    """The disagreements read the validation probabilities evaluation already computed (for
+    choosing, or as the reported split): no model predicts validation for the section again,
+    and the section is the one that predicting validation again gives."""
+    import datasets
+    from textcls.explanation.report_section import explain_for_report
+    from textcls.predictor import Predictor
+    from textcls.stages.evaluate import evaluate
+
+    variants = {"teacher": bert, "student": models["base"] / "bilstm"}
+    dataset = datasets.load_from_disk(str(models["data"]))
+    validation = list(dataset["validation"]["text"])
+    predicted: list[list[str]] = []
+    original = ExplainSubject.probabilities
+
+    def recording(self, texts, batch_size=64):
+        predicted.append(list(texts))
+        return original(self, texts, batch_size)
+
+    monkeypatch.setattr(ExplainSubject, "probabilities", recording)
+    evaluate(models["data"], variants, tmp_path / "eval", split=split, measure_cost=False)
+    assert validation not in predicted
+    section = json.loads((tmp_path / "eval" / "report.json").read_text())["explanations"]
+    assert sum("disagree" in item["reason"] for item in section["items"]) == 3
+
+    texts, y = list(dataset[split]["text"]), np.asarray(dataset[split]["label"])
+    reported = {n: Predictor.load(f).probabilities(texts, 64) for n, f in variants.items()}
+    names = Predictor.load(bert).labels
+    (tmp_path / "again").mkdir()
+    again = explain_for_report(tmp_path / "again", variants, texts, y, reported, names, validation)
+    assert validation in predicted  # this time the section predicted validation itself
+    assert json.loads(json.dumps(again)) == section
+    assert (tmp_path / "again" / "explanations.html").read_text() == (
+        tmp_path / "eval" / "explanations.html"
+    ).read_text()
+
+
 # -- the CLI ---------------------------------------------------------------------------------
 
 

@@ -31,6 +31,9 @@ class ScoredModel:
     probabilities: np.ndarray  # on the reported split, as the Predictor gives them
     selection: dict[str, Any] | None  # metrics on the selection split (None: no such split)
     calibration: dict[str, Any] | None  # before/after on the reported split (None: uncalibrated)
+    #: on the selection split, as the Predictor gives them: the report's explanations reuse
+    #: them instead of predicting that split a second time (None: no such split)
+    selection_probabilities: np.ndarray | None = None
 
 
 def score_model(
@@ -44,12 +47,13 @@ def score_model(
     """Score ``predictor`` on the reported texts and (when given) the selection split."""
     raw = predictor.logits(texts, batch_size)
     probabilities = predictor.probabilities_from_logits(raw)
-    chosen = None
+    chosen, sel_probabilities = None, None
     if selection is not None:
         sel_texts, sel_labels = selection
-        chosen = selection_metrics(
-            sel_labels, predictor.probabilities_from_logits(predictor.logits(sel_texts, batch_size))
+        sel_probabilities = predictor.probabilities_from_logits(
+            predictor.logits(sel_texts, batch_size)
         )
+        chosen = selection_metrics(sel_labels, sel_probabilities)
     calibration = None
     if meta_calibration is not None:
         calibration = {
@@ -59,7 +63,7 @@ def score_model(
             "before": confidence_metrics(labels, softmax(raw)),
             "after": confidence_metrics(labels, probabilities),
         }
-    return ScoredModel(probabilities, chosen, calibration)
+    return ScoredModel(probabilities, chosen, calibration, sel_probabilities)
 
 
 def choose_best(results: Mapping[str, Mapping[str, Any]], metric: str = "accuracy") -> str:

@@ -85,11 +85,19 @@ def explain_for_report(
     probabilities: Mapping[str, np.ndarray],
     names: Sequence[str],
     validation: Sequence[str] | None = None,
+    validation_probabilities: Mapping[str, np.ndarray] | None = None,
 ) -> dict[str, Any]:
     """Explain the chosen texts with every variant; write ``explanations.html`` into
-    ``out_dir``; return the report.json section (``{"html", "items"}`` or ``{"error"}``)."""
+    ``out_dir``; return the report.json section (``{"html", "items"}`` or ``{"error"}``).
+
+    ``validation_probabilities`` (variant -> probabilities on ``validation``, as its
+    Predictor gives them) are the evaluation's own: given, the teacher and the student are not
+    run on the validation split again (seconds for a transformer teacher).
+    """
     try:
-        return _explain_for_report(out_dir, variants, texts, y, probabilities, names, validation)
+        return _explain_for_report(
+            out_dir, variants, texts, y, probabilities, names, validation, validation_probabilities
+        )
     except Exception as exc:  # the evaluation itself must not be lost to an explainer
         log.warning("explanations skipped: %s: %s", type(exc).__name__, exc)
         return {"error": f"{type(exc).__name__}: {exc}"}
@@ -103,6 +111,7 @@ def _explain_for_report(
     probabilities: Mapping[str, np.ndarray],
     names: Sequence[str],
     validation: Sequence[str] | None,
+    validation_probabilities: Mapping[str, np.ndarray] | None,
 ) -> dict[str, Any]:
     from textcls.explanation.explain import explain_texts
     from textcls.explanation.render import html_page
@@ -112,8 +121,11 @@ def _explain_for_report(
     model_probs = {name: probabilities[name] for name in variants}
     chosen = [(reason, texts[i]) for reason, i in pick_mistakes(model_probs, y, names, MISTAKES)]
     if validation and "teacher" in subjects and "student" in subjects:
-        teacher = subjects["teacher"].probabilities(validation)
-        student = subjects["student"].probabilities(validation)
+        known = validation_probabilities or {}
+        teacher, student = (
+            known[name] if name in known else subjects[name].probabilities(validation)
+            for name in ("teacher", "student")
+        )
         picked = pick_disagreements(teacher, student, names, DISAGREEMENTS)
         chosen += [(reason, validation[i]) for reason, i in picked]
     chosen = [(reason, text) for reason, text in chosen if text.strip()]

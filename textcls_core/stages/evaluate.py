@@ -87,6 +87,7 @@ def evaluate(
     )
     report_notes: list[str] = []
     probabilities: dict[str, np.ndarray] = {}
+    selection_probabilities: dict[str, np.ndarray] = {}
     results: dict[str, Any] = {}
     for name, folder in variants.items():
         log.info("scoring %s on %d %s examples", name, len(texts), split)
@@ -97,6 +98,8 @@ def evaluate(
             )
         scored = score_model(predictor, texts, y, selection, read_meta(folder).get("calibration"))
         probabilities[name] = scored.probabilities
+        if scored.selection_probabilities is not None:
+            selection_probabilities[name] = scored.selection_probabilities
         if measure_cost:
             log.info("measuring latency, throughput and memory of %s in a fresh process", name)
         cost = (
@@ -200,7 +203,17 @@ def evaluate(
             plots["accuracy vs throughput"] = "plots/pareto.png"
         confident_mistakes(tmp / "errors.csv", probabilities, texts, y, names)
         validation = list(dataset["validation"]["text"]) if "validation" in dataset else None
-        explanations = explain_for_report(tmp, variants, texts, y, probabilities, names, validation)
+        # the models' validation probabilities, when scoring already computed them
+        known = (
+            selection_probabilities
+            if selection_split == "validation"
+            else probabilities
+            if split == "validation"
+            else None
+        )
+        explanations = explain_for_report(
+            tmp, variants, texts, y, probabilities, names, validation, known
+        )
         report = {
             "schema_version": SCHEMA_VERSION,
             "pipeline": pipeline,

@@ -11,7 +11,11 @@ import pytest
 from model_helpers import toy_data, with_student
 from sklearn.metrics import accuracy_score, f1_score, log_loss, roc_auc_score
 from textcls.config import QuantizeStep
-from textcls.evaluation.metrics import expected_calibration_error, quality_metrics
+from textcls.evaluation.metrics import (
+    ece_noise_floor,
+    expected_calibration_error,
+    quality_metrics,
+)
 from textcls.flows.cli import app
 from textcls.stages.evaluate import evaluate
 from textcls.stages.finetune import fine_tune
@@ -27,6 +31,30 @@ def test_expected_calibration_error_by_hand():
     # bin (0.8, 0.9]: accuracy 0.5 vs confidence 0.9; bin (0.5, 0.6]: 1.0 vs 0.6
     assert ece == pytest.approx(0.5 * 0.4 + 0.5 * 0.4)
     assert sum(b["count"] for b in bins) == 4
+
+
+def test_ece_noise_floor_is_what_a_calibrated_model_measures_and_shrinks_with_rows():
+    rng = np.random.default_rng(1)
+
+    def calibrated(n):  # outcomes drawn from the stated confidences: calibrated by construction
+        confidence = rng.uniform(0.5, 1.0, n)
+        probs = np.stack([confidence, 1 - confidence], axis=1)
+        labels = np.where(rng.random(n) < confidence, 0, 1)
+        return labels, probs
+
+    # about sqrt(c(1 - c) / n_bin) * sqrt(2 / pi) per bin: ~0.11 at 60 rows over 8 bins
+    floors = []
+    for n, low, high in ((60, 0.07, 0.16), (400, 0.03, 0.06), (20000, 0.003, 0.01)):
+        labels, probs = calibrated(n)
+        floor = ece_noise_floor(probs)
+        measured = np.mean([expected_calibration_error(*calibrated(n))[0] for _ in range(30)])
+        assert low < floor < high, (n, floor)
+        assert floor == pytest.approx(measured, rel=0.25), (n, floor, measured)
+        floors.append(floor)
+    assert floors == sorted(floors, reverse=True)
+    # a perfectly certain, always-right model has nothing to sample: floor 0
+    assert ece_noise_floor(np.array([[1.0, 0.0]] * 50)) == 0.0
+    assert ece_noise_floor(np.zeros((0, 2))) == 0.0
 
 
 def test_quality_metrics_agree_with_scikit_learn():

@@ -49,16 +49,20 @@ def calibration_lines(report: dict[str, Any]) -> list[str]:
         f"## Calibration ({report['split']})",
         "",
         "Temperature scaling fitted on validation logits; dividing the logits by one positive "
-        "number never changes a prediction, only its confidence (accuracy is identical).",
+        "number never changes a prediction, only its confidence (accuracy is identical). "
+        "ECE floor: what a perfectly calibrated model with the same confidences would measure "
+        "on this many rows (ECE's sampling error); an ECE near it is as small as these rows "
+        "can show.",
         "",
-        "| variant | temperature | ECE before | ECE after | Brier before | Brier after "
-        "| log loss before | log loss after |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| variant | temperature | ECE before | ECE after | ECE floor | Brier before | "
+        "Brier after | log loss before | log loss after |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, c in rows:
         b, a = c["before"], c["after"]
+        floor = f"{a['ece_floor']:.3f}" if "ece_floor" in a else "-"
         lines.append(
-            f"| {name} | {c['temperature']:.3f} | {b['ece']:.3f} | {a['ece']:.3f} "
+            f"| {name} | {c['temperature']:.3f} | {b['ece']:.3f} | {a['ece']:.3f} | {floor} "
             f"| {b['brier']:.4f} | {a['brier']:.4f} | {b['log_loss']:.4f} | {a['log_loss']:.4f} |"
         )
     return [*lines, ""]

@@ -179,6 +179,7 @@ def train_and_score(work: Path, cfg: Any, data_dir: Path, quantize_too: bool) ->
             "temperature": v["calibration"]["temperature"],
             "ece_before": v["calibration"]["before"]["ece"],
             "ece_after": v["calibration"]["after"]["ece"],
+            "ece_floor": v["calibration"]["after"].get("ece_floor"),
             "brier_before": v["calibration"]["before"]["brier"],
             "brier_after": v["calibration"]["after"]["brier"],
             "train_s": seconds.get(name),
@@ -254,6 +255,7 @@ def bench_demo(work: Path) -> dict[str, Any]:
                 "accuracy": v["quality"]["accuracy"],
                 "ece_before": v["calibration"]["before"]["ece"] if v["calibration"] else None,
                 "ece_after": v["quality"]["ece"],
+                "ece_floor": v["quality"].get("ece_floor"),
                 "temperature": v["calibration"]["temperature"] if v["calibration"] else None,
             }
             for n, v in report["variants"].items()
@@ -331,9 +333,12 @@ def render(results: dict[str, Any], command: str, load: str) -> str:
         "",
         "### ECE on test before and after temperature scaling",
         "",
+        "ECE floor: what a perfectly calibrated model with the same confidences measures on "
+        "this many test rows (the report's `ece_floor`, docs/evaluation.md).",
+        "",
         "| dataset | run | variant | accuracy | temperature | ECE before | ECE after | "
-        "Brier before | Brier after |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|",
+        "ECE floor | Brier before | Brier after |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, r in datasets.items():
         for share in ("0%", "5%", "10%"):
@@ -348,6 +353,7 @@ def render(results: dict[str, Any], command: str, load: str) -> str:
                             f"{v['temperature']:.2f}",
                             f"{v['ece_before']:.3f}",
                             f"{v['ece_after']:.3f}",
+                            "-" if v.get("ece_floor") is None else f"{v['ece_floor']:.3f}",
                             f"{v['brier_before']:.4f}",
                             f"{v['brier_after']:.4f}",
                         )
@@ -361,15 +367,20 @@ def render(results: dict[str, Any], command: str, load: str) -> str:
             f"### The shipped demo (`textcls run examples/demo/pipeline.yaml`, "
             f"{demo['test_rows']} test rows)",
             "",
-            "| variant | accuracy | temperature | ECE before | ECE after |",
-            "|---|---:|---:|---:|---:|",
+            "| variant | accuracy | temperature | ECE before | ECE after | ECE floor |",
+            "|---|---:|---:|---:|---:|---:|",
         ]
         for variant, v in demo["variants"].items():
             before = "-" if v["ece_before"] is None else f"{v['ece_before']:.3f}"
             temp = "-" if v["temperature"] is None else f"{v['temperature']:.2f}"
             lines.append(
                 markdown_row(
-                    variant, f"{100 * v['accuracy']:.2f}", temp, before, f"{v['ece_after']:.3f}"
+                    variant,
+                    f"{100 * v['accuracy']:.2f}",
+                    temp,
+                    before,
+                    f"{v['ece_after']:.3f}",
+                    "-" if v.get("ece_floor") is None else f"{v['ece_floor']:.3f}",
                 )
             )
     elif demo:

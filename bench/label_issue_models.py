@@ -14,7 +14,7 @@ clean labels, and seconds (the embedding is timed once per dataset: the texts ar
 5% and 10%; the encoder rows' seconds include it).
 
     flock /tmp/textcls-bench.lock python bench/label_issue_models.py [--datasets sst2,ag_news]
-    flock /tmp/textcls-bench.lock python bench/label_issue_models.py --datasets ag_news --train 20000
+    flock /tmp/textcls-bench.lock python bench/label_issue_models.py --datasets sst2 --train 20000
 """
 
 from __future__ import annotations
@@ -153,7 +153,7 @@ def main() -> None:
             continue
         results[name] = bench_dataset(name, args.train)
     # another train size (the cost at scale) is its own result and section
-    suffix = "" if args.train == 2000 else f"-{args.train}"
+    suffix = "" if args.train == 2000 else f"-{args.datasets.replace(',', '-')}-{args.train}"
     save_result(
         "label_issue_models" + suffix.replace("-", "_"),
         {"command": command.strip(), "load": load, **results},

@@ -147,7 +147,7 @@ class DataConfig(_Strict):
         "tfidf",
         description="Out-of-fold probabilities for the label-issue check: tfidf (TF-IDF + "
         "logistic regression, seconds) or encoder (also the hf teacher's frozen pretrained "
-        "encoder: more precise, ~6-12 s per 1,000 rows on 2 CPU cores)",
+        "encoder: more precise, ~4-12 s per 1,000 rows on 2 CPU cores)",
     )
 
     @field_validator("label_issues", mode="before")

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import random
 
 import numpy as np
 import pytest
 from ingest_helpers import csv_text, run_ingest
 from model_helpers import toy_rows
-from textcls.data.label_issues import find_label_issues, label_issues_from_probabilities
+from textcls import config_from_dict
+from textcls.data.label_issues import (
+    METHOD,
+    find_label_issues,
+    label_issues_from_probabilities,
+)
+from textcls.flows.cli import app
+from textcls.pipeline_plan import RunLayout, plan_stages
+from textcls.plugin_manager import get_plugins
+from textcls.stages.ingest import ingest
+from typer.testing import CliRunner
 
 
 def flipped_rows(n: int, share: float, seed: int = 7) -> tuple[list[tuple[str, str]], set[int]]:
@@ -98,3 +109,91 @@ def test_label_issues_off_looks_for_nothing(tmp_path):
     (tmp_path / "train.csv").write_text(csv_text(rows))
     _, report, _ = run_ingest(tmp_path, train="train.csv", label_issues="off")
     assert report["label_issues"] == {}
+
+
+# --- data.label_issues_model: encoder (the teacher's frozen pretrained encoder) -----------------
+
+MINILM = "sentence-transformers/all-MiniLM-L6-v2"
+HF_TEACHER = {"model": {"name": "hf", "params": {"pretrained": MINILM}}}
+
+
+@pytest.mark.slow  # ~12 s on two busy cores; the ingest test below covers the same path faster
+def test_the_encoder_method_finds_the_flipped_rows_of_a_small_set():
+    rows, flipped = flipped_rows(200, 0.1)
+    issues, note = find_label_issues(
+        [t for t, _ in rows], [y for _, y in rows], seed=1, encoder=MINILM
+    )
+    assert note is None
+    found = {issue.index for issue in issues}
+    hit = len(found & flipped)
+    assert hit >= 0.8 * len(flipped) and hit >= 0.8 * len(found), (len(found), hit)
+
+
+def test_the_encoder_option_reaches_the_data_report(tmp_path):
+    rows, flipped = flipped_rows(120, 0.1)
+    (tmp_path / "train.csv").write_text(csv_text(rows))
+    (tmp_path / "val.csv").write_text(csv_text(toy_rows(20, seed=9)))
+    raw = {
+        "name": "t",
+        "seed": 3,
+        "data": {
+            "train": "train.csv",
+            "validation": "val.csv",
+            "test": "val.csv",
+            "drop_duplicates": False,
+            "label_issues_model": "encoder",
+        },
+        "teacher": HF_TEACHER,
+    }
+    out = tmp_path / "data"
+    ingest(config_from_dict(raw, base_dir=tmp_path), out)
+    found = json.loads((out / "data_report.json").read_text())["label_issues"]
+    assert found["model"] == "encoder" and MINILM in found["method"]
+    assert "TF-IDF" in found["method"] and found["seconds"] > 0
+    lines = {int(i["where"].rsplit(":", 1)[1]) - 2 for i in found["issues"]}
+    assert len(lines & flipped) >= 0.8 * len(flipped)
+    markdown = (out / "data_report.md").read_text()
+    assert f"frozen {MINILM} embeddings" in markdown
+    # the default stays the TF-IDF model, and the report says so
+    raw["data"]["label_issues_model"] = "tfidf"
+    ingest(config_from_dict(raw, base_dir=tmp_path), tmp_path / "data-tfidf")
+    report = json.loads((tmp_path / "data-tfidf" / "data_report.json").read_text())
+    assert report["label_issues"]["model"] == "tfidf"
+    assert report["label_issues"]["method"] == METHOD
+
+
+@pytest.mark.parametrize(
+    ("teacher", "why"),
+    [
+        (None, "there is no teacher section"),
+        ({"model": {"name": "bilstm"}}, "the teacher is 'bilstm', not a pretrained hf model"),
+    ],
+)
+def test_the_encoder_without_a_pretrained_hf_teacher_is_a_config_error(write, teacher, why):
+    write("train.csv", csv_text(toy_rows(10)))
+    text = "name: t\ndata:\n  train: train.csv\n  label_issues_model: encoder\n"
+    if teacher is not None:
+        text += "teacher:\n  model: {name: bilstm}\n"
+    pipeline = write("pipeline.yaml", text)
+    result = CliRunner().invoke(app, ["config", "validate", str(pipeline)])
+    assert result.exit_code == 2
+    assert f"{pipeline}:4: data.label_issues_model: 'encoder' embeds" in result.stderr
+    assert why in result.stderr and "set data.label_issues_model: tfidf" in result.stderr
+    # with the check off (an unquoted YAML off, read as false), the option is moot: valid
+    pipeline.write_text(
+        text.replace("  label_issues_model", "  label_issues: off\n  label_issues_model")
+    )
+    assert CliRunner().invoke(app, ["config", "validate", str(pipeline)]).exit_code == 0
+
+
+def test_the_ingest_cache_key_follows_the_label_issue_model(tmp_path):
+    (tmp_path / "train.csv").write_text(csv_text(toy_rows(20)))
+    raw = {"name": "t", "data": {"train": "train.csv"}, "teacher": HF_TEACHER}
+    keys = set()
+    for model in ("tfidf", "encoder"):
+        raw["data"]["label_issues_model"] = model
+        config = config_from_dict(raw, base_dir=tmp_path)
+        layout = RunLayout(tmp_path / "runs", "t", "r1")
+        (ingest_step, *_) = plan_stages(config, layout, get_plugins())
+        keys.add(ingest_step.key({}, config.seed))
+    assert len(keys) == 2

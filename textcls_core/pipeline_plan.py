@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from textcls.config import PipelineConfig, QuantizeStep
+from textcls.config import PipelineConfig, QuantizeStep, label_issue_encoder
 from textcls.contracts import DataSourceCapabilities
 from textcls.data.files import expand_inputs
 from textcls.data.fingerprint import source_stats
@@ -172,8 +172,13 @@ def plan_stages(
             # Not keyed on the previous run's labels: they only keep ids stable, and new labels
             # come with new data, which the input stats already change.
             # (a callable: reading the input files' stats belongs to the ingest step, whose
-            # errors then name it)
-            key_section=lambda: {"data": dump["data"], "inputs": input_stats(config, plugins)},
+            # errors then name it). With data.label_issues_model: encoder the teacher's
+            # pretrained checkpoint decides which rows are flagged (and dropped), so it is keyed.
+            key_section=lambda: {
+                "data": dump["data"],
+                "inputs": input_stats(config, plugins),
+                "label_issue_encoder": label_issue_encoder(config),
+            },
             params={**common, "previous_labels": previous_labels},
         )
     ]

@@ -8,6 +8,13 @@ of fold, else the model has memorised the very labels it judges: scikit-learn's
 on tens of thousands of rows, on any CPU), or any model's out-of-fold probabilities can be
 passed to ``label_issues_from_probabilities``.
 
+With ``encoder`` (``data.label_issues_model: encoder``) the probabilities are the mean of that
+TF-IDF model's and a second logistic regression's, trained on frozen sentence embeddings of the
+teacher's pretrained encoder (``text_embeddings.embed_texts``): the encoder knows what words
+mean, which 2,000 rows of TF-IDF cannot learn (AG News out-of-fold accuracy 0.82 -> 0.88), and
+the mean is more precise than either model alone (``bench/label_issue_models.py``). Fine-tuning
+the teacher once per fold would be the stronger model, at minutes per fold.
+
 Issues are ranked by self-confidence (the out-of-fold probability of the given label), lowest
 first: the top of the list is where a person should look first.
 """
@@ -23,6 +30,20 @@ import numpy as np
 #: At most this many folds; fewer when a class has fewer rows (each fold needs every class).
 MAX_FOLDS = 5
 METHOD = "cleanlab find_label_issues on 5-fold out-of-fold TF-IDF + logistic regression"
+#: Regularisation of the logistic regression on embeddings: C = 1 beat 0.3, 3, 10 and 100 on
+#: out-of-fold accuracy on AG News and SST-2 (less regularisation fits the wrong labels).
+ENCODER_C = 1.0
+
+
+def method(encoder: str | None) -> str:
+    """What the data report says was run: the TF-IDF model, or it averaged with the encoder's."""
+    if encoder is None:
+        return METHOD
+    return (
+        "cleanlab find_label_issues on the mean of 5-fold out-of-fold probabilities of TF-IDF + "
+        f"logistic regression and of logistic regression on frozen {encoder} embeddings "
+        "(mean-pooled)"
+    )
 
 
 @dataclass(frozen=True)
@@ -40,18 +61,40 @@ def out_of_fold_probabilities(texts: Sequence[str], labels: np.ndarray, seed: in
     """(N, C) probabilities, each row from a model trained on the other folds."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.model_selection import cross_val_predict
     from sklearn.pipeline import make_pipeline
 
-    folds = min(MAX_FOLDS, int(np.bincount(labels).min()))
     model = make_pipeline(
         # one-character words count too (scikit-learn's default pattern drops them)
         TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, token_pattern=r"(?u)\b\w+\b"),
         LogisticRegression(max_iter=2000, C=4.0, random_state=seed),
     )
-    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     probabilities = cross_val_predict(
-        model, list(texts), labels, cv=splitter, method="predict_proba"
+        model, list(texts), labels, cv=_folds(labels, seed), method="predict_proba"
+    )
+    return np.asarray(probabilities, dtype=np.float64)
+
+
+def _folds(labels: np.ndarray, seed: int) -> Any:
+    from sklearn.model_selection import StratifiedKFold
+
+    folds = min(MAX_FOLDS, int(np.bincount(labels).min()))
+    return StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+
+
+def embedding_out_of_fold_probabilities(
+    embeddings: np.ndarray, labels: np.ndarray, seed: int
+) -> np.ndarray:
+    """(N, C) out-of-fold probabilities of a logistic regression on sentence ``embeddings``.
+
+    Same folds as :func:`out_of_fold_probabilities` for the same labels and seed.
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import cross_val_predict
+
+    model = LogisticRegression(max_iter=3000, C=ENCODER_C, random_state=seed)
+    probabilities = cross_val_predict(
+        model, embeddings, labels, cv=_folds(labels, seed), method="predict_proba"
     )
     return np.asarray(probabilities, dtype=np.float64)
 
@@ -89,10 +132,19 @@ def label_issues_from_probabilities(
 
 
 def find_label_issues(
-    texts: Sequence[str], labels: Sequence[str], seed: int
+    texts: Sequence[str],
+    labels: Sequence[str],
+    seed: int,
+    *,
+    encoder: str | None = None,
+    encoder_dir: str | None = None,
+    trust_remote_code: bool = False,
 ) -> tuple[list[LabelIssue], str | None]:
     """Likely mislabeled rows of one labelled split, and why none were looked for (or None).
 
+    ``encoder``: a pretrained checkpoint name (``data.label_issues_model: encoder``); its
+    embeddings' out-of-fold probabilities are averaged with TF-IDF's. ``encoder_dir`` is its
+    local folder (default: resolved offline through the ``textcls_resolve_pretrained`` plugins).
     Needs two rows of every class (two folds); with fewer it looks for nothing and says why.
     """
     names = sorted(set(labels))
@@ -108,6 +160,17 @@ def find_label_issues(
         probabilities = out_of_fold_probabilities(texts, codes, seed)
     except ValueError as exc:  # e.g. no word characters in any text of a fold
         return [], f"not checked: the TF-IDF model could not be fitted ({exc})"
+    if encoder is not None:
+        from textcls.data.text_embeddings import embed_texts
+
+        if encoder_dir is None:
+            from textcls.pretrained import resolve_pretrained
+
+            encoder_dir = resolve_pretrained(encoder)
+        embeddings = embed_texts(texts, encoder_dir, trust_remote_code=trust_remote_code)
+        probabilities = (
+            probabilities + embedding_out_of_fold_probabilities(embeddings, codes, seed)
+        ) / 2
     return label_issues_from_probabilities(codes, probabilities, names), None
 
 

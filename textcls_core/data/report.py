@@ -21,7 +21,8 @@ def label_issue_lines(found: dict[str, Any]) -> list[str]:
     )
     lines = [
         f"Likely mislabeled rows: {found['found']} of {found['checked_rows']} training rows, "
-        f"{action}; found by {found['method']}.",
+        f"{action}; found by {found['method']}"
+        + (f" in {found['seconds']:.1f} s." if "seconds" in found else "."),
         "",
     ]
     if not found["issues"]:

@@ -18,6 +18,7 @@ never dropped silently.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -155,7 +156,7 @@ def ingest(
     if not score_only:
         _handle_leakage(splits, data, report)
     if data.label_issues != "off" and not score_only:
-        _handle_label_issues(splits["train"], data, config.seed, report)
+        _handle_label_issues(splits["train"], config, report, plugins)
 
     names, new_labels, dropped_labels = label_vocabulary(
         (str(v) for v in pc.unique(splits["train"].table.column(LABEL)).to_pylist()),
@@ -456,18 +457,41 @@ def _handle_leakage(splits: dict[str, _Split], data: DataConfig, report: _Report
             report.warn(message + "; scores on it are optimistic (data.leakage: drop removes them)")
 
 
-def _handle_label_issues(train: _Split, data: DataConfig, seed: int, report: _Report) -> None:
+def _handle_label_issues(
+    train: _Split, config: PipelineConfig, report: _Report, plugins: PluginHost
+) -> None:
     """List likely mislabeled train rows (cleanlab); ``drop`` also removes them from train."""
-    from textcls.data.label_issues import METHOD, find_label_issues, issue_records
+    from textcls.config import label_issue_encoder
+    from textcls.data.label_issues import find_label_issues, issue_records, method
+    from textcls.pretrained import resolve_pretrained
 
+    data = config.data
     texts = train.table.column(TEXT).to_pylist()
     labels = train.table.column(LABEL).to_pylist()
-    log.info("looking for likely mislabeled rows among %d training rows", len(texts))
-    issues, skipped = find_label_issues(texts, labels, seed)
+    encoder = label_issue_encoder(config)
+    log.info(
+        "looking for likely mislabeled rows among %d training rows (%s)",
+        len(texts),
+        data.label_issues_model,
+    )
+    start = time.perf_counter()
+    issues, skipped = find_label_issues(
+        texts,
+        labels,
+        config.seed,
+        encoder=encoder,
+        encoder_dir=None if encoder is None else resolve_pretrained(encoder, plugins),
+        trust_remote_code=bool(
+            config.teacher is not None and config.teacher.model.params.get("trust_remote_code")
+        ),
+    )
+    seconds = time.perf_counter() - start
     where = [train.locate(issue.index) for issue in issues]
     located = {issue.index: place for issue, place in zip(issues, where, strict=True)}
     report.label_issues = {
-        "method": METHOD,
+        "model": data.label_issues_model,
+        "method": method(encoder),
+        "seconds": round(seconds, 2),
         "policy": data.label_issues,
         "checked_rows": len(texts),
         "found": len(issues),

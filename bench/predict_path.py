@@ -78,6 +78,12 @@ class _Timer:
         return timed
 
 
+def _renders_arrays(render: Any) -> bool:
+    import inspect
+
+    return "probabilities" in inspect.signature(render).parameters
+
+
 def child(model: Path, file: Path, output: Path) -> dict[str, Any]:
     """Run the ``textcls predict -f`` steps in this process and time each."""
     seconds: dict[str, float] = {}
@@ -122,10 +128,13 @@ def child(model: Path, file: Path, output: Path) -> dict[str, Any]:
     seconds["model call"] = run.seconds
 
     start = time.perf_counter()
-    predictions = predictor.predictions_from_logits(logits)
+    if _renders_arrays(render):
+        results: Any = predictor.probabilities_from_logits(logits)
+    else:  # before #20: a Prediction object per row
+        results = predictor.predictions_from_logits(logits)
     seconds["post-processing"] = time.perf_counter() - start
     start = time.perf_counter()
-    write_atomic(output, render(texts, predictions, predictor.labels, "jsonl"))
+    write_atomic(output, render(texts, results, predictor.labels, "jsonl"))
     seconds["render + write"] = time.perf_counter() - start
     return {"rows": len(texts), "batch_size": batch_size, "seconds": seconds}
 

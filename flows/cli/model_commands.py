@@ -62,8 +62,7 @@ def predict_command(
     with Progress(console=err, transient=True, disable=file is None) as progress:
         task = progress.add_task("predicting", total=len(inputs))
         logits = predictor.logits(inputs, batch_size, progress=lambda n: progress.advance(task, n))
-    predictions = predictor.predictions_from_logits(logits)
-    content = render(inputs, predictions, predictor.labels, chosen)
+    content = render(inputs, predictor.probabilities_from_logits(logits), predictor.labels, chosen)
     if output is None:
         sys.stdout.write(content)
     else:

@@ -136,7 +136,8 @@ def test_batch_size_defaults_to_the_folders_own(folders, tmp_path):
 
     folder = tmp_path / "model"
     shutil.copytree(folders / "bilstm-int8", folder)
-    assert Predictor.load(folder).batch_size == 32
+    assert Predictor.load(folder).batch_size == 64  # an ONNX folder's default
+    assert Predictor.load(folders / "bilstm").batch_size == 32  # a PyTorch folder's
     meta = json.loads((folder / "textcls.json").read_text())
     (folder / "textcls.json").write_text(json.dumps({**meta, "inference": {"batch_size": 5}}))
     assert Predictor.load(folder).batch_size == 5

@@ -192,21 +192,36 @@ def time_command(command: list[str]) -> float:
 
 
 def end_to_end(
-    textcls: str, model: Path, big: Path, small: Path, rows: int, repeats: int, work: Path
+    textcls: str, model: Path, big: Path, small: Path, rows: int, repeats: int, out: Path
 ) -> dict[str, Any]:
-    """Median wall seconds of the real CLI on the big and the small file."""
+    """Median wall seconds of the real CLI on the big and the small file; the big file's
+    predictions stay in ``out``."""
 
-    def command(file: Path) -> list[str]:
-        return [textcls, "predict", str(model), "-f", str(file), "-o", str(work / "out.jsonl")]
+    def command(file: Path, to: Path) -> list[str]:
+        return [textcls, "predict", str(model), "-f", str(file), "-o", str(to)]
 
-    big_s = statistics.median(time_command(command(big)) for _ in range(repeats))
-    small_s = statistics.median(time_command(command(small)) for _ in range(repeats))
+    big_s = statistics.median(time_command(command(big, out)) for _ in range(repeats))
+    small_out = out.with_name("small-" + out.name)
+    small_s = statistics.median(time_command(command(small, small_out)) for _ in range(repeats))
     return {
         "big_s": big_s,
         "small_s": small_s,
         "whole_texts_per_s": rows / big_s,
         "marginal_texts_per_s": (rows - SMALL_ROWS) / max(big_s - small_s, 1e-9),
     }
+
+
+def agreement(before: Path, after: Path) -> dict[str, float]:
+    """Share of rows with the same label, and the largest probability difference."""
+    same, largest, rows = 0, 0.0, 0
+    with before.open(encoding="utf-8") as a, after.open(encoding="utf-8") as b:
+        for line_a, line_b in zip(a, b, strict=True):
+            row_a, row_b = json.loads(line_a), json.loads(line_b)
+            rows += 1
+            same += row_a["label"] == row_b["label"]
+            for label, p in row_a["probabilities"].items():
+                largest = max(largest, abs(p - row_b["probabilities"][label]))
+    return {"rows": rows, "same_label": same / rows, "max_abs_probability_diff": largest}
 
 
 def textcls_of(python: str) -> str:
@@ -235,7 +250,8 @@ def report(result: dict[str, Any], args: argparse.Namespace) -> str:
         "",
         f"`flock /tmp/textcls-bench.lock python bench/predict_path.py --rows {args.rows}"
         + (f" --before {args.before}" if args.before else "")
-        + f" --repeats {args.repeats}` on {result['machine']['cpu']} "
+        + f" --repeats {args.repeats} --teacher-repeats {args.teacher_repeats}` on "
+        f"{result['machine']['cpu']} "
         f"({result['machine']['cores']} cores); models: {args.models} (SST-2, 2,000 training rows: "
         "MiniLM teacher fp32 PyTorch, 1 epoch, seq 64; distilled BiLSTM student, ORT dynamic "
         f"int8). Input: SST-2 validation.csv repeated to {args.rows:,} rows (mean 22.7 word "
@@ -263,7 +279,8 @@ def report(result: dict[str, Any], args: argparse.Namespace) -> str:
     lines.append("")
     lines.append(
         f"Interpreter start (`python -c pass`): {result['interpreter_s']:.3f} s. End to end through "
-        f"the CLI in a fresh process, median of {args.repeats} (whole command: "
+        f"the CLI in a fresh process, median of {args.repeats} runs for the student and "
+        f"{args.teacher_repeats} for the teacher (whole command: "
         f"{args.rows:,} rows / wall seconds; marginal: ({args.rows:,} - {SMALL_ROWS}) rows / "
         f"(wall on {args.rows:,} rows - wall on {SMALL_ROWS} rows)):"
     )
@@ -300,6 +317,16 @@ def report(result: dict[str, Any], args: argparse.Namespace) -> str:
     for version in versions:
         r = result["ratios"][version]
         lines.append(markdown_row(version, f"{r['whole']:.1f}x", f"{r['marginal']:.1f}x"))
+    if "agreement" in result:
+        lines.append("")
+        lines.append(f"Before and after, the same {args.rows:,} rows:")
+        lines.append("")
+        lines.append(markdown_row("model", "same label", "largest probability difference"))
+        lines.append(markdown_row("---", "---:", "---:"))
+        for name, a in result["agreement"].items():
+            lines.append(
+                markdown_row(name, f"{a['same_label']:.2%}", f"{a['max_abs_probability_diff']:.1e}")
+            )
     lines.append("")
     lines.append("Code versions: " + "; ".join(f"{k}: {v}" for k, v in result["revisions"].items()))
     return "\n".join(lines)
@@ -331,7 +358,8 @@ def load_average() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=20_000)
-    parser.add_argument("--repeats", type=int, default=1, help="CLI runs per row (median)")
+    parser.add_argument("--repeats", type=int, default=3, help="CLI runs per student row (median)")
+    parser.add_argument("--teacher-repeats", type=int, default=1, help="CLI runs per teacher row")
     parser.add_argument("--models", type=Path, default=MODELS, help="teacher/ and student-int8/")
     parser.add_argument("--before", help="Python of another textcls installation to compare")
     parser.add_argument("--note", default="other work ran on the machine at the same time")
@@ -382,13 +410,25 @@ def main() -> None:
                 print(f"{version} {name}: steps", file=sys.stderr, flush=True)
                 result["steps"][version][name] = run_child(python, folder, big, work / "o.jsonl")
                 print(f"{version} {name}: end to end", file=sys.stderr, flush=True)
+                repeats = args.repeats if name == "student-int8" else args.teacher_repeats
                 result["end_to_end"][version][name] = end_to_end(
-                    textcls_of(python), folder, big, small, args.rows, args.repeats, work
+                    textcls_of(python),
+                    folder,
+                    big,
+                    small,
+                    args.rows,
+                    repeats,
+                    work / f"{version}-{name}.jsonl",
                 )
             e = result["end_to_end"][version]
             result["ratios"][version] = {
                 kind: e["student-int8"][f"{kind}_texts_per_s"] / e["teacher"][f"{kind}_texts_per_s"]
                 for kind in ("whole", "marginal")
+            }
+        if "before" in pythons:
+            result["agreement"] = {
+                name: agreement(work / f"before-{name}.jsonl", work / f"after-{name}.jsonl")
+                for name in models
             }
     result["load_after"] = load_average()
     print(json.dumps(result, indent=2))

@@ -105,7 +105,11 @@ def child(model: Path, file: Path, output: Path) -> dict[str, Any]:
     start = time.perf_counter()
     load_options: dict[str, Any] = {}
     if "workers" in Predictor.load.__code__.co_varnames:
-        load_options["workers"] = 1  # one worker: each step's time is its own work
+        # One worker, so each step's seconds are its own work; an ONNX worker runs one thread
+        # (what each of `textcls predict`'s workers runs), PyTorch keeps its intra-op threads.
+        load_options["workers"] = 1
+        if (model / "model.onnx").is_file():
+            load_options["threads"] = 1
     predictor = Predictor.load(model, **load_options)
     seconds["model load"] = time.perf_counter() - start
 
@@ -263,7 +267,8 @@ def report(result: dict[str, Any], args: argparse.Namespace) -> str:
     header = ["model", "code", "batch size", *STEPS, "sum"]
     lines.append(
         "Seconds per step for the whole file, one worker (the Predictor's own callables timed "
-        "in place; batching/padding is what `logits` spends outside tokenizer and model):"
+        "in place; batching/padding is what `logits` spends outside tokenizer and model; "
+        "before: ONNX Runtime's default threads, after: one thread, as each worker runs):"
     )
     lines.append("")
     lines.append(markdown_row(*header))

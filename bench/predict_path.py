@@ -160,7 +160,31 @@ def sweep_child(model: Path, file: Path, sizes: list[int], rows: int) -> dict[st
             predictor.logits(texts, size)
             rate = len(texts) / (time.perf_counter() - start)
             out[str(size)] = max(rate, out.get(str(size), 0.0))
-    return {"rows": len(texts), "workers": getattr(predictor, "workers", 1), "texts_per_s": out}
+    result = {"rows": len(texts), "workers": getattr(predictor, "workers", 1), "texts_per_s": out}
+    if (model / "model.onnx").is_file():
+        result["threading_at_64"] = _threading(model, texts)
+    return result
+
+
+def _threading(model: Path, texts: list[str]) -> dict[str, float]:
+    """texts/s at batch 64: one call at a time on ONNX Runtime's default intra-op threads
+    (spinning on), on one thread, and one batch per core (what `textcls predict` does)."""
+    from textcls.predictor import Predictor, available_cores
+
+    modes = {
+        "one batch at a time, ORT default threads": {"workers": 1},
+        "one batch at a time, 1 thread": {"workers": 1, "threads": 1},
+        f"{available_cores()} batches at once, 1 thread each": {"workers": None},
+    }
+    out: dict[str, float] = {}
+    for _ in range(2):
+        for name, options in modes.items():
+            predictor = Predictor.load(model, **options)
+            predictor.logits(texts[:256], 64)
+            start = time.perf_counter()
+            predictor.logits(texts, 64)
+            out[name] = max(out.get(name, 0.0), len(texts) / (time.perf_counter() - start))
+    return out
 
 
 # -- the parent ---------------------------------------------------------------------------

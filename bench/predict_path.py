@@ -119,7 +119,9 @@ def child(model: Path, file: Path, output: Path) -> dict[str, Any]:
 
     encode, tokenize, run = _Timer(), _Timer(), _Timer()
     encoder = predictor._encode
-    if hasattr(encoder, "_encode_batch"):  # the Rust backend call inside the encoder
+    if hasattr(encoder, "_tokenize"):  # the word tokenizer's ids, before padding
+        encoder._tokenize = tokenize.wrap(encoder._tokenize)
+    elif hasattr(encoder, "_encode_batch"):  # the Rust backend call inside the encoder
         encoder._encode_batch = tokenize.wrap(encoder._encode_batch)
     predictor._encode = encode.wrap(encoder)
     predictor._run = run.wrap(predictor._run)

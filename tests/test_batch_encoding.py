@@ -4,6 +4,7 @@ its folder without transformers, gives what the transformers call gives."""
 from __future__ import annotations
 
 import json
+import random
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ from textcls import TokenizerContext, get_plugins
 from textcls.batch_encoding import BatchEncoder, batch_encoder
 from textcls.folder_tokenizer import folder_encoder
 from textcls.pretrained import make_resolver
+from textcls.word_encoding import WordEncoder
 from transformers import AutoTokenizer
 
 CORPUS = [
@@ -64,7 +66,7 @@ def assert_same(got: dict[str, np.ndarray], expected: dict[str, np.ndarray]) -> 
 def test_backend_encoding_equals_the_transformers_call(name, tmp_path):
     tokenizer = build(name, tmp_path)
     encode = batch_encoder(tokenizer, MAX_LENGTH)
-    assert isinstance(encode, BatchEncoder)
+    assert isinstance(encode, WordEncoder if name == "word" else BatchEncoder)
     assert_same(encode(TEXTS), transformers_call(tokenizer, TEXTS))
     for text in TEXTS:  # one text takes the single-encode path
         assert_same(encode([text]), transformers_call(tokenizer, [text]))
@@ -153,3 +155,47 @@ def test_a_folder_without_tokenizer_files_has_no_folder_encoder(tmp_path):
     build("word", tmp_path)
     (tmp_path / "tokenizer.json").write_text("{ not json")
     assert folder_encoder(tmp_path, MAX_LENGTH) is None
+
+
+# -- the word tokenizer's Python path for plain ASCII (word_encoding.py) ---------------------
+
+
+def ascii_texts(n: int = 2000) -> list[str]:
+    """Printable ASCII at its most awkward: punctuation runs, underscores, digits, tabs,
+    brackets that are not special tokens, case, and a few that are not ASCII to mix in."""
+    rng = random.Random(3)
+    pieces = [
+        *"the quick fox A slow plot again".split(),
+        "The", "FOX", "it's", "n't", "don't", "...", "?!", "--", "_", "__init__", "a_b",
+        "42", "3.14", "1,000", "$5", "(x)", "[x]", "[", "]", "[CLS", "SEP]", "\\", "'", '"',
+        "~`", "@#%^&*", "\t", "é", "今天", "\n", "\x1c",
+    ]  # fmt: skip
+    texts = ["", " ", "\t", "[SEP]", "the [PAD] fox", "[cls] lower"]
+    while len(texts) < n:
+        words = [rng.choice(pieces) for _ in range(rng.choice([1, 2, 4, 9, 20]))]
+        texts.append(
+            rng.choice(["", " ", "\t"]).join(words) if rng.random() < 0.3 else " ".join(words)
+        )
+    return texts
+
+
+@pytest.mark.parametrize("sides", [("right", "right"), ("left", "left")])
+def test_word_python_path_equals_the_transformers_call(sides, tmp_path):
+    tokenizer = build("word", tmp_path)
+    tokenizer.padding_side, tokenizer.truncation_side = sides
+    encode = batch_encoder(tokenizer, MAX_LENGTH)
+    assert isinstance(encode, WordEncoder)
+    texts = ascii_texts()
+    plain = [t for t in texts if encode._plain_ids(t) is not None]
+    assert len(plain) > len(texts) // 2  # most texts really take the Python path
+    for start in range(0, len(texts), 50):  # batches that mix both paths
+        batch = texts[start : start + 50]
+        assert_same(encode(batch), transformers_call(tokenizer, batch))
+    for text in texts[:200]:
+        assert_same(encode([text]), transformers_call(tokenizer, [text]))
+
+
+def test_word_python_path_only_for_the_word_pipeline(tmp_path):
+    for name in ("wordpiece", "bpe", "char", "cjk", "hf"):
+        folder = tmp_path / name
+        assert not isinstance(batch_encoder(build(name, folder), MAX_LENGTH), WordEncoder), name

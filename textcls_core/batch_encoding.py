@@ -27,7 +27,17 @@ def batch_encoder(tokenizer: Any, max_length: int) -> Encode:
     backend = getattr(tokenizer, "backend_tokenizer", None)
     if not getattr(tokenizer, "is_fast", False) or backend is None or tokenizer.pad_token is None:
         return _TransformersEncoder(tokenizer, max_length)
-    return BatchEncoder(backend, EncoderSettings.of(tokenizer), max_length)
+    return quick_encoder(backend, EncoderSettings.of(tokenizer), max_length)
+
+
+def quick_encoder(backend: Any, settings: EncoderSettings, max_length: int) -> Encode:
+    """The ``word`` tokenizer's Python path where it applies (word_encoding.py), else the
+    backend's own batch call."""
+    from textcls.word_encoding import word_encoder
+
+    return word_encoder(backend, settings, max_length) or BatchEncoder(
+        backend, settings, max_length
+    )
 
 
 class _TransformersEncoder:

@@ -5,7 +5,7 @@ much of transformers, and torch with it); an exported ONNX student needs none of
 ONNX Runtime and the ``tokenizers`` backend import in a quarter of a second. For a ``textcls
 predict`` of a few thousand texts, that import was most of the command's time.
 
-``folder_encoder`` builds the same ``BatchEncoder`` that ``batch_encoder`` builds from a loaded
+``folder_encoder`` builds the same encoder that ``batch_encoder`` builds from a loaded
 transformers tokenizer, reading ``tokenizer.json`` and ``tokenizer_config.json`` directly. It
 answers ``None`` (the caller then loads through transformers, as before) whenever
 ``AutoTokenizer.from_pretrained`` would change the backend on load or read settings this
@@ -23,7 +23,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from textcls.batch_encoding import BatchEncoder, EncoderSettings
+from textcls.batch_encoding import Encode, EncoderSettings, quick_encoder
 
 TOKENIZER_FILE = "tokenizer.json"
 CONFIG_FILE = "tokenizer_config.json"
@@ -37,7 +37,7 @@ SPECIAL_KEYS = ("bos_token", "eos_token", "unk_token", "sep_token", "pad_token",
 ADDED_TOKEN_FLAGS = ("special", "normalized", "lstrip", "rstrip", "single_word")
 
 
-def folder_encoder(folder: Path, max_length: int) -> BatchEncoder | None:
+def folder_encoder(folder: Path, max_length: int) -> Encode | None:
     """The folder's encoder from its tokenizer files alone, or None where that may differ."""
     tokenizer_file, config_file = folder / TOKENIZER_FILE, folder / CONFIG_FILE
     if not tokenizer_file.is_file() or not config_file.is_file():
@@ -54,7 +54,7 @@ def folder_encoder(folder: Path, max_length: int) -> BatchEncoder | None:
     settings = _settings(backend, config)
     if settings is None:
         return None
-    return BatchEncoder(backend, settings, max_length)
+    return quick_encoder(backend, settings, max_length)
 
 
 def _settings(backend: Any, config: dict[str, Any]) -> EncoderSettings | None:

@@ -7,7 +7,8 @@ a quarter of the whole model path (profiled with py-spy under ``bench/serve_load
 ``BatchEncoder`` configures a copy of the tokenizer's ``tokenizers.Tokenizer`` backend once with
 the truncation and padding that call sets (``PreTrainedTokenizerFast.set_truncation_and_padding``)
 and returns the same arrays under the same names (tests/test_batch_encoding.py compares the two).
-A tokenizer without a Rust backend or a pad token takes the transformers call unchanged.
+A tokenizer without a Rust backend or a pad token takes the transformers call unchanged; the
+``word`` tokenizer splits plain-ASCII texts in Python (``word_encoding.py``, ``quick_encoder``).
 """
 
 from __future__ import annotations

@@ -192,8 +192,9 @@ def _threading(model: Path, texts: list[str]) -> dict[str, float]:
 # -- the parent ---------------------------------------------------------------------------
 
 
-def make_files(folder: Path, rows: int) -> tuple[Path, Path]:
-    """validation.csv repeated to ``rows`` rows, and its first SMALL_ROWS rows."""
+def make_files(folder: Path, rows: int, teacher_rows: int | None = None) -> tuple[Path, Path]:
+    """validation.csv repeated to ``rows`` rows, and its first SMALL_ROWS rows (and, with
+    ``teacher_rows``, the big file's first ``teacher_rows`` rows as ``teacher.csv``)."""
     with DATA.open(newline="", encoding="utf-8") as handle:
         texts = [row["text"] for row in csv.DictReader(handle)]
     big = [texts[i % len(texts)] for i in range(rows)]
@@ -205,6 +206,11 @@ def make_files(folder: Path, rows: int) -> tuple[Path, Path]:
             writer.writerow(["text"])
             writer.writerows([t] for t in chosen)
         paths.append(path)
+    if teacher_rows:
+        with (folder / "teacher.csv").open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["text"])
+            writer.writerows([t] for t in big[:teacher_rows])
     return paths[0], paths[1]
 
 
@@ -234,6 +240,7 @@ def end_to_end(
     small_out = out.with_name("small-" + out.name)
     small_s = statistics.median(time_command(command(small, small_out)) for _ in range(repeats))
     return {
+        "rows": rows,
         "big_s": big_s,
         "small_s": small_s,
         "whole_texts_per_s": rows / big_s,
@@ -280,6 +287,7 @@ def report(result: dict[str, Any], args: argparse.Namespace) -> str:
         "",
         f"`flock /tmp/textcls-bench.lock python bench/predict_path.py --rows {args.rows}"
         + (f" --before {args.before}" if args.before else "")
+        + (f" --teacher-rows {args.teacher_rows}" if args.teacher_rows else "")
         + f" --repeats {args.repeats} --teacher-repeats {args.teacher_repeats}` on "
         f"{result['machine']['cpu']} "
         f"({result['machine']['cores']} cores); models: {args.models} (SST-2, 2,000 training rows: "
@@ -315,12 +323,17 @@ def report(result: dict[str, Any], args: argparse.Namespace) -> str:
         f"{args.rows:,} rows / wall seconds; marginal: ({args.rows:,} - {SMALL_ROWS}) rows / "
         f"(wall on {args.rows:,} rows - wall on {SMALL_ROWS} rows)):"
     )
+    if args.teacher_rows:
+        lines.append(
+            f"The teacher read the first {args.teacher_rows:,} rows of the same file (its "
+            "texts/s, not its total seconds, enter the ratios)."
+        )
     lines.append("")
     lines.append(
         markdown_row(
             "model",
             "code",
-            f"wall s, {args.rows:,} rows",
+            "wall s, big file",
             f"wall s, {SMALL_ROWS} rows",
             "whole-command texts/s",
             "marginal texts/s",
@@ -358,6 +371,9 @@ def report(result: dict[str, Any], args: argparse.Namespace) -> str:
             lines.append(
                 markdown_row(name, f"{a['same_label']:.2%}", f"{a['max_abs_probability_diff']:.1e}")
             )
+    sweep_file = ROOT / "bench" / "results" / "predict_path_sweep.json"
+    if sweep_file.is_file():
+        lines.extend(["", *sweep_report(json.loads(sweep_file.read_text()))])
     lines.append("")
     lines.append("Code versions: " + "; ".join(f"{k}: {v}" for k, v in result["revisions"].items()))
     return "\n".join(lines)
@@ -382,6 +398,30 @@ def sweep(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+def sweep_report(sweep: dict[str, Any]) -> list[str]:
+    """The last ``--sweep`` (bench/results/predict_path_sweep.json) as markdown."""
+    lines = [
+        "Batch size, `python bench/predict_path.py --sweep` (`Predictor.logits` in one process, "
+        "tokenization included, each size timed twice in turn, the better kept; load average "
+        f"{sweep['load_before']} before, {sweep['load_after']} after):",
+        "",
+    ]
+    sizes = sorted({int(k) for name in SWEEP for k in sweep[name]["texts_per_s"]})
+    lines.append(markdown_row("model", "rows", *sizes))
+    lines.append(markdown_row("---", "---:", *["---:"] * len(sizes)))
+    for name in SWEEP:
+        rates = sweep[name]["texts_per_s"]
+        cells = [f"{rates[str(s)]:,.0f}" if str(s) in rates else "" for s in sizes]
+        lines.append(markdown_row(name, sweep[name]["rows"], *cells))
+    threading = sweep["student-int8"].get("threading_at_64")
+    if threading:
+        lines.extend(["", "The int8 student at batch 64, texts/s:", ""])
+        lines.append(markdown_row(*threading))
+        lines.append(markdown_row(*["---:"] * len(threading)))
+        lines.append(markdown_row(*[f"{v:,.0f}" for v in threading.values()]))
+    return lines
+
+
 def load_average() -> str:
     return f"{os.getloadavg()[0]:.1f}"
 
@@ -389,6 +429,9 @@ def load_average() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=20_000)
+    parser.add_argument(
+        "--teacher-rows", type=int, help="The teacher on the big file's first N rows only"
+    )
     parser.add_argument("--repeats", type=int, default=3, help="CLI runs per student row (median)")
     parser.add_argument("--teacher-repeats", type=int, default=1, help="CLI runs per teacher row")
     parser.add_argument("--models", type=Path, default=MODELS, help="teacher/ and student-int8/")
@@ -397,6 +440,9 @@ def main() -> None:
     parser.add_argument("--no-update", action="store_true", help="Leave BENCHMARKS.md as is")
     parser.add_argument(
         "--sweep", action="store_true", help="Only texts/s per batch size (this code, in-process)"
+    )
+    parser.add_argument(
+        "--report-only", action="store_true", help="Rewrite the section from bench/results"
     )
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     parser.add_argument("--sweep-child", nargs=4, help=argparse.SUPPRESS)
@@ -412,6 +458,10 @@ def main() -> None:
         return
     if args.sweep:
         print(json.dumps(sweep(args), indent=2))
+        return
+    if args.report_only:
+        saved = json.loads((ROOT / "bench" / "results" / "predict_path.json").read_text())
+        update_section("predict-path", report(saved, args))
         return
 
     pythons = {"after": sys.executable}
@@ -433,21 +483,24 @@ def main() -> None:
     )
     with tempfile.TemporaryDirectory(prefix="predict-path-") as tmp:
         work = Path(tmp)
-        big, small = make_files(work, args.rows)
+        big, small = make_files(work, args.rows, args.teacher_rows)
         for version, python in pythons.items():
             result["steps"][version] = {}
             result["end_to_end"][version] = {}
             for name, folder in models.items():
                 print(f"{version} {name}: steps", file=sys.stderr, flush=True)
-                result["steps"][version][name] = run_child(python, folder, big, work / "o.jsonl")
+                file, rows = big, args.rows
+                if name == "teacher" and args.teacher_rows:
+                    file, rows = work / "teacher.csv", args.teacher_rows
+                result["steps"][version][name] = run_child(python, folder, file, work / "o.jsonl")
                 print(f"{version} {name}: end to end", file=sys.stderr, flush=True)
                 repeats = args.repeats if name == "student-int8" else args.teacher_repeats
                 result["end_to_end"][version][name] = end_to_end(
                     textcls_of(python),
                     folder,
-                    big,
+                    file,
                     small,
-                    args.rows,
+                    rows,
                     repeats,
                     work / f"{version}-{name}.jsonl",
                 )

@@ -45,6 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "sst2" / "validation.csv"
 MODELS = Path("/tmp/textcls-explain-bench")
 SMALL_ROWS = 200
+HEADING = "## `textcls predict -f FILE`, step by step: int8 student vs fp32 teacher (#20)"
 STEPS = (
     "cli imports",
     "library imports",
@@ -283,7 +284,7 @@ def revision_of(python: str) -> str:
 
 def report(result: dict[str, Any], args: argparse.Namespace) -> str:
     lines = [
-        "## `textcls predict -f FILE`, step by step: int8 student vs fp32 teacher (#20)",
+        HEADING,
         "",
         f"`flock /tmp/textcls-bench.lock python bench/predict_path.py --rows {args.rows}"
         + (f" --before {args.before}" if args.before else "")
@@ -460,8 +461,13 @@ def main() -> None:
         print(json.dumps(sweep(args), indent=2))
         return
     if args.report_only:
-        saved = json.loads((ROOT / "bench" / "results" / "predict_path.json").read_text())
-        update_section("predict-path", report(saved, args))
+        saved_file = ROOT / "bench" / "results" / "predict_path.json"
+        if saved_file.is_file():
+            update_section("predict-path", report(json.loads(saved_file.read_text()), args))
+        else:  # only a --sweep so far
+            sweep_file = ROOT / "bench" / "results" / "predict_path_sweep.json"
+            body = [HEADING, "", *sweep_report(json.loads(sweep_file.read_text()))]
+            update_section("predict-path", "\n".join(body))
         return
 
     pythons = {"after": sys.executable}

@@ -1,12 +1,18 @@
-"""The Predictor's tokenization through the Rust backend gives what the transformers call gives."""
+"""The Predictor's tokenization through the Rust backend, from a loaded tokenizer or read from
+its folder without transformers, gives what the transformers call gives."""
 
 from __future__ import annotations
+
+import json
+import random
 
 import numpy as np
 import pytest
 from textcls import TokenizerContext, get_plugins
 from textcls.batch_encoding import BatchEncoder, batch_encoder
+from textcls.folder_tokenizer import folder_encoder
 from textcls.pretrained import make_resolver
+from textcls.word_encoding import WordEncoder
 from transformers import AutoTokenizer
 
 CORPUS = [
@@ -60,7 +66,7 @@ def assert_same(got: dict[str, np.ndarray], expected: dict[str, np.ndarray]) -> 
 def test_backend_encoding_equals_the_transformers_call(name, tmp_path):
     tokenizer = build(name, tmp_path)
     encode = batch_encoder(tokenizer, MAX_LENGTH)
-    assert isinstance(encode, BatchEncoder)
+    assert isinstance(encode, WordEncoder if name == "word" else BatchEncoder)
     assert_same(encode(TEXTS), transformers_call(tokenizer, TEXTS))
     for text in TEXTS:  # one text takes the single-encode path
         assert_same(encode([text]), transformers_call(tokenizer, [text]))
@@ -92,3 +98,104 @@ def test_a_tokenizer_without_a_pad_token_takes_the_transformers_call(tmp_path):
     assert not isinstance(encode, BatchEncoder)
     with pytest.raises(ValueError, match="padding token"):  # transformers' own error, as before
         encode(["quick fox"])
+
+
+# -- a model folder's tokenizer read without transformers (folder_tokenizer.py) -------------
+
+
+@pytest.mark.parametrize("name", ["wordpiece", "bpe", "word", "char", "cjk", "hf"])
+def test_folder_encoding_equals_the_transformers_call(name, tmp_path):
+    tokenizer = build(name, tmp_path)
+    encode = folder_encoder(tmp_path, MAX_LENGTH)
+    assert encode is not None  # every folder textcls writes takes the quick path
+    assert_same(encode(TEXTS), transformers_call(tokenizer, TEXTS))
+    for text in TEXTS:
+        assert_same(encode([text]), transformers_call(tokenizer, [text]))
+
+
+def edit_config(folder, **changes) -> None:
+    path = folder / "tokenizer_config.json"
+    config = json.loads(path.read_text())
+    for key, value in changes.items():
+        if value is None:
+            config.pop(key, None)
+        else:
+            config[key] = value
+    path.write_text(json.dumps(config))
+
+
+def test_folder_sides_follow_the_config(tmp_path):
+    build("hf", tmp_path)
+    edit_config(tmp_path, padding_side="left", truncation_side="left")
+    got = folder_encoder(tmp_path, MAX_LENGTH)(TEXTS)
+    assert_same(got, transformers_call(AutoTokenizer.from_pretrained(tmp_path), TEXTS))
+    assert got["attention_mask"][0, 0] == 0  # "quick fox" is padded on the left
+
+
+@pytest.mark.parametrize(
+    ("name", "changes"),
+    [
+        ("hf", {"tokenizer_class": "RobertaTokenizer"}),  # a class whose loading is not copied
+        ("hf", {"auto_map": {"AutoTokenizer": ["x.Tok", None]}}),  # remote code: refused
+        ("hf", {"pad_token": None}),  # no padding token
+        ("hf", {"do_lower_case": False}),  # BertTokenizerFast rebuilds the normalizer on load
+        ("hf", {"sep_token": "[NOT-IN-VOCAB]"}),  # transformers adds the token on load
+        ("bpe", {"add_prefix_space": True}),  # PreTrainedTokenizerFast rebuilds the ByteLevel
+    ],
+)
+def test_folder_encoder_refuses_what_transformers_would_change(name, changes, tmp_path):
+    build(name, tmp_path)
+    assert folder_encoder(tmp_path, MAX_LENGTH) is not None
+    edit_config(tmp_path, **changes)
+    assert folder_encoder(tmp_path, MAX_LENGTH) is None
+
+
+def test_a_folder_without_tokenizer_files_has_no_folder_encoder(tmp_path):
+    assert folder_encoder(tmp_path, MAX_LENGTH) is None
+    build("word", tmp_path)
+    (tmp_path / "tokenizer.json").write_text("{ not json")
+    assert folder_encoder(tmp_path, MAX_LENGTH) is None
+
+
+# -- the word tokenizer's Python path for plain ASCII (word_encoding.py) ---------------------
+
+
+def ascii_texts(n: int = 2000) -> list[str]:
+    """Printable ASCII at its most awkward: punctuation runs, underscores, digits, tabs,
+    brackets that are not special tokens, case, and a few that are not ASCII to mix in."""
+    rng = random.Random(3)
+    pieces = [
+        *"the quick fox A slow plot again".split(),
+        "The", "FOX", "it's", "n't", "don't", "...", "?!", "--", "_", "__init__", "a_b",
+        "42", "3.14", "1,000", "$5", "(x)", "[x]", "[", "]", "[CLS", "SEP]", "\\", "'", '"',
+        "~`", "@#%^&*", "\t", "é", "今天", "\n", "\x1c",
+    ]  # fmt: skip
+    texts = ["", " ", "\t", "[SEP]", "the [PAD] fox", "[cls] lower"]
+    while len(texts) < n:
+        words = [rng.choice(pieces) for _ in range(rng.choice([1, 2, 4, 9, 20]))]
+        texts.append(
+            rng.choice(["", " ", "\t"]).join(words) if rng.random() < 0.3 else " ".join(words)
+        )
+    return texts
+
+
+@pytest.mark.parametrize("sides", [("right", "right"), ("left", "left")])
+def test_word_python_path_equals_the_transformers_call(sides, tmp_path):
+    tokenizer = build("word", tmp_path)
+    tokenizer.padding_side, tokenizer.truncation_side = sides
+    encode = batch_encoder(tokenizer, MAX_LENGTH)
+    assert isinstance(encode, WordEncoder)
+    texts = ascii_texts()
+    plain = [t for t in texts if encode._plain_ids(t) is not None]
+    assert len(plain) > len(texts) // 2  # most texts really take the Python path
+    for start in range(0, len(texts), 50):  # batches that mix both paths
+        batch = texts[start : start + 50]
+        assert_same(encode(batch), transformers_call(tokenizer, batch))
+    for text in texts[:200]:
+        assert_same(encode([text]), transformers_call(tokenizer, [text]))
+
+
+def test_word_python_path_only_for_the_word_pipeline(tmp_path):
+    for name in ("wordpiece", "bpe", "char", "cjk", "hf"):
+        folder = tmp_path / name
+        assert not isinstance(batch_encoder(build(name, folder), MAX_LENGTH), WordEncoder), name

@@ -122,3 +122,32 @@ def test_foreign_weights_file(models, tmp_path):
     result = runner.invoke(app, ["predict", str(broken), "x"])
     assert result.exit_code == 2
     assert "cannot load the model (truncated or foreign weights file?)" in result.stderr
+
+
+@pytest.mark.parametrize("labels", [["neg", "pos"], ['50% "quoted"', "back\\slash", "naïve ☃"]])
+def test_jsonl_rows_are_what_json_dumps_writes(labels):
+    """The one-template JSONL writer gives json.dumps' bytes, odd texts and labels included."""
+    import numpy as np
+    from textcls.flows.predict_io import render
+
+    texts = ['say "hi"', "back\\slash", "tab\there", "line\u2028sep", "émoji 🎬", "%s %r", ""]
+    rng = np.random.default_rng(0)
+    probs = rng.dirichlet(np.ones(len(labels)), size=len(texts)).astype(np.float32)
+    probs[0] = 1.0 / len(labels)  # a tie: the first label wins, as argmax picks
+    expected = "".join(
+        json.dumps(
+            {
+                "text": text,
+                "label": labels[int(np.argmax(row))],
+                "probabilities": dict(zip(labels, row.tolist(), strict=True)),
+            },
+            ensure_ascii=False,
+        )
+        + "\n"
+        for text, row in zip(texts, probs, strict=True)
+    )
+    assert render(texts, probs, labels, "jsonl") == expected
+    probs[1, 0] = np.nan  # not finite: json.dumps writes NaN, and so must we
+    lines = render(texts, probs, labels, "jsonl").split("\n")[:-1]  # not splitlines: U+2028
+    rows = [json.loads(line) for line in lines]
+    assert np.isnan(rows[1]["probabilities"][labels[0]])

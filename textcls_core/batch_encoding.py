@@ -7,13 +7,15 @@ a quarter of the whole model path (profiled with py-spy under ``bench/serve_load
 ``BatchEncoder`` configures a copy of the tokenizer's ``tokenizers.Tokenizer`` backend once with
 the truncation and padding that call sets (``PreTrainedTokenizerFast.set_truncation_and_padding``)
 and returns the same arrays under the same names (tests/test_batch_encoding.py compares the two).
-A tokenizer without a Rust backend or a pad token takes the transformers call unchanged.
+A tokenizer without a Rust backend or a pad token takes the transformers call unchanged; the
+``word`` tokenizer splits plain-ASCII texts in Python (``word_encoding.py``, ``quick_encoder``).
 """
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -26,7 +28,17 @@ def batch_encoder(tokenizer: Any, max_length: int) -> Encode:
     backend = getattr(tokenizer, "backend_tokenizer", None)
     if not getattr(tokenizer, "is_fast", False) or backend is None or tokenizer.pad_token is None:
         return _TransformersEncoder(tokenizer, max_length)
-    return BatchEncoder(tokenizer, backend, max_length)
+    return quick_encoder(backend, EncoderSettings.of(tokenizer), max_length)
+
+
+def quick_encoder(backend: Any, settings: EncoderSettings, max_length: int) -> Encode:
+    """The ``word`` tokenizer's Python path where it applies (word_encoding.py), else the
+    backend's own batch call."""
+    from textcls.word_encoding import word_encoder
+
+    return word_encoder(backend, settings, max_length) or BatchEncoder(
+        backend, settings, max_length
+    )
 
 
 class _TransformersEncoder:
@@ -47,26 +59,53 @@ class _TransformersEncoder:
         return dict(encoded)
 
 
+@dataclass(frozen=True)
+class EncoderSettings:
+    """What ``tokenizer(..., padding=True, truncation=True)`` reads from the tokenizer object."""
+
+    truncation_side: str
+    padding_side: str
+    pad_token: str
+    pad_token_id: int
+    pad_type_id: int
+    split_special_tokens: bool
+    type_ids: bool
+    attention_mask: bool
+
+    @classmethod
+    def of(cls, tokenizer: Any) -> EncoderSettings:
+        names = tokenizer.model_input_names
+        return cls(
+            truncation_side=tokenizer.truncation_side,
+            padding_side=tokenizer.padding_side,
+            pad_token=tokenizer.pad_token,
+            pad_token_id=tokenizer.pad_token_id,
+            pad_type_id=tokenizer.pad_token_type_id,
+            split_special_tokens=bool(getattr(tokenizer, "split_special_tokens", False)),
+            type_ids="token_type_ids" in names,
+            attention_mask="attention_mask" in names,
+        )
+
+
 class BatchEncoder:
     """A fast tokenizer's backend, set up once as ``tokenizer(..., padding=True,
     truncation=True, max_length=max_length)`` sets it up on every call."""
 
-    def __init__(self, tokenizer: Any, backend: Any, max_length: int) -> None:
+    def __init__(self, backend: Any, settings: EncoderSettings, max_length: int) -> None:
         # A copy: the tokenizer object stays free for other callers and their settings.
         self.backend = copy.deepcopy(backend)
         self.backend.enable_truncation(
-            max_length, stride=0, strategy="longest_first", direction=tokenizer.truncation_side
+            max_length, stride=0, strategy="longest_first", direction=settings.truncation_side
         )
         self.backend.enable_padding(
-            direction=tokenizer.padding_side,
-            pad_id=tokenizer.pad_token_id,
-            pad_type_id=tokenizer.pad_token_type_id,
-            pad_token=tokenizer.pad_token,
+            direction=settings.padding_side,
+            pad_id=settings.pad_token_id,
+            pad_type_id=settings.pad_type_id,
+            pad_token=settings.pad_token,
         )
-        self.backend.encode_special_tokens = bool(getattr(tokenizer, "split_special_tokens", False))
-        names = tokenizer.model_input_names
-        self.type_ids = "token_type_ids" in names
-        self.attention_mask = "attention_mask" in names
+        self.backend.encode_special_tokens = settings.split_special_tokens
+        self.type_ids = settings.type_ids
+        self.attention_mask = settings.attention_mask
         # No offsets (unused here): tokenizers >= 0.21 skips computing them.
         self._encode_batch = getattr(self.backend, "encode_batch_fast", self.backend.encode_batch)
 

@@ -35,8 +35,15 @@ def predict_command(
     fmt: Annotated[
         str | None, typer.Option("--format", help="jsonl or csv (default: from --output)")
     ] = None,
-    batch_size: Annotated[int, typer.Option(min=1)] = 32,
-    threads: Annotated[int | None, typer.Option(min=1, help="Inference threads")] = None,
+    batch_size: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="Texts per model call (default: the model's own, see docs/predict.md)"
+        ),
+    ] = None,
+    threads: Annotated[
+        int | None, typer.Option(min=1, help="Inference threads (default: every core)")
+    ] = None,
     encoding: Annotated[str, typer.Option(help="Encoding of --file or stdin")] = "utf-8",
 ) -> None:
     """Classify texts with a trained or exported model; JSONL or CSV with probabilities."""
@@ -51,12 +58,11 @@ def predict_command(
     if output is not None:
         check_output(output)
     inputs = read_texts(file, text_column, texts or [], encoding)
-    predictor = Predictor.load(resolve_model(model_dir).path, threads=threads)
+    predictor = Predictor.load(resolve_model(model_dir).path, threads=threads, workers=None)
     with Progress(console=err, transient=True, disable=file is None) as progress:
         task = progress.add_task("predicting", total=len(inputs))
         logits = predictor.logits(inputs, batch_size, progress=lambda n: progress.advance(task, n))
-    predictions = predictor.predictions_from_logits(logits)
-    content = render(inputs, predictions, predictor.labels, chosen)
+    content = render(inputs, predictor.probabilities_from_logits(logits), predictor.labels, chosen)
     if output is None:
         sys.stdout.write(content)
     else:

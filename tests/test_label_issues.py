@@ -197,3 +197,17 @@ def test_the_ingest_cache_key_follows_the_label_issue_model(tmp_path):
         (ingest_step, *_) = plan_stages(config, layout, get_plugins())
         keys.add(ingest_step.key({}, config.seed))
     assert len(keys) == 2
+
+
+def test_a_drop_that_could_not_check_warns(tmp_path):
+    # a user asked for drop; one class with one row means no check ran: a warning, not silence
+    rows = [*toy_rows(60, seed=3), ("a lone example of a third class", "rare")]
+    (tmp_path / "train.csv").write_text(csv_text(rows))
+    (tmp_path / "val.csv").write_text(csv_text(toy_rows(20, seed=9)))
+    _, report, out = run_ingest(
+        tmp_path, train="train.csv", validation="val.csv", test="val.csv", label_issues="drop"
+    )
+    assert report["label_issues"]["dropped"] == 0
+    (warning,) = [w for w in report["warnings"] if "mislabeled" in w]
+    assert "class 'rare' has 1 training row" in warning and "nothing was dropped" in warning
+    assert warning in (out / "data_report.md").read_text()

@@ -499,6 +499,14 @@ def _handle_label_issues(
         "note": skipped,
         "issues": issue_records(issues, texts, [located.get(i, "") for i in range(len(texts))]),
     }
+    if skipped is not None:
+        # asked for a check (drop above all) and got none: say so where warnings are read
+        report.warn(
+            f"likely mislabeled rows {skipped}; nothing was "
+            f"{'dropped' if data.label_issues == 'drop' else 'listed'} "
+            f"(data.label_issues: {data.label_issues}). Add training rows of that class, "
+            "or set data.label_issues: off"
+        )
     if not issues:
         return
     share = len(issues) / len(texts)

@@ -166,14 +166,14 @@ def test_the_encoder_option_reaches_the_data_report(tmp_path):
     ("teacher", "why"),
     [
         (None, "there is no teacher section"),
-        ({"model": {"name": "bilstm"}}, "the teacher is 'bilstm', not a pretrained hf model"),
+        ("{name: bilstm}", "the teacher is 'bilstm', not a pretrained hf model"),
     ],
 )
 def test_the_encoder_without_a_pretrained_hf_teacher_is_a_config_error(write, teacher, why):
     write("train.csv", csv_text(toy_rows(10)))
     text = "name: t\ndata:\n  train: train.csv\n  label_issues_model: encoder\n"
     if teacher is not None:
-        text += "teacher:\n  model: {name: bilstm}\n"
+        text += f"teacher:\n  model: {teacher}\n"
     pipeline = write("pipeline.yaml", text)
     result = CliRunner().invoke(app, ["config", "validate", str(pipeline)])
     assert result.exit_code == 2
@@ -184,6 +184,17 @@ def test_the_encoder_without_a_pretrained_hf_teacher_is_a_config_error(write, te
         text.replace("  label_issues_model", "  label_issues: off\n  label_issues_model")
     )
     assert CliRunner().invoke(app, ["config", "validate", str(pipeline)]).exit_code == 0
+
+
+def test_the_encoder_with_an_hf_teacher_lacking_pretrained_says_what_is_missing(write):
+    # it read "the teacher is 'hf', not a pretrained hf model": what was missing went unsaid
+    write("train.csv", csv_text(toy_rows(10)))
+    text = "name: t\ndata:\n  train: train.csv\n  label_issues_model: encoder\n"
+    pipeline = write("pipeline.yaml", text + "teacher:\n  model: {name: hf}\n")
+    result = CliRunner().invoke(app, ["config", "validate", str(pipeline)])
+    assert result.exit_code == 2
+    assert "the hf teacher has no params.pretrained" in result.stderr
+    assert "not a pretrained hf model" not in result.stderr
 
 
 def test_the_ingest_cache_key_follows_the_label_issue_model(tmp_path):

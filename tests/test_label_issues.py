@@ -222,3 +222,19 @@ def test_a_drop_that_could_not_check_warns(tmp_path):
     (warning,) = [w for w in report["warnings"] if "mislabeled" in w]
     assert "class 'rare' has 1 training row" in warning and "nothing was dropped" in warning
     assert warning in (out / "data_report.md").read_text()
+
+
+def test_a_drop_of_most_of_train_warns(tmp_path):
+    # 45% of labels flipped: drop removed over half of train with one progress line, no warning
+    (tmp_path / "val.csv").write_text(csv_text(toy_rows(20, seed=9)))
+    for share, warns in ((0.45, True), (0.1, False)):
+        rows, _ = flipped_rows(200, share)
+        (tmp_path / "train.csv").write_text(csv_text(rows))
+        _, report, _ = run_ingest(
+            tmp_path, train="train.csv", validation="val.csv", test="val.csv", label_issues="drop"
+        )
+        found = report["label_issues"]
+        big = [w for w in report["warnings"] if w.startswith("data.label_issues: drop removed")]
+        assert bool(big) == warns, (share, found["dropped"], report["warnings"])
+        if warns:
+            assert f"removed {found['dropped']} of 200 training rows" in big[0]

@@ -290,6 +290,10 @@ def textcls_pipeline(
     try:
         with textcls_logs_in_prefect(), tracking.active():
             plan = plan_stages(config, layout, plugins, previous_labels(layout))
+            if only is not None:
+                # one stage: what comes after it is not needed (and need not be in the store)
+                last = max((i for i, step in enumerate(plan) if step.stage == only), default=-1)
+                plan = plan[: last + 1] if last >= 0 else plan
             for planned in plan:
                 run.current = planned.name
                 if planned.stage != "register":

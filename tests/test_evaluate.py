@@ -54,6 +54,29 @@ def test_ece_noise_floor_is_what_a_calibrated_model_measures_and_shrinks_with_ro
     assert floors == sorted(floors, reverse=True)
     # a perfectly certain, always-right model has nothing to sample: floor 0
     assert ece_noise_floor(np.array([[1.0, 0.0]] * 50)) == 0.0
+
+
+def test_the_calibration_table_shows_each_ece_beside_its_own_floor():
+    # calibration moves the confidences, so before and after have different floors; one
+    # unlabelled "ECE floor" column showed only after's and read as the floor of both
+    from textcls.evaluation.trust_sections import calibration_lines
+
+    def metrics(ece: float, floor: float) -> dict[str, float]:
+        return {"ece": ece, "ece_floor": floor, "brier": 0.1, "log_loss": 0.3}
+
+    calibration = {
+        "temperature": 0.4,
+        "before": metrics(0.176, 0.028),
+        "after": metrics(0.011, 0.008),
+    }
+    report = {"split": "test", "variants": {"student": {"calibration": calibration}}}
+    lines = calibration_lines(report)
+    header = next(line for line in lines if line.startswith("| variant"))
+    row = next(line for line in lines if line.startswith("| student"))
+    cells = dict(zip(header.strip("|").split("|"), row.strip("|").split("|"), strict=True))
+    cells = {k.strip(): v.strip() for k, v in cells.items()}
+    assert cells["ECE before"] == "0.176" and cells["ECE floor before"] == "0.028"
+    assert cells["ECE after"] == "0.011" and cells["ECE floor after"] == "0.008"
     assert ece_noise_floor(np.zeros((0, 2))) == 0.0
 
 

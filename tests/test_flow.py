@@ -162,6 +162,14 @@ def test_only_runs_one_stage_from_cached_inputs(project, first_run):
     assert statuses(manifest)["teacher"] == "reused"
 
 
+def test_only_ingest_runs_on_an_empty_store(project, prefect_api, tmp_path):
+    # `textcls run --only ingest` on a first run went on to the teacher and failed: "stage
+    # teacher is needed but not in the artifact store"; nothing after the one stage is needed
+    manifest = run(project, only="ingest", output=str(tmp_path / "fresh"))
+    assert manifest["status"] == "completed"
+    assert statuses(manifest) == {"ingest": "ran"}
+
+
 def test_only_needs_its_inputs_in_the_store(project, first_run):
     with pytest.raises(ConfigError, match="stage student is needed but not in the artifact"):
         run(project, "student.train.epochs=1", only="evaluate")

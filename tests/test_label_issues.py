@@ -166,14 +166,14 @@ def test_the_encoder_option_reaches_the_data_report(tmp_path):
     ("teacher", "why"),
     [
         (None, "there is no teacher section"),
-        ({"model": {"name": "bilstm"}}, "the teacher is 'bilstm', not a pretrained hf model"),
+        ("{name: bilstm}", "the teacher is 'bilstm', not a pretrained hf model"),
     ],
 )
 def test_the_encoder_without_a_pretrained_hf_teacher_is_a_config_error(write, teacher, why):
     write("train.csv", csv_text(toy_rows(10)))
     text = "name: t\ndata:\n  train: train.csv\n  label_issues_model: encoder\n"
     if teacher is not None:
-        text += "teacher:\n  model: {name: bilstm}\n"
+        text += f"teacher:\n  model: {teacher}\n"
     pipeline = write("pipeline.yaml", text)
     result = CliRunner().invoke(app, ["config", "validate", str(pipeline)])
     assert result.exit_code == 2
@@ -184,6 +184,17 @@ def test_the_encoder_without_a_pretrained_hf_teacher_is_a_config_error(write, te
         text.replace("  label_issues_model", "  label_issues: off\n  label_issues_model")
     )
     assert CliRunner().invoke(app, ["config", "validate", str(pipeline)]).exit_code == 0
+
+
+def test_the_encoder_with_an_hf_teacher_lacking_pretrained_says_what_is_missing(write):
+    # it read "the teacher is 'hf', not a pretrained hf model": what was missing went unsaid
+    write("train.csv", csv_text(toy_rows(10)))
+    text = "name: t\ndata:\n  train: train.csv\n  label_issues_model: encoder\n"
+    pipeline = write("pipeline.yaml", text + "teacher:\n  model: {name: hf}\n")
+    result = CliRunner().invoke(app, ["config", "validate", str(pipeline)])
+    assert result.exit_code == 2
+    assert "the hf teacher has no params.pretrained" in result.stderr
+    assert "not a pretrained hf model" not in result.stderr
 
 
 def test_the_ingest_cache_key_follows_the_label_issue_model(tmp_path):
@@ -197,3 +208,33 @@ def test_the_ingest_cache_key_follows_the_label_issue_model(tmp_path):
         (ingest_step, *_) = plan_stages(config, layout, get_plugins())
         keys.add(ingest_step.key({}, config.seed))
     assert len(keys) == 2
+
+
+def test_a_drop_that_could_not_check_warns(tmp_path):
+    # a user asked for drop; one class with one row means no check ran: a warning, not silence
+    rows = [*toy_rows(60, seed=3), ("a lone example of a third class", "rare")]
+    (tmp_path / "train.csv").write_text(csv_text(rows))
+    (tmp_path / "val.csv").write_text(csv_text(toy_rows(20, seed=9)))
+    _, report, out = run_ingest(
+        tmp_path, train="train.csv", validation="val.csv", test="val.csv", label_issues="drop"
+    )
+    assert report["label_issues"]["dropped"] == 0
+    (warning,) = [w for w in report["warnings"] if "mislabeled" in w]
+    assert "class 'rare' has 1 training row" in warning and "nothing was dropped" in warning
+    assert warning in (out / "data_report.md").read_text()
+
+
+def test_a_drop_of_most_of_train_warns(tmp_path):
+    # 45% of labels flipped: drop removed over half of train with one progress line, no warning
+    (tmp_path / "val.csv").write_text(csv_text(toy_rows(20, seed=9)))
+    for share, warns in ((0.45, True), (0.1, False)):
+        rows, _ = flipped_rows(200, share)
+        (tmp_path / "train.csv").write_text(csv_text(rows))
+        _, report, _ = run_ingest(
+            tmp_path, train="train.csv", validation="val.csv", test="val.csv", label_issues="drop"
+        )
+        found = report["label_issues"]
+        big = [w for w in report["warnings"] if w.startswith("data.label_issues: drop removed")]
+        assert bool(big) == warns, (share, found["dropped"], report["warnings"])
+        if warns:
+            assert f"removed {found['dropped']} of 200 training rows" in big[0]

@@ -547,11 +547,12 @@ def _check_label_issues_model(config: PipelineConfig, locate: _Locator) -> None:
         or model.name.rsplit(":", 1)[-1] != "hf"
         or not isinstance(model.params.get("pretrained"), str)
     ):
-        found = (
-            "there is no teacher section"
-            if model is None
-            else f"the teacher is {model.name!r}, not a pretrained hf model"
-        )
+        if model is None:
+            found = "there is no teacher section"
+        elif model.name.rsplit(":", 1)[-1] == "hf":
+            found = "the hf teacher has no params.pretrained (a hub name or a local folder)"
+        else:
+            found = f"the teacher is {model.name!r}, not a pretrained hf model"
         raise ConfigError(
             f"{locate(('data', 'label_issues_model'))}: 'encoder' embeds the texts with the "
             f"teacher's pretrained encoder, but {found}. Add a teacher with model "

@@ -54,15 +54,17 @@ def calibration_lines(report: dict[str, Any]) -> list[str]:
         "on this many rows (ECE's sampling error); an ECE near it is as small as these rows "
         "can show.",
         "",
-        "| variant | temperature | ECE before | ECE after | ECE floor | Brier before | "
-        "Brier after | log loss before | log loss after |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| variant | temperature | ECE before | ECE floor before | ECE after | ECE floor after "
+        "| Brier before | Brier after | log loss before | log loss after |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, c in rows:
         b, a = c["before"], c["after"]
-        floor = f"{a['ece_floor']:.3f}" if "ece_floor" in a else "-"
+        # each ECE beside its own floor: the floor follows the confidences, which calibration moves
+        floor_b, floor_a = (f"{m['ece_floor']:.3f}" if "ece_floor" in m else "-" for m in (b, a))
         lines.append(
-            f"| {name} | {c['temperature']:.3f} | {b['ece']:.3f} | {a['ece']:.3f} | {floor} "
+            f"| {name} | {c['temperature']:.3f} | {b['ece']:.3f} | {floor_b} | {a['ece']:.3f} "
+            f"| {floor_a} "
             f"| {b['brier']:.4f} | {a['brier']:.4f} | {b['log_loss']:.4f} | {a['log_loss']:.4f} |"
         )
     return [*lines, ""]

@@ -107,8 +107,13 @@ def test_ingest_lists_likely_mislabeled_rows_with_file_and_line(tmp_path, policy
 def test_label_issues_off_looks_for_nothing(tmp_path):
     rows, _ = flipped_rows(100, 0.1)
     (tmp_path / "train.csv").write_text(csv_text(rows))
-    _, report, _ = run_ingest(tmp_path, train="train.csv", label_issues="off")
-    assert report["label_issues"] == {}
+    _, report, out = run_ingest(tmp_path, train="train.csv", label_issues="off")
+    # nothing looked for, and the report says the check was off (an empty {} said nothing)
+    assert report["label_issues"] == {
+        "policy": "off",
+        "note": "not checked (data.label_issues: off)",
+    }
+    assert "not checked (data.label_issues: off)" in (out / "data_report.md").read_text()
 
 
 # --- data.label_issues_model: encoder (the teacher's frozen pretrained encoder) -----------------
@@ -238,3 +243,17 @@ def test_a_drop_of_most_of_train_warns(tmp_path):
         assert bool(big) == warns, (share, found["dropped"], report["warnings"])
         if warns:
             assert f"removed {found['dropped']} of 200 training rows" in big[0]
+
+
+@pytest.mark.parametrize("word", ["on", "yes", "true"])
+def test_an_unquoted_yes_word_asks_which_policy_is_meant(write, word):
+    # YAML reads on/yes/true as true; "Input should be 'report', 'drop' or 'off'" left the user
+    # wondering why the word they wrote was not accepted
+    write("train.csv", csv_text(toy_rows(10)))
+    pipeline = write(
+        "pipeline.yaml", f"name: t\ndata:\n  train: train.csv\n  label_issues: {word}\n"
+    )
+    result = CliRunner().invoke(app, ["config", "validate", str(pipeline)])
+    assert result.exit_code == 2
+    assert f"{pipeline}:4" in result.stderr and "data.label_issues" in result.stderr
+    assert "YAML read this as true" in result.stderr and "report" in result.stderr

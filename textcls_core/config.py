@@ -154,7 +154,14 @@ class DataConfig(_Strict):
     @classmethod
     def _unquoted_off(cls, value: Any) -> Any:
         # YAML 1.1 reads an unquoted `off` as false; the user meant the option "off"
-        return "off" if value is False else value
+        if value is False:
+            return "off"
+        if value is True:  # `on`, `yes`, `true`: YAML made a yes/no of it; which one is meant?
+            raise ValueError(
+                "YAML read this as true (unquoted on/yes/true); write report (list likely "
+                "mislabeled rows) or drop (remove them before training)"
+            )
+        return value
 
 
 class TrainConfig(_Strict):

@@ -157,6 +157,8 @@ def ingest(
         _handle_leakage(splits, data, report)
     if data.label_issues != "off" and not score_only:
         _handle_label_issues(splits["train"], config, report, plugins)
+    elif data.label_issues == "off":  # the report says the check was turned off, not skipped
+        report.label_issues = {"policy": "off", "note": "not checked (data.label_issues: off)"}
 
     names, new_labels, dropped_labels = label_vocabulary(
         (str(v) for v in pc.unique(splits["train"].table.column(LABEL)).to_pylist()),

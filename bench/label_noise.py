@@ -302,6 +302,8 @@ def render(results: dict[str, Any], command: str, load: str) -> str:
                     f"{d['recall']:.2f}",
                 )
             )
+    if lines[-1].startswith("|---"):  # no flipped condition ran
+        lines[-2:] = ["No flipped condition in this run."]
     lines += [
         "",
         "### Accuracy on test: clean labels, flipped and kept (`report`), flipped and `drop`",

@@ -529,13 +529,19 @@ def label_issue_encoder(config: PipelineConfig) -> str | None:
     """The pretrained checkpoint the label-issue check embeds texts with, or None (TF-IDF only).
 
     It is the ``hf`` teacher's ``pretrained`` param (a hub name or folder, resolved offline the
-    way fine-tuning resolves it); config validation has checked that there is one.
+    way fine-tuning resolves it); config validation has checked that there is one. With
+    ``teacher`` it is that param when the teacher has one (else None: TF-IDF only beside it).
     """
     data = config.data
-    if data.label_issues == "off" or data.label_issues_model != "encoder":
+    if data.label_issues == "off" or data.label_issues_model == "tfidf":
         return None
     assert config.teacher is not None  # _check_label_issues_model
-    return str(config.teacher.model.params["pretrained"])
+    pretrained = config.teacher.model.params.get("pretrained")
+    if data.label_issues_model == "teacher":
+        # the teacher's fold models are averaged with the encoder's too when it has one
+        hf = config.teacher.model.name.rsplit(":", 1)[-1] == "hf"
+        return pretrained if hf and isinstance(pretrained, str) else None
+    return str(pretrained)
 
 
 def label_issue_teacher(config: PipelineConfig) -> dict[str, Any] | None:

@@ -36,7 +36,7 @@ ENCODER_C = 1.0
 
 
 #: cleanlab's rule with the teacher (see ``label_issues_from_probabilities``).
-TEACHER_FILTER = "prune_by_noise_rate"
+TEACHER_FILTER = "both"
 
 
 def method(encoder: str | None, *, teacher: bool = False) -> str:

@@ -23,26 +23,33 @@ import argparse
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from label_noise import DATA, DATASETS, flip, prepare  # noqa: E402
+from label_noise import DATA, DATASETS, TEACHER, flip, prepare, read_rows  # noqa: E402
 from machine import markdown_row, save_result, update_section  # noqa: E402
 
 ENCODER = "sentence-transformers/all-MiniLM-L6-v2"
-SHARES = (0.05, 0.10)
+#: How many teacher folds a run may fine-tune (``--max-folds``; saved folds are reused).
+MAX_FOLDS_RUN = 5
 
 
 def detection(
-    codes: np.ndarray, clean: np.ndarray, probabilities: np.ndarray, flipped: set[int]
+    codes: np.ndarray,
+    clean: np.ndarray,
+    probabilities: np.ndarray,
+    flipped: set[int],
+    filter_by: str = "prune_by_noise_rate",
 ) -> dict[str, Any]:
     from textcls.data.label_issues import label_issues_from_probabilities
 
     names = [str(i) for i in range(probabilities.shape[1])]
-    found = {issue.index for issue in label_issues_from_probabilities(codes, probabilities, names)}
+    issues = label_issues_from_probabilities(codes, probabilities, names, filter_by=filter_by)
+    found = {issue.index for issue in issues}
     hit = len(found & flipped)
     return {
         "found": len(found),
@@ -53,7 +60,62 @@ def detection(
     }
 
 
-def bench_dataset(name: str, train_rows: int) -> dict[str, Any]:
+def teacher_probabilities(
+    texts: list[str],
+    codes: np.ndarray,
+    names: list[str],
+    validation: list[tuple[str, str]],
+    saved: str,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``teacher`` model's out-of-fold probabilities: one fine-tune of TEACHER per fold.
+
+    Each fold's probabilities are saved to ``saved``-fold<k>.npy as soon as they exist and
+    reused by the next run (minutes per fold on a busy CPU). Returns the probabilities and a
+    mask of the rows whose fold is done (all, unless ``--max-folds`` stopped early).
+    """
+    from textcls import config_from_dict
+    from textcls.data.label_issues import folds_of
+    from textcls.data.teacher_folds import teacher_out_of_fold_probabilities
+
+    probabilities = np.zeros((len(texts), len(names)))
+    done = np.zeros(len(texts), dtype=bool)
+    val = ([t for t, _ in validation], np.array([names.index(y) for _, y in validation]))
+    for k, fold in enumerate(folds_of(codes, 13)):
+        path = Path(f"{saved}-fold{k}.npy")
+        if k >= MAX_FOLDS_RUN and not path.is_file():
+            continue
+        if not path.is_file():
+            with tempfile.TemporaryDirectory(prefix="textcls-lim-") as tmp:
+                (Path(tmp) / "train.csv").write_text("text,label\n")  # a config needs one
+                config = config_from_dict(
+                    {"name": "lim", "seed": 13, "data": {"train": "train.csv"}, "teacher": TEACHER},
+                    base_dir=tmp,
+                )
+                fold_probabilities = teacher_out_of_fold_probabilities(
+                    config, texts, codes, names, [fold], val
+                )
+            np.save(path, fold_probabilities[fold[1]])
+        probabilities[fold[1]] = np.load(path)
+        done[fold[1]] = True
+    return probabilities, done
+
+
+def _judge(
+    probabilities: np.ndarray,
+    filter_by: str = "prune_by_noise_rate",
+    *,
+    done: np.ndarray,
+    codes: np.ndarray,
+    clean: np.ndarray,
+    flipped: set[int],
+) -> dict[str, Any]:
+    """Detection on the rows whose teacher fold finished (all rows after a full run)."""
+    return detection(codes[done], clean[done], probabilities[done], flipped, filter_by)
+
+
+def bench_dataset(
+    name: str, train_rows: int, shares: list[float], models: set[str]
+) -> dict[str, Any]:
     from textcls.data.label_issues import (
         embedding_out_of_fold_probabilities,
         out_of_fold_probabilities,
@@ -63,35 +125,61 @@ def bench_dataset(name: str, train_rows: int) -> dict[str, Any]:
 
     with tempfile.TemporaryDirectory(prefix="textcls-lim-") as tmp:
         clean_rows = prepare(DATASETS[name], Path(tmp), train_rows, 1000)
+        validation = read_rows(Path(tmp) / "validation.csv")
     texts = [text for text, _ in clean_rows]
     names = sorted({label for _, label in clean_rows})
     clean = np.array([names.index(label) for _, label in clean_rows])
-    start = time.perf_counter()
-    embeddings = embed_texts(texts, resolve_pretrained(ENCODER))
-    embed_s = time.perf_counter() - start
-    print(name, f"embedded {len(texts)} texts in {embed_s:.1f}s", flush=True)
-    result: dict[str, Any] = {"rows": len(texts), "embed_s": embed_s}
-    for share in SHARES:
+    result: dict[str, Any] = {"rows": len(texts)}
+    embeddings = None
+    for share in shares:
         rows, lines = flip(clean_rows, share)
         flipped = {line - 2 for line in lines}  # CSV line -> row index
         codes = np.array([names.index(label) for _, label in rows])
+        teacher, done, teacher_s = None, np.ones(len(texts), dtype=bool), 0.0
+        if "teacher" in models:  # first: the folds are saved as they finish, the rest is quick
+            start = time.perf_counter()
+            saved = f"/tmp/textcls-lim-teacher-{name}-{len(texts)}-{round(share * 100)}"
+            teacher, done = teacher_probabilities(texts, codes, names, validation, saved)
+            teacher_s = time.perf_counter() - start
+        if embeddings is None:
+            start = time.perf_counter()
+            embeddings = embed_texts(texts, resolve_pretrained(ENCODER))
+            result["embed_s"] = embed_s = time.perf_counter() - start
+            print(name, f"embedded {len(texts)} texts in {embed_s:.1f}s", flush=True)
         start = time.perf_counter()
         tfidf = out_of_fold_probabilities(texts, codes, 13)
         tfidf_s = time.perf_counter() - start
         start = time.perf_counter()
         encoder = embedding_out_of_fold_probabilities(embeddings, codes, 13)
         encoder_s = time.perf_counter() - start
-        entry = {
-            "tfidf": {**detection(codes, clean, tfidf, flipped), "seconds": tfidf_s},
-            "encoder only": {
-                **detection(codes, clean, encoder, flipped),
-                "seconds": embed_s + encoder_s,
-            },
-            "tfidf + encoder": {
-                **detection(codes, clean, (tfidf + encoder) / 2, flipped),
-                "seconds": embed_s + encoder_s + tfidf_s,
-            },
+        mean = (tfidf + encoder) / 2
+        mean_s = embed_s + encoder_s + tfidf_s
+        # a partial teacher run (--max-folds): every model is judged on the finished folds' rows
+        kept = np.flatnonzero(done)
+        judged = {int(i) for i, row in enumerate(kept) if int(row) in flipped}
+        judge = partial(_judge, done=done, codes=codes, clean=clean, flipped=judged)
+
+        entry: dict[str, Any] = {
+            "tfidf": {**judge(tfidf), "seconds": tfidf_s},
+            "encoder only": {**judge(encoder), "seconds": embed_s + encoder_s},
+            "tfidf + encoder": {**judge(mean), "seconds": mean_s},
+            "tfidf + encoder, both": {**judge(mean, "both"), "seconds": mean_s},
         }
+        if teacher is not None:
+            for label, probabilities, seconds in (
+                ("teacher", teacher, teacher_s),
+                ("teacher + tfidf", (teacher + tfidf) / 2, teacher_s + tfidf_s),
+                ("teacher + encoder", (teacher + mean) / 2, teacher_s + mean_s),
+                ("teacher, tfidf, embeddings", (teacher + tfidf + encoder) / 3, teacher_s + mean_s),
+            ):
+                for filter_by, suffix in (("prune_by_noise_rate", ""), ("both", ", both")):
+                    entry[label + suffix] = {
+                        **judge(probabilities, filter_by),
+                        "seconds": seconds,
+                    }
+        if not done.all():
+            print(name, share, f"PARTIAL: {done.sum()} of {len(done)} rows judged", flush=True)
+            result.setdefault("partial", {})[f"{round(share * 100)}%"] = int(done.sum())
         result[f"{round(share * 100)}%"] = entry
         for method, d in entry.items():
             print(name, share, method, {k: round(v, 3) for k, v in d.items()}, flush=True)
@@ -112,7 +200,7 @@ def render(results: dict[str, Any], command: str, load: str) -> str:
         "|---|---:|---|---:|---:|---:|---:|---:|",
     ]
     for name, r in results.items():
-        for share in ("5%", "10%"):
+        for share in _shares(r):
             for method, d in r[share].items():
                 lines.append(
                     markdown_row(
@@ -126,22 +214,36 @@ def render(results: dict[str, Any], command: str, load: str) -> str:
                         f"{d['seconds']:.1f}",
                     )
                 )
-    lines += ["", "Seconds per 1,000 train rows (mean over the 5% and 10% runs):", ""]
-    lines += ["| dataset | tfidf | encoder only | tfidf + encoder |", "|---|---:|---:|---:|"]
+    models = ("tfidf", "encoder only", "tfidf + encoder", "teacher")
+    lines += ["", "Seconds per 1,000 train rows (mean over the shares run):", ""]
+    lines += ["| dataset | " + " | ".join(models) + " |", "|---|" + "---:|" * len(models)]
     for name, r in results.items():
         per = [
-            np.mean([r[s][m]["seconds"] for s in ("5%", "10%")]) * 1000 / r["rows"]
-            for m in ("tfidf", "encoder only", "tfidf + encoder")
+            np.mean([r[s][m]["seconds"] for s in _shares(r)]) * 1000 / r["rows"]
+            if m in r[_shares(r)[0]]
+            else float("nan")
+            for m in models
         ]
         lines.append(markdown_row(name, *(f"{v:.1f}" for v in per)))
     return "\n".join(lines) + "\n"
+
+
+def _shares(result: dict[str, Any]) -> list[str]:
+    return [key for key in result if key.endswith("%")]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", default="sst2,ag_news,sms_spam")
     parser.add_argument("--train", type=int, default=2000)
+    parser.add_argument("--shares", default="0.05,0.10", help="shares of labels flipped")
+    parser.add_argument("--models", default="tfidf,encoder,teacher")
+    parser.add_argument(
+        "--max-folds", type=int, default=5, help="teacher folds to fine-tune in this run"
+    )
     args = parser.parse_args()
+    global MAX_FOLDS_RUN
+    MAX_FOLDS_RUN = args.max_folds
     load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
     command = "flock /tmp/textcls-bench.lock python bench/label_issue_models.py " + " ".join(
         sys.argv[1:]
@@ -151,9 +253,12 @@ def main() -> None:
         if not (DATA / DATASETS[name]["test"]).is_file():
             print(f"skipping {name}: {DATA / DATASETS[name]['test']} not found")
             continue
-        results[name] = bench_dataset(name, args.train)
+        shares = [float(v) for v in args.shares.split(",")]
+        results[name] = bench_dataset(name, args.train, shares, set(args.models.split(",")))
     # another train size (the cost at scale) is its own result and section
     suffix = "" if args.train == 2000 else f"-{args.datasets.replace(',', '-')}-{args.train}"
+    if "teacher" in args.models:  # the teacher's runs (minutes per share) are their own table
+        suffix += "-teacher"
     save_result(
         "label_issue_models" + suffix.replace("-", "_"),
         {"command": command.strip(), "load": load, **results},

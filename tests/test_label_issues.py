@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import json
+import logging
 import random
+import tempfile
 
 import numpy as np
 import pytest
 from ingest_helpers import csv_text, run_ingest
-from model_helpers import toy_rows
+from model_helpers import TINY_MODELS, toy_rows
 from textcls import config_from_dict
+from textcls.config import label_issue_encoder
 from textcls.data.label_issues import (
     METHOD,
     find_label_issues,
     label_issues_from_probabilities,
 )
+from textcls.data.teacher_folds import TEMP_PREFIX
 from textcls.flows.cli import app
 from textcls.pipeline_plan import RunLayout, plan_stages
 from textcls.plugin_manager import get_plugins
@@ -257,3 +261,104 @@ def test_an_unquoted_yes_word_asks_which_policy_is_meant(write, word):
     assert result.exit_code == 2
     assert f"{pipeline}:4" in result.stderr and "data.label_issues" in result.stderr
     assert "YAML read this as true" in result.stderr and "report" in result.stderr
+
+
+# --- data.label_issues_model: teacher (the pipeline's teacher, fine-tuned once per fold) --------
+
+#: A bag-of-words teacher with a word tokenizer: five fine-tunes in seconds.
+TINY_TEACHER = {
+    "model": {"name": "bow", "params": TINY_MODELS["bow"]},
+    "tokenizer": {"name": "word", "params": {"min_frequency": 1}},
+    "train": {"epochs": 4, "batch_size": 16, "learning_rate": 0.05, "max_length": 16},
+}
+
+
+@pytest.mark.slow  # five fine-tunes: 1-3 minutes on two busy cores
+def test_the_teacher_option_finds_the_flips_reports_itself_and_leaves_no_temp_folder(
+    tmp_path, monkeypatch, caplog
+):
+    rows, flipped = flipped_rows(200, 0.1)
+    data = tmp_path / "data_in"
+    data.mkdir()
+    (data / "train.csv").write_text(csv_text(rows))
+    (data / "val.csv").write_text(csv_text(toy_rows(40, seed=9)))
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))  # where the fold folders go
+    raw = {
+        "name": "t",
+        "seed": 3,
+        "data": {
+            "train": "train.csv",
+            "validation": "val.csv",
+            "test": "val.csv",
+            "drop_duplicates": False,
+            "label_issues_model": "teacher",
+        },
+        "teacher": TINY_TEACHER,
+    }
+    out = tmp_path / "out" / "data"
+    with caplog.at_level(logging.INFO, logger="textcls.data"):
+        ingest(config_from_dict(raw, base_dir=data), out)
+    # five fine-tunes ran, one per fold ...
+    assert sum("label issues: teacher fold" in r.getMessage() for r in caplog.records) == 5
+    found = json.loads((out / "data_report.json").read_text())["label_issues"]
+    assert found["model"] == "teacher" and "pipeline's teacher" in found["method"]
+    assert "TF-IDF" in found["method"] and "embeddings" not in found["method"]  # not hf
+    assert found["seconds"] > 0
+    lines = {int(i["where"].rsplit(":", 1)[1]) - 2 for i in found["issues"]}
+    hit = len(lines & flipped)
+    # a 16-dim bag of words on 160 rows per fold is weaker than TF-IDF here (it hashes words
+    # into buckets); random flags would be 10% precise
+    assert hit >= 0.6 * len(flipped) and hit >= 0.75 * len(lines), (len(lines), hit)
+    assert all(i["suggested"] != i["given"] for i in found["issues"])
+    assert "pipeline's teacher" in (out / "data_report.md").read_text()
+    # ... in temp folders that are gone, and nothing was written beside the user's data
+    # (torch may keep its own compile cache there: not ours)
+    assert not [p for p in temp.iterdir() if p.name.startswith(TEMP_PREFIX)]
+    assert sorted(p.name for p in data.iterdir()) == ["train.csv", "val.csv"]
+    assert sorted(p.name for p in out.parent.iterdir()) == ["data"]
+
+
+def test_the_teacher_option_without_a_teacher_is_a_config_error(write):
+    write("train.csv", csv_text(toy_rows(10)))
+    text = "name: t\ndata:\n  train: train.csv\n  label_issues_model: teacher\n"
+    pipeline = write("pipeline.yaml", text)
+    result = CliRunner().invoke(app, ["config", "validate", str(pipeline)])
+    assert result.exit_code == 2
+    assert f"{pipeline}:4: data.label_issues_model: 'teacher' fine-tunes" in result.stderr
+    assert "there is no teacher section" in result.stderr
+    assert "set data.label_issues_model: tfidf" in result.stderr
+    # any teacher kind will do (not only a pretrained hf one)
+    pipeline.write_text(text + "teacher:\n  model: {name: bilstm}\n")
+    assert CliRunner().invoke(app, ["config", "validate", str(pipeline)]).exit_code == 0
+
+
+def test_the_ingest_cache_key_follows_the_teacher_when_it_finds_the_label_issues(tmp_path):
+    (tmp_path / "train.csv").write_text(csv_text(toy_rows(20)))
+
+    def key(model: str, epochs: int) -> str:
+        teacher = {**TINY_TEACHER, "train": {**TINY_TEACHER["train"], "epochs": epochs}}
+        raw = {
+            "name": "t",
+            "data": {"train": "train.csv", "label_issues_model": model},
+            "teacher": teacher,
+        }
+        config = config_from_dict(raw, base_dir=tmp_path)
+        (ingest_step, *_) = plan_stages(
+            config, RunLayout(tmp_path / "runs", "t", "r1"), get_plugins()
+        )
+        return ingest_step.key({}, config.seed)
+
+    # an hf teacher's pretrained encoder is averaged in too; another kind's is not
+    hf = {"name": "t", "data": {"train": "train.csv", "label_issues_model": "teacher"}}
+    config = config_from_dict({**hf, "teacher": HF_TEACHER}, base_dir=tmp_path)
+    assert label_issue_encoder(config) == MINILM
+    assert (
+        label_issue_encoder(config_from_dict({**hf, "teacher": TINY_TEACHER}, base_dir=tmp_path))
+        is None
+    )
+    # the teacher's recipe decides which rows are flagged only when it is the model asked for
+    assert key("teacher", 4) != key("teacher", 5)
+    assert key("tfidf", 4) == key("tfidf", 5)
+    assert key("teacher", 4) != key("tfidf", 4)

@@ -143,11 +143,13 @@ class DataConfig(_Strict):
         "report",
         description="Likely mislabeled train rows (cleanlab): list them, drop them, or skip",
     )
-    label_issues_model: Literal["tfidf", "encoder"] = Field(
+    label_issues_model: Literal["tfidf", "encoder", "teacher"] = Field(
         "tfidf",
         description="Out-of-fold probabilities for the label-issue check: tfidf (TF-IDF + "
-        "logistic regression, seconds) or encoder (also the hf teacher's frozen pretrained "
-        "encoder: more precise, ~4-12 s per 1,000 rows on 2 CPU cores)",
+        "logistic regression, seconds), encoder (also the hf teacher's frozen pretrained "
+        "encoder: more precise, ~4-12 s per 1,000 rows on 2 CPU cores) or teacher (the "
+        "pipeline's teacher fine-tuned once per fold, any model kind: about 4 teacher "
+        "trainings)",
     )
 
     @field_validator("label_issues", mode="before")
@@ -534,20 +536,50 @@ def label_issue_encoder(config: PipelineConfig) -> str | None:
     """The pretrained checkpoint the label-issue check embeds texts with, or None (TF-IDF only).
 
     It is the ``hf`` teacher's ``pretrained`` param (a hub name or folder, resolved offline the
-    way fine-tuning resolves it); config validation has checked that there is one.
+    way fine-tuning resolves it); config validation has checked that there is one. With
+    ``teacher`` it is that param when the teacher has one (else None: TF-IDF only beside it).
     """
     data = config.data
-    if data.label_issues == "off" or data.label_issues_model != "encoder":
+    if data.label_issues == "off" or data.label_issues_model == "tfidf":
         return None
     assert config.teacher is not None  # _check_label_issues_model
-    return str(config.teacher.model.params["pretrained"])
+    pretrained = config.teacher.model.params.get("pretrained")
+    if data.label_issues_model == "teacher":
+        # the teacher's fold models are averaged with the encoder's too when it has one
+        hf = config.teacher.model.name.rsplit(":", 1)[-1] == "hf"
+        return pretrained if hf and isinstance(pretrained, str) else None
+    return str(pretrained)
+
+
+def label_issue_teacher(config: PipelineConfig) -> dict[str, Any] | None:
+    """The teacher section the label-issue check fine-tunes per fold, or None (not asked).
+
+    With ``data.label_issues_model: teacher`` this section decides which rows are flagged
+    (and dropped), so the ingest step's cache key includes it.
+    """
+    data = config.data
+    if data.label_issues == "off" or data.label_issues_model != "teacher":
+        return None
+    assert config.teacher is not None  # _check_label_issues_model
+    return config.teacher.model_dump(mode="json")
 
 
 def _check_label_issues_model(config: PipelineConfig, locate: _Locator) -> None:
-    """``label_issues_model: encoder`` needs an ``hf`` teacher with a ``pretrained`` param."""
-    if config.data.label_issues == "off" or config.data.label_issues_model != "encoder":
+    """``label_issues_model: encoder`` needs an ``hf`` teacher with a ``pretrained`` param;
+    ``teacher`` needs a teacher section (any model)."""
+    if config.data.label_issues == "off" or config.data.label_issues_model == "tfidf":
         return
     teacher = config.teacher
+    if config.data.label_issues_model == "teacher":
+        if teacher is None:
+            raise ConfigError(
+                f"{locate(('data', 'label_issues_model'))}: 'teacher' fine-tunes the "
+                "pipeline's teacher once per fold, but there is no teacher section. Add a "
+                "teacher (any model, e.g. {model: {name: hf, params: {pretrained: "
+                "sentence-transformers/all-MiniLM-L6-v2}}}), or set "
+                "data.label_issues_model: tfidf"
+            )
+        return
     model = teacher.model if teacher is not None else None
     if (
         model is None

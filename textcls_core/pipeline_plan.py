@@ -22,7 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from textcls.config import PipelineConfig, QuantizeStep, label_issue_encoder
+from textcls.config import (
+    PipelineConfig,
+    QuantizeStep,
+    label_issue_encoder,
+    label_issue_teacher,
+)
 from textcls.contracts import DataSourceCapabilities
 from textcls.data.files import expand_inputs
 from textcls.data.fingerprint import source_stats
@@ -152,6 +157,20 @@ def check_runnable(config: PipelineConfig) -> None:
         )
 
 
+def _ingest_key(
+    config: PipelineConfig, dump: dict[str, Any], plugins: PluginHost
+) -> dict[str, Any]:
+    key = {
+        "data": dump["data"],
+        "inputs": input_stats(config, plugins),
+        "label_issue_encoder": label_issue_encoder(config),
+    }
+    teacher = label_issue_teacher(config)
+    if teacher is not None:  # absent otherwise: other pipelines' keys stay what they were
+        key["label_issue_teacher"] = teacher
+    return key
+
+
 def plan_stages(
     config: PipelineConfig,
     layout: RunLayout,
@@ -173,12 +192,9 @@ def plan_stages(
             # come with new data, which the input stats already change.
             # (a callable: reading the input files' stats belongs to the ingest step, whose
             # errors then name it). With data.label_issues_model: encoder the teacher's
-            # pretrained checkpoint decides which rows are flagged (and dropped), so it is keyed.
-            key_section=lambda: {
-                "data": dump["data"],
-                "inputs": input_stats(config, plugins),
-                "label_issue_encoder": label_issue_encoder(config),
-            },
+            # pretrained checkpoint decides which rows are flagged (and dropped), so it is keyed;
+            # with teacher, the whole teacher section (model, tokenizer, train recipe) is.
+            key_section=lambda: _ingest_key(config, dump, plugins),
             params={**common, "previous_labels": previous_labels},
         )
     ]

@@ -152,6 +152,17 @@ def current() -> TrackingSession | None:
     return _current.get()
 
 
+@contextmanager
+def untracked() -> Iterator[None]:
+    """No session in this context: training here (e.g. the label-issue check's per-fold
+    teacher fine-tunes at ingest) must not report its curves as a stage of the run."""
+    token = _current.set(None)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
 class TrackingSession:
     """Fans every event out to the configured trackers; a failing tracker is switched off.
 

@@ -21,7 +21,7 @@ first: the top of the list is where a person should look first.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -35,8 +35,22 @@ METHOD = "cleanlab find_label_issues on 5-fold out-of-fold TF-IDF + logistic reg
 ENCODER_C = 1.0
 
 
-def method(encoder: str | None) -> str:
-    """What the data report says was run: the TF-IDF model, or it averaged with the encoder's."""
+#: cleanlab's rule with the teacher (see ``label_issues_from_probabilities``).
+TEACHER_FILTER = "both"
+
+
+def method(encoder: str | None, *, teacher: bool = False) -> str:
+    """What the data report says was run: the TF-IDF model, it averaged with the encoder's,
+    and (``teacher``) averaged with the teacher fine-tuned per fold."""
+    if teacher:
+        others = "TF-IDF + logistic regression" + (
+            f" and logistic regression on frozen {encoder} embeddings" if encoder else ""
+        )
+        return (
+            f"cleanlab find_label_issues (filter_by={TEACHER_FILTER}) on the mean of 5-fold "
+            "out-of-fold probabilities of the pipeline's teacher (softmax of the logits of a "
+            f"fine-tune on the other folds) and of the mean of {others}"
+        )
     if encoder is None:
         return METHOD
     return (
@@ -44,6 +58,11 @@ def method(encoder: str | None) -> str:
         f"logistic regression and of logistic regression on frozen {encoder} embeddings "
         "(mean-pooled)"
     )
+
+
+#: (codes, names, folds) -> (N, C) out-of-fold probabilities of another model, e.g. the
+#: pipeline's teacher fine-tuned per fold (``teacher_folds.teacher_out_of_fold_probabilities``).
+FoldModel = Callable[[np.ndarray, list[str], list[tuple[np.ndarray, np.ndarray]]], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -82,6 +101,11 @@ def _folds(labels: np.ndarray, seed: int) -> Any:
     return StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
 
 
+def folds_of(labels: np.ndarray, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The (train, held-out) index pairs every model of the check uses, for these labels."""
+    return list(_folds(labels, seed).split(np.zeros(len(labels)), labels))
+
+
 def embedding_out_of_fold_probabilities(
     embeddings: np.ndarray, labels: np.ndarray, seed: int
 ) -> np.ndarray:
@@ -100,14 +124,23 @@ def embedding_out_of_fold_probabilities(
 
 
 def label_issues_from_probabilities(
-    labels: np.ndarray, probabilities: np.ndarray, names: Sequence[str]
+    labels: np.ndarray,
+    probabilities: np.ndarray,
+    names: Sequence[str],
+    *,
+    filter_by: str = "prune_by_noise_rate",
 ) -> list[LabelIssue]:
-    """cleanlab's issues for out-of-fold ``probabilities``, most suspect first."""
+    """cleanlab's issues for out-of-fold ``probabilities``, most suspect first.
+
+    ``filter_by``: cleanlab's rule (its default, ``prune_by_noise_rate``, or ``both``, which
+    also requires the row to be off the confident joint's diagonal: fewer, surer issues).
+    """
     from cleanlab.filter import find_label_issues
 
     ranked = find_label_issues(
         labels=labels,
         pred_probs=probabilities,
+        filter_by=filter_by,
         return_indices_ranked_by="self_confidence",
         # no process pool: its workers would get the CLI's Ctrl-C and print tracebacks, and the
         # per-class pruning is milliseconds at ingest sizes
@@ -139,6 +172,7 @@ def find_label_issues(
     encoder: str | None = None,
     encoder_dir: str | None = None,
     trust_remote_code: bool = False,
+    teacher: FoldModel | None = None,
 ) -> tuple[list[LabelIssue], str | None]:
     """Likely mislabeled rows of one labelled split, and why none were looked for (or None).
 
@@ -171,7 +205,13 @@ def find_label_issues(
         probabilities = (
             probabilities + embedding_out_of_fold_probabilities(embeddings, codes, seed)
         ) / 2
-    return label_issues_from_probabilities(codes, probabilities, names), None
+    filter_by = "prune_by_noise_rate"
+    if teacher is not None:
+        # the teacher averaged with the others measured better than the teacher alone
+        # (bench/label_issue_models.py): their mistakes differ
+        probabilities = (teacher(codes, names, folds_of(codes, seed)) + probabilities) / 2
+        filter_by = TEACHER_FILTER
+    return label_issues_from_probabilities(codes, probabilities, names, filter_by=filter_by), None
 
 
 def issue_records(

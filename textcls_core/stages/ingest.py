@@ -49,6 +49,7 @@ from textcls.data.table import FILE, LABEL, ROW, TEXT, LoadedSplit, SplitRequest
 from textcls.errors import DataError
 
 if TYPE_CHECKING:
+    from textcls.data.label_issues import FoldModel
     from textcls.plugin_manager import PluginHost
 
 log = logging.getLogger("textcls.ingest")
@@ -156,7 +157,7 @@ def ingest(
     if not score_only:
         _handle_leakage(splits, data, report)
     if data.label_issues != "off" and not score_only:
-        _handle_label_issues(splits["train"], config, report, plugins)
+        _handle_label_issues(splits["train"], splits["validation"], config, report, plugins)
     elif data.label_issues == "off":  # the report says the check was turned off, not skipped
         report.label_issues = {"policy": "off", "note": "not checked (data.label_issues: off)"}
 
@@ -465,9 +466,16 @@ _MOST_A_DROP_EXPLAINS = 1 / 3
 
 
 def _handle_label_issues(
-    train: _Split, config: PipelineConfig, report: _Report, plugins: PluginHost
+    train: _Split,
+    validation: _Split,
+    config: PipelineConfig,
+    report: _Report,
+    plugins: PluginHost,
 ) -> None:
-    """List likely mislabeled train rows (cleanlab); ``drop`` also removes them from train."""
+    """List likely mislabeled train rows (cleanlab); ``drop`` also removes them from train.
+
+    With ``label_issues_model: teacher`` each fold's teacher validates on ``validation``.
+    """
     from textcls.config import label_issue_encoder
     from textcls.data.label_issues import find_label_issues, issue_records, method
     from textcls.pretrained import resolve_pretrained
@@ -476,6 +484,9 @@ def _handle_label_issues(
     texts = train.table.column(TEXT).to_pylist()
     labels = train.table.column(LABEL).to_pylist()
     encoder = label_issue_encoder(config)
+    teacher: FoldModel | None = None
+    if data.label_issues_model == "teacher":
+        teacher = _teacher_fold_model(config, texts, validation, plugins)
     log.info(
         "looking for likely mislabeled rows among %d training rows (%s)",
         len(texts),
@@ -491,13 +502,14 @@ def _handle_label_issues(
         trust_remote_code=bool(
             config.teacher is not None and config.teacher.model.params.get("trust_remote_code")
         ),
+        teacher=teacher,
     )
     seconds = time.perf_counter() - start
     where = [train.locate(issue.index) for issue in issues]
     located = {issue.index: place for issue, place in zip(issues, where, strict=True)}
     report.label_issues = {
         "model": data.label_issues_model,
-        "method": method(encoder),
+        "method": method(encoder, teacher=teacher is not None),
         "seconds": round(seconds, 2),
         "policy": data.label_issues,
         "checked_rows": len(texts),
@@ -546,6 +558,33 @@ def _handle_label_issues(
             100 * share,
             where[0],
         )
+
+
+def _teacher_fold_model(
+    config: PipelineConfig, texts: list[str], validation: _Split, plugins: PluginHost
+) -> FoldModel:
+    """The teacher's out-of-fold probabilities, validating each fold on ``validation``."""
+    from textcls.data.teacher_folds import teacher_out_of_fold_probabilities
+
+    validation_texts = validation.table.column(TEXT).to_pylist()
+    validation_labels = validation.table.column(LABEL).to_pylist()
+
+    def fold_model(
+        codes: np.ndarray, names: list[str], folds: list[tuple[np.ndarray, np.ndarray]]
+    ) -> np.ndarray:
+        # validation's labels are all train labels (_check_eval_labels)
+        validation_codes = np.asarray([names.index(y) for y in validation_labels], np.int64)
+        return teacher_out_of_fold_probabilities(
+            config,
+            texts,
+            codes,
+            names,
+            folds,
+            (validation_texts, validation_codes),
+            plugins=plugins,
+        )
+
+    return fold_model
 
 
 def _write(

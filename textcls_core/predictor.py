@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 from textcls.batch_encoding import Encode, batch_encoder
 from textcls.errors import DataError
+from textcls.length_batches import length_sorted_batches
 from textcls.model_folder import read_meta
 
 ONNX_FILE = "model.onnx"
@@ -229,10 +230,8 @@ class Predictor:
         the batches run on that many threads at once (tokenizer and ONNX Runtime both release
         the GIL); each batch's rows are the same either way.
         """
-        size = batch_size or self.batch_size
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         out = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
-        batches = [order[start : start + size] for start in range(0, len(order), size)]
+        batches = length_sorted_batches(texts, batch_size or self.batch_size)
 
         def run(index: list[int]) -> np.ndarray:
             return self._run(self._encode([texts[i] for i in index]))

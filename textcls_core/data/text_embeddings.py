@@ -7,8 +7,8 @@ the embeddings is then cross-validated in seconds. Pooling is the mean of the la
 over the attention mask, as sentence-transformers pools all-MiniLM-L6-v2 (the checkpoint the
 project ships), followed by its L2 normalisation.
 
-Texts are sorted by length before batching so that a batch pads to similar lengths (on a CPU
-the padding is most of the cost of a mixed batch); the output keeps the input order.
+Texts are batched by length (``length_batches.py``, as the Predictor and the teacher's transfer
+pass batch them); the output keeps the input order.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from textcls.length_batches import length_sorted_batches
 
 #: Texts per forward pass: large enough to amortise the call, small enough for any CPU's memory.
 BATCH_SIZE = 64
@@ -41,11 +42,9 @@ def embed_texts(
         model_dir, use_safetensors=True, trust_remote_code=trust_remote_code
     )
     encoder.eval()
-    order = np.argsort([len(text) for text in texts], kind="stable")
     out: np.ndarray | None = None
     with torch.inference_mode():
-        for start in range(0, len(order), batch_size):
-            chosen = order[start : start + batch_size]
+        for chosen in length_sorted_batches(texts, batch_size):
             batch = tokenizer(
                 [texts[i] for i in chosen],
                 padding=True,

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 from textcls.artifacts import directory_sha256
+from textcls.length_batches import length_sorted_batches
 
 if TYPE_CHECKING:
     from textcls.plugin_manager import PluginHost
@@ -76,10 +77,8 @@ def teacher_logits(
 ) -> torch.Tensor:
     """Logits (N, C) for ``texts``, batched by length so little padding is computed."""
     model.eval()
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     out: torch.Tensor | None = None
-    for start in range(0, len(order), batch_size):
-        index = order[start : start + batch_size]
+    for index in length_sorted_batches(texts, batch_size):
         encoded = tokenizer(
             [texts[i] for i in index],
             padding=True,

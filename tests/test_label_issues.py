@@ -34,6 +34,22 @@ def flipped_rows(n: int, share: float, seed: int = 7) -> tuple[list[tuple[str, s
     return [(t, other[y]) if i in flipped else (t, y) for i, (t, y) in enumerate(rows)], flipped
 
 
+def pipeline_finding_issues_with(model: str, teacher: dict) -> dict:
+    """A pipeline on train.csv / val.csv whose ingest looks for label issues with ``model``."""
+    return {
+        "name": "t",
+        "seed": 3,
+        "data": {
+            "train": "train.csv",
+            "validation": "val.csv",
+            "test": "val.csv",
+            "drop_duplicates": False,
+            "label_issues_model": model,
+        },
+        "teacher": teacher,
+    }
+
+
 def test_cleanlab_finds_the_flipped_rows_of_a_small_set():
     rows, flipped = flipped_rows(300, 0.1)
     issues, note = find_label_issues([t for t, _ in rows], [y for _, y in rows], seed=1)
@@ -142,18 +158,7 @@ def test_the_encoder_option_reaches_the_data_report(tmp_path):
     rows, flipped = flipped_rows(120, 0.1)
     (tmp_path / "train.csv").write_text(csv_text(rows))
     (tmp_path / "val.csv").write_text(csv_text(toy_rows(20, seed=9)))
-    raw = {
-        "name": "t",
-        "seed": 3,
-        "data": {
-            "train": "train.csv",
-            "validation": "val.csv",
-            "test": "val.csv",
-            "drop_duplicates": False,
-            "label_issues_model": "encoder",
-        },
-        "teacher": HF_TEACHER,
-    }
+    raw = pipeline_finding_issues_with("encoder", HF_TEACHER)
     out = tmp_path / "data"
     ingest(config_from_dict(raw, base_dir=tmp_path), out)
     found = json.loads((out / "data_report.json").read_text())["label_issues"]
@@ -285,18 +290,7 @@ def test_the_teacher_option_finds_the_flips_reports_itself_and_leaves_no_temp_fo
     temp = tmp_path / "temp"
     temp.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(temp))  # where the fold folders go
-    raw = {
-        "name": "t",
-        "seed": 3,
-        "data": {
-            "train": "train.csv",
-            "validation": "val.csv",
-            "test": "val.csv",
-            "drop_duplicates": False,
-            "label_issues_model": "teacher",
-        },
-        "teacher": TINY_TEACHER,
-    }
+    raw = pipeline_finding_issues_with("teacher", TINY_TEACHER)
     out = tmp_path / "out" / "data"
     with caplog.at_level(logging.INFO, logger="textcls.data"):
         ingest(config_from_dict(raw, base_dir=data), out)

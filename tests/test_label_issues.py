@@ -124,6 +124,40 @@ def test_ingest_lists_likely_mislabeled_rows_with_file_and_line(tmp_path, policy
         assert found["dropped"] == 0 and dataset["train"].num_rows == 300
 
 
+@pytest.mark.parametrize("rule", ["confident_learning", "predicted_neq_given"])
+def test_the_filter_option_is_cleanlabs_rule_and_the_report_names_it(tmp_path, rule):
+    rows, _ = flipped_rows(300, 0.1)
+    (tmp_path / "train.csv").write_text(csv_text(rows))
+    (tmp_path / "val.csv").write_text(csv_text(toy_rows(40, seed=9)))
+    common = {"train": "train.csv", "validation": "val.csv", "test": "val.csv"}
+    _, report, out = run_ingest(tmp_path, **common, drop_duplicates=False, label_issues_filter=rule)
+    found = report["label_issues"]
+    assert found["filter"] == rule and f"filter_by={rule}" in found["method"]
+    assert f"filter_by={rule}" in (out / "data_report.md").read_text()
+    # the very rows cleanlab's rule flags on the same out-of-fold probabilities (seed 3: the
+    # helper's config), which differ from the default rule's
+    texts, labels = [t for t, _ in rows], [y for _, y in rows]
+    expected, _ = find_label_issues(texts, labels, 3, filter_by=rule)
+    default, _ = find_label_issues(texts, labels, 3)
+    lines = [int(i["where"].rsplit(":", 1)[1]) - 2 for i in found["issues"]]
+    assert sorted(lines) == sorted(i.index for i in expected)
+    assert {i.index for i in expected} != {i.index for i in default}
+
+
+def test_the_filters_default_keeps_the_ingest_cache_key_and_a_rule_changes_it(tmp_path):
+    (tmp_path / "train.csv").write_text(csv_text(toy_rows(20)))
+    layout = RunLayout(tmp_path / "runs", "t", "r1")
+
+    def key(**data: str) -> str:
+        raw = {"name": "t", "data": {"train": "train.csv", **data}}
+        config = config_from_dict(raw, base_dir=tmp_path)
+        (ingest_step, *_) = plan_stages(config, layout, get_plugins())
+        return ingest_step.key({}, config.seed)
+
+    assert key() == key(label_issues_filter="auto")
+    assert key(label_issues_filter="confident_learning") != key()
+
+
 def test_label_issues_off_looks_for_nothing(tmp_path):
     rows, _ = flipped_rows(100, 0.1)
     (tmp_path / "train.csv").write_text(csv_text(rows))

@@ -151,6 +151,19 @@ class DataConfig(_Strict):
         "pipeline's teacher fine-tuned once per fold, any model kind: about 4 teacher "
         "trainings)",
     )
+    label_issues_filter: Literal[
+        "auto",
+        "prune_by_noise_rate",
+        "prune_by_class",
+        "both",
+        "confident_learning",
+        "predicted_neq_given",
+    ] = Field(
+        "auto",
+        description="cleanlab's filter_by rule. auto: prune_by_noise_rate (cleanlab's default) "
+        "with tfidf and encoder, both with teacher. confident_learning flags fewer rows, more "
+        "of them truly mislabeled; predicted_neq_given flags every disagreement",
+    )
 
     @field_validator("label_issues", mode="before")
     @classmethod

@@ -160,8 +160,12 @@ def check_runnable(config: PipelineConfig) -> None:
 def _ingest_key(
     config: PipelineConfig, dump: dict[str, Any], plugins: PluginHost
 ) -> dict[str, Any]:
+    data = dict(dump["data"])
+    if data.get("label_issues_filter") == "auto":
+        # the default: the keys of pipelines that never set it stay what they were
+        del data["label_issues_filter"]
     key = {
-        "data": dump["data"],
+        "data": data,
         "inputs": input_stats(config, plugins),
         "label_issue_encoder": label_issue_encoder(config),
     }

@@ -35,26 +35,40 @@ METHOD = "cleanlab find_label_issues on 5-fold out-of-fold TF-IDF + logistic reg
 ENCODER_C = 1.0
 
 
-#: cleanlab's rule with the teacher (see ``label_issues_from_probabilities``).
+#: cleanlab's default rule, and the rule ``auto`` picks with the teacher (see
+#: ``label_issues_from_probabilities``; ``data.label_issues_filter`` chooses another).
+DEFAULT_FILTER = "prune_by_noise_rate"
 TEACHER_FILTER = "both"
 
 
-def method(encoder: str | None, *, teacher: bool = False) -> str:
+def resolved_filter(filter_by: str, *, teacher: bool) -> str:
+    """``data.label_issues_filter`` as cleanlab's ``filter_by``: ``auto`` is cleanlab's default,
+    or ``both`` with the teacher, which measured more precise there at the same recall
+    (bench/label_issue_models.py)."""
+    if filter_by != "auto":
+        return filter_by
+    return TEACHER_FILTER if teacher else DEFAULT_FILTER
+
+
+def method(encoder: str | None, *, teacher: bool = False, filter_by: str = "auto") -> str:
     """What the data report says was run: the TF-IDF model, it averaged with the encoder's,
-    and (``teacher``) averaged with the teacher fine-tuned per fold."""
+    and (``teacher``) averaged with the teacher fine-tuned per fold; cleanlab's rule when it is
+    not its default."""
+    rule = resolved_filter(filter_by, teacher=teacher)
+    call = "cleanlab find_label_issues" + (f" (filter_by={rule})" if rule != DEFAULT_FILTER else "")
     if teacher:
         others = "TF-IDF + logistic regression" + (
             f" and logistic regression on frozen {encoder} embeddings" if encoder else ""
         )
         return (
-            f"cleanlab find_label_issues (filter_by={TEACHER_FILTER}) on the mean of 5-fold "
+            f"{call} on the mean of 5-fold "
             "out-of-fold probabilities of the pipeline's teacher (softmax of the logits of a "
             f"fine-tune on the other folds) and of the mean of {others}"
         )
     if encoder is None:
-        return METHOD
+        return METHOD.replace("cleanlab find_label_issues", call, 1)
     return (
-        "cleanlab find_label_issues on the mean of 5-fold out-of-fold probabilities of TF-IDF + "
+        f"{call} on the mean of 5-fold out-of-fold probabilities of TF-IDF + "
         f"logistic regression and of logistic regression on frozen {encoder} embeddings "
         "(mean-pooled)"
     )
@@ -132,8 +146,9 @@ def label_issues_from_probabilities(
 ) -> list[LabelIssue]:
     """cleanlab's issues for out-of-fold ``probabilities``, most suspect first.
 
-    ``filter_by``: cleanlab's rule (its default, ``prune_by_noise_rate``, or ``both``, which
-    also requires the row to be off the confident joint's diagonal: fewer, surer issues).
+    ``filter_by``: cleanlab's rule (its default, ``prune_by_noise_rate``; ``both``, which
+    also requires the row to be off the confident joint's diagonal: fewer, surer issues;
+    ``confident_learning``, the off-diagonal rows alone: fewer still; see cleanlab's docs).
     """
     from cleanlab.filter import find_label_issues
 
@@ -173,8 +188,11 @@ def find_label_issues(
     encoder_dir: str | None = None,
     trust_remote_code: bool = False,
     teacher: FoldModel | None = None,
+    filter_by: str = "auto",
 ) -> tuple[list[LabelIssue], str | None]:
     """Likely mislabeled rows of one labelled split, and why none were looked for (or None).
+
+    ``filter_by``: ``data.label_issues_filter`` (``resolved_filter``).
 
     ``encoder``: a pretrained checkpoint name (``data.label_issues_model: encoder``); its
     embeddings' out-of-fold probabilities are averaged with TF-IDF's. ``encoder_dir`` is its
@@ -205,13 +223,12 @@ def find_label_issues(
         probabilities = (
             probabilities + embedding_out_of_fold_probabilities(embeddings, codes, seed)
         ) / 2
-    filter_by = "prune_by_noise_rate"
     if teacher is not None:
         # the teacher averaged with the others measured better than the teacher alone
         # (bench/label_issue_models.py): their mistakes differ
         probabilities = (teacher(codes, names, folds_of(codes, seed)) + probabilities) / 2
-        filter_by = TEACHER_FILTER
-    return label_issues_from_probabilities(codes, probabilities, names, filter_by=filter_by), None
+    rule = resolved_filter(filter_by, teacher=teacher is not None)
+    return label_issues_from_probabilities(codes, probabilities, names, filter_by=rule), None
 
 
 def issue_records(

@@ -477,7 +477,12 @@ def _handle_label_issues(
     With ``label_issues_model: teacher`` each fold's teacher validates on ``validation``.
     """
     from textcls.config import label_issue_encoder
-    from textcls.data.label_issues import find_label_issues, issue_records, method
+    from textcls.data.label_issues import (
+        find_label_issues,
+        issue_records,
+        method,
+        resolved_filter,
+    )
     from textcls.pretrained import resolve_pretrained
 
     data = config.data
@@ -503,13 +508,15 @@ def _handle_label_issues(
             config.teacher is not None and config.teacher.model.params.get("trust_remote_code")
         ),
         teacher=teacher,
+        filter_by=data.label_issues_filter,
     )
     seconds = time.perf_counter() - start
     where = [train.locate(issue.index) for issue in issues]
     located = {issue.index: place for issue, place in zip(issues, where, strict=True)}
     report.label_issues = {
         "model": data.label_issues_model,
-        "method": method(encoder, teacher=teacher is not None),
+        "method": method(encoder, teacher=teacher is not None, filter_by=data.label_issues_filter),
+        "filter": resolved_filter(data.label_issues_filter, teacher=teacher is not None),
         "seconds": round(seconds, 2),
         "policy": data.label_issues,
         "checked_rows": len(texts),

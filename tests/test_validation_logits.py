@@ -10,6 +10,7 @@ from pathlib import Path
 import datasets
 import numpy as np
 import pytest
+import textcls.model_folder as model_folder
 from model_helpers import toy_data, with_student
 from textcls.predictor import Predictor
 from textcls.stages.calibrate import calibrate
@@ -107,9 +108,20 @@ def test_evaluation_chooses_on_the_stored_logits_and_predicts_validation_once(
         return logits(self, batch, *args, **kwargs)
 
     monkeypatch.setattr(Predictor, "logits", counted)
+    loads: list[Path] = []
+    load = model_folder.load_model_folder
+
+    def counted_load(path, *args, **kwargs):
+        loads.append(Path(path))
+        return load(path, *args, **kwargs)
+
+    monkeypatch.setattr(model_folder, "load_model_folder", counted_load)
     calibrated = Path(calibrate(folder, data_dir, tmp_path / "calibrated").path)
+    assert loads == []  # the stored logits: calibration loads no model
     evaluate(data_dir, {"student": calibrated}, tmp_path / "eval", measure_cost=False)
     assert texts not in calls  # neither stage predicted validation again
+    # scored and explained (integrated gradients) with the one model the evaluation loaded
+    assert loads == [calibrated]
     report = json.loads((tmp_path / "eval" / "report.json").read_text())
     stored_accuracy = float((stored(folder, texts).argmax(-1) == labels).mean())
     assert report["variants"]["student"]["selection"]["accuracy"] == pytest.approx(stored_accuracy)

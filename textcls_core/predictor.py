@@ -84,6 +84,9 @@ class Predictor:
         self.batch_size = batch_size
         self.workers = workers
         self._encode = encode if encode is not None else batch_encoder(tokenizer, max_length)
+        #: the PyTorch model it runs (None for ONNX): explanations reuse it rather than load
+        #: the folder again
+        self.torch_model: Any = None
 
     @property
     def tokenizer(self) -> Any:
@@ -214,7 +217,7 @@ class Predictor:
             with torch.inference_mode():
                 return model(**inputs).logits.float().cpu().numpy()  # type: ignore[no-any-return]
 
-        return cls(
+        predictor = cls(
             run,
             tokenizer,
             labels,
@@ -222,6 +225,8 @@ class Predictor:
             backend="pytorch",
             input_names=sorted(accepted),
         )
+        predictor.torch_model = model
+        return predictor
 
     def logits(
         self,

@@ -91,9 +91,10 @@ def evaluate(
     probabilities: dict[str, np.ndarray] = {}
     selection_probabilities: dict[str, np.ndarray] = {}
     results: dict[str, Any] = {}
+    predictors: dict[str, Predictor] = {}  # the explanations reuse them
     for name, folder in variants.items():
         log.info("scoring %s on %d %s examples", name, len(texts), split)
-        predictor = Predictor.load(folder)
+        predictor = predictors[name] = Predictor.load(folder)
         if predictor.labels != names:
             raise DataError(
                 f"{folder}: the model's labels {predictor.labels} differ from the data's {names}"
@@ -223,7 +224,7 @@ def evaluate(
             else None
         )
         explanations = explain_for_report(
-            tmp, variants, texts, y, probabilities, names, validation, known
+            tmp, variants, texts, y, probabilities, names, validation, known, predictors
         )
         report = {
             "schema_version": SCHEMA_VERSION,

@@ -189,8 +189,8 @@ def _train_language_model(
         callbacks=tracking_callbacks("pretrain"),
     )
     _train(trainer, work_dir)
-    # The best checkpoint was evaluated when it was saved; evaluating it again would repeat
-    # a full pass over the held-out texts.
+    # Every evaluation is logged, that of the weights kept (the best) included; evaluating
+    # them again would repeat a full pass over the held-out texts.
     loss = float((logged_evaluation(trainer) or trainer.evaluate())["eval_loss"])
     return {"held_out_loss": loss, "held_out_perplexity": math.exp(min(loss, 50.0))}
 

@@ -135,3 +135,17 @@ def test_evaluation_chooses_on_the_stored_logits_and_predicts_validation_once(
     assert report["variants"]["student"]["selection"]["accuracy"] == pytest.approx(
         1 - stored_accuracy
     )
+
+
+def test_the_quantize_stage_stores_the_delivered_models_logits(trained, tmp_path):
+    from textcls.config import QuantizeStep
+    from textcls.stages.quantize import quantize
+
+    _, data_dir, folder = trained
+    texts, _ = validation(data_dir)
+    step = QuantizeStep(name="ort-dynamic-int8", max_accuracy_drop=100.0)
+    out = Path(quantize(step, folder, data_dir, tmp_path / "int8").path)
+    logits = stored(out, texts)
+    assert logits is not None  # keyed to model.onnx: not the PyTorch folder's logits
+    assert not np.array_equal(logits, stored(folder, texts))
+    assert np.array_equal(logits, Predictor.load(out).logits(texts, BATCH_SIZE))

@@ -149,3 +149,22 @@ def test_the_quantize_stage_stores_the_delivered_models_logits(trained, tmp_path
     assert logits is not None  # keyed to model.onnx: not the PyTorch folder's logits
     assert not np.array_equal(logits, stored(folder, texts))
     assert np.array_equal(logits, Predictor.load(out).logits(texts, BATCH_SIZE))
+
+
+@pytest.mark.slow
+def test_a_pretrained_teachers_stored_logits_are_the_predictors_bit_for_bit(tmp_path):
+    """The MiniLM teacher (BERT, sdpa attention) as the job holds it in memory and as the
+    Predictor loads it from the folder: the same logits, so reusing them changes no number."""
+    from textcls import config_from_dict
+
+    raw, data_dir = toy_data(tmp_path)
+    raw["teacher"] = {
+        "model": {"name": "hf", "params": {"pretrained": "sentence-transformers/all-MiniLM-L6-v2"}},
+        "train": {"epochs": 1, "batch_size": 32, "max_length": MAX_LENGTH},
+    }
+    config = config_from_dict(raw, base_dir=tmp_path)
+    folder = Path(fine_tune(config, "teacher", data_dir, tmp_path / "teacher").path)
+    texts, _ = validation(data_dir)
+    logits = stored(folder, texts)
+    assert logits is not None
+    assert np.array_equal(logits, Predictor.load(folder).logits(texts, BATCH_SIZE))

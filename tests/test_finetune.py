@@ -187,7 +187,8 @@ def test_real_minilm_teacher_on_512_sst2_examples(shared_data, tmp_path):
 
 
 def test_recorded_validation_metrics_are_those_of_the_saved_model(toy):
-    """The metrics come from the best checkpoint's log entry, not a second evaluation pass."""
+    """The metrics are the saved model's, from the job's one pass with the Predictor (whose
+    logits calibration and evaluation reuse), not from a further Trainer evaluation."""
     import datasets
     import numpy as np
     from textcls.predictor import Predictor
@@ -203,10 +204,13 @@ def test_recorded_validation_metrics_are_those_of_the_saved_model(toy):
     assert metrics["validation_loss"] is not None
 
 
-def test_last_checkpoint_has_no_optimizer_state_and_resumes_to_the_same_model(toy, monkeypatch):
-    """No step follows the last checkpoint: its optimizer state would be written for nothing."""
+def test_no_checkpoint_after_the_last_epoch_and_a_rerun_resumes_from_the_one_before(
+    toy, monkeypatch
+):
+    """Nothing resumes from a checkpoint after the last step, so none is written: a run killed
+    after training, before its model folder, trains the last epoch again from the one before."""
     import textcls.stages.finetune as finetune_stage
-    from textcls.training.checkpoints import checkpoint_steps, resumable_checkpoint
+    from textcls.training.checkpoints import checkpoint_steps
     from textcls.training.job import run_job, train_in_work_dir
 
     base, raw, data_dir = toy
@@ -217,21 +221,27 @@ def test_last_checkpoint_has_no_optimizer_state_and_resumes_to_the_same_model(to
         kept.append(work_dir)
 
     monkeypatch.setattr(finetune_stage, "execute_job", run_and_keep_work_dir)
-    config = with_student(raw, base, "bow", epochs=2)
-    out = base / "lean"
+    config = with_student(raw, base, "bow", epochs=3)
+    out = base / "no-final"
     fine_tune(config, "student", data_dir, out)
     (work_dir,) = kept
-    (first, _), (last, final) = checkpoint_steps(work_dir / "checkpoints")
-    assert first < last
-    earlier = work_dir / "checkpoints" / f"checkpoint-{first}"
-    assert (earlier / "optimizer.pt").is_file() and (earlier / "scheduler.pt").is_file()
-    assert not (final / "optimizer.pt").exists() and not (final / "scheduler.pt").exists()
-    assert (final / "model.safetensors").is_file() and (final / "trainer_state.json").is_file()
-    assert resumable_checkpoint(work_dir / "checkpoints") == final  # complete as it is
+    metrics = json.loads((out / "textcls.json").read_text())["metrics"]
+    last = metrics["global_step"]
+    steps = [step for step, _ in checkpoint_steps(work_dir / "checkpoints")]
+    assert steps == [last // 3, 2 * last // 3]  # epochs 1 and 2, each to resume from
+    for step in steps:
+        folder = work_dir / "checkpoints" / f"checkpoint-{step}"
+        assert (folder / "optimizer.pt").is_file() and (folder / "scheduler.pt").is_file()
+    assert metrics["checkpoint_writes"] == 2
+    # three Trainer passes (one per epoch, to choose the best) and the job's own
+    assert metrics["validation_passes"] == 4
+    assert {"model.safetensors", "config.json", "textcls.json", "tokenizer.json"} <= {
+        p.name for p in out.iterdir()
+    }
     before = logits_of(out)
 
-    # killed after the last checkpoint, before the artifact: the rerun trains nothing
+    # killed after training, before the artifact: the rerun trains epoch 3 again
     shutil.rmtree(out)
     metrics = train_in_work_dir(work_dir)
-    assert metrics["resumed_from_step"] == last and metrics["global_step"] == last
-    assert torch.equal(logits_of(out), before)
+    assert metrics["resumed_from_step"] == 2 * last // 3 and metrics["global_step"] == last
+    assert torch.allclose(logits_of(out), before, atol=1e-6)

@@ -105,19 +105,20 @@ def test_causal_lm_loss_falls_with_training(toy):
 
 
 def test_language_model_validation_runs_once_per_epoch(toy, monkeypatch):
-    """The held-out loss comes from the best checkpoint's evaluation, not one more pass."""
-    from textcls.training.trainer import LeanCheckpointTrainer
+    """The held-out loss comes from the kept model's logged evaluation, not one more pass
+    (whichever epoch was best: the last one's weights are kept in memory, not checkpointed)."""
+    from textcls.training.trainer import TextclsTrainer
 
     base, raw, data_dir = toy
     calls = []
-    evaluate = LeanCheckpointTrainer.evaluate
+    evaluate = TextclsTrainer.evaluate
 
     def counted(self, *args, **kwargs):
         metrics = evaluate(self, *args, **kwargs)
         calls.append(metrics["eval_loss"])
         return metrics
 
-    monkeypatch.setattr(LeanCheckpointTrainer, "evaluate", counted)
+    monkeypatch.setattr(TextclsTrainer, "evaluate", counted)
     out = base / "pretrain-clm-once"
     pretrain(config_for(raw, base, "gru", "clm", epochs=2), data_dir, out)
     assert len(calls) == 2  # one per epoch, none after training

@@ -85,6 +85,9 @@ class Predictor:
         self.batch_size = batch_size
         self.workers = workers
         self._encode = encode if encode is not None else batch_encoder(tokenizer, max_length)
+        #: the PyTorch model it runs (None for ONNX): explanations reuse it rather than load
+        #: the folder again
+        self.torch_model: Any = None
 
     @property
     def tokenizer(self) -> Any:
@@ -105,14 +108,7 @@ class Predictor:
         """
         folder = Path(folder)
         meta = read_meta(folder)
-        train = meta.get("train")
-        length = train.get("max_length", 128) if isinstance(train, dict) else 128
-        if not isinstance(length, int) or isinstance(length, bool) or length <= 0:
-            raise DataError(
-                f"{folder / 'textcls.json'}: train.max_length must be a positive integer, not "
-                f"{length!r}; re-export the model, or restore textcls.json"
-            )
-        max_length = length
+        max_length = folder_max_length(folder, meta)
         is_onnx = (folder / ONNX_FILE).is_file()
         batch_size = _folder_batch_size(
             folder, meta, DEFAULT_BATCH_SIZES["onnx" if is_onnx else "pytorch"]
@@ -199,24 +195,39 @@ class Predictor:
         if threads:
             torch.set_num_threads(threads)
         loaded = load_model_folder(folder)
-        model = loaded.model
+        return cls.from_model(loaded.model, loaded.tokenizer, loaded.labels, max_length)
+
+    @classmethod
+    def from_model(
+        cls, model: Any, tokenizer: Any, labels: list[str], max_length: int
+    ) -> Predictor:
+        """A Predictor over a PyTorch model in memory (in eval mode), as ``load`` builds one
+        for a folder: a training job predicts validation with the weights it just trained,
+        the same way every later stage would (``textcls.validation_logits``)."""
+        import torch
+
         accepted = {"input_ids", "attention_mask", "token_type_ids"}
+        device = next(model.parameters()).device
 
         def run(batch: dict[str, np.ndarray]) -> np.ndarray:
             inputs = {
-                k: torch.from_numpy(v.astype(np.int64)) for k, v in batch.items() if k in accepted
+                k: torch.from_numpy(v.astype(np.int64)).to(device)
+                for k, v in batch.items()
+                if k in accepted
             }
             with torch.inference_mode():
-                return model(**inputs).logits.float().numpy()  # type: ignore[no-any-return]
+                return model(**inputs).logits.float().cpu().numpy()  # type: ignore[no-any-return]
 
-        return cls(
+        predictor = cls(
             run,
-            loaded.tokenizer,
-            loaded.labels,
+            tokenizer,
+            labels,
             max_length=max_length,
             backend="pytorch",
             input_names=sorted(accepted),
         )
+        predictor.torch_model = model
+        return predictor
 
     def logits(
         self,
@@ -276,6 +287,18 @@ def available_cores() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
         return max(1, os.cpu_count() or 1)
+
+
+def folder_max_length(folder: str | Path, meta: dict[str, Any]) -> int:
+    """The length a folder's texts are truncated to: ``train.max_length`` in textcls.json."""
+    train = meta.get("train")
+    length = train.get("max_length", 128) if isinstance(train, dict) else 128
+    if not isinstance(length, int) or isinstance(length, bool) or length <= 0:
+        raise DataError(
+            f"{Path(folder) / 'textcls.json'}: train.max_length must be a positive integer, not "
+            f"{length!r}; re-export the model, or restore textcls.json"
+        )
+    return length
 
 
 def _folder_batch_size(folder: Path, meta: dict[str, Any], default: int) -> int:

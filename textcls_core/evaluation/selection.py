@@ -13,7 +13,7 @@ calibration changed: ECE, Brier score and log loss before and after, with argmax
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,16 +43,21 @@ def score_model(
     selection: tuple[Sequence[str], np.ndarray] | None,
     meta_calibration: Mapping[str, Any] | None,
     batch_size: int = 64,
+    logits: Callable[[Sequence[str]], np.ndarray] | None = None,
 ) -> ScoredModel:
-    """Score ``predictor`` on the reported texts and (when given) the selection split."""
-    raw = predictor.logits(texts, batch_size)
+    """Score ``predictor`` on the reported texts and (when given) the selection split.
+
+    ``logits`` gives the raw logits of a list of texts (default: ``predictor.logits`` at
+    ``batch_size``); the evaluation passes one that reuses a folder's stored validation logits
+    (``textcls.validation_logits``).
+    """
+    predict = logits or (lambda batch: predictor.logits(batch, batch_size))
+    raw = predict(texts)
     probabilities = predictor.probabilities_from_logits(raw)
     chosen, sel_probabilities = None, None
     if selection is not None:
         sel_texts, sel_labels = selection
-        sel_probabilities = predictor.probabilities_from_logits(
-            predictor.logits(sel_texts, batch_size)
-        )
+        sel_probabilities = predictor.probabilities_from_logits(predict(sel_texts))
         chosen = selection_metrics(sel_labels, sel_probabilities)
     calibration = None
     if meta_calibration is not None:

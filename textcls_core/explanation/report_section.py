@@ -86,17 +86,27 @@ def explain_for_report(
     names: Sequence[str],
     validation: Sequence[str] | None = None,
     validation_probabilities: Mapping[str, np.ndarray] | None = None,
+    predictors: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Explain the chosen texts with every variant; write ``explanations.html`` into
     ``out_dir``; return the report.json section (``{"html", "items"}`` or ``{"error"}``).
 
     ``validation_probabilities`` (variant -> probabilities on ``validation``, as its
     Predictor gives them) are the evaluation's own: given, the teacher and the student are not
-    run on the validation split again (seconds for a transformer teacher).
+    run on the validation split again (seconds for a transformer teacher). ``predictors``
+    (variant -> its loaded Predictor), also the evaluation's: no model is loaded again.
     """
     try:
         return _explain_for_report(
-            out_dir, variants, texts, y, probabilities, names, validation, validation_probabilities
+            out_dir,
+            variants,
+            texts,
+            y,
+            probabilities,
+            names,
+            validation,
+            validation_probabilities,
+            predictors or {},
         )
     except Exception as exc:  # the evaluation itself must not be lost to an explainer
         log.warning("explanations skipped: %s: %s", type(exc).__name__, exc)
@@ -112,12 +122,16 @@ def _explain_for_report(
     names: Sequence[str],
     validation: Sequence[str] | None,
     validation_probabilities: Mapping[str, np.ndarray] | None,
+    predictors: Mapping[str, Any],
 ) -> dict[str, Any]:
     from textcls.explanation.explain import explain_texts
     from textcls.explanation.render import html_page
     from textcls.explanation.subject import ExplainSubject
 
-    subjects = {name: ExplainSubject(folder) for name, folder in variants.items()}
+    subjects = {
+        name: ExplainSubject(folder, predictor=predictors.get(name))
+        for name, folder in variants.items()
+    }
     model_probs = {name: probabilities[name] for name in variants}
     chosen = [(reason, texts[i]) for reason, i in pick_mistakes(model_probs, y, names, MISTAKES)]
     if validation and "teacher" in subjects and "student" in subjects:

@@ -36,12 +36,16 @@ class Attribution:
 class ExplainSubject:
     """One model folder as explainers see it: predictor, labels, tokenizer, and torch model."""
 
-    def __init__(self, folder: str | Path, *, threads: int | None = None) -> None:
+    def __init__(
+        self, folder: str | Path, *, threads: int | None = None, predictor: Any = None
+    ) -> None:
+        """``predictor``: the folder's Predictor when the caller has loaded it already (the
+        evaluation has); its PyTorch model is then ``model`` too, nothing is loaded twice."""
         from textcls.predictor import Predictor
 
         self.folder = Path(folder)
-        self.predictor = Predictor.load(self.folder, threads=threads)
-        self._model: Any = None
+        self.predictor = predictor or Predictor.load(self.folder, threads=threads)
+        self._model: Any = self.predictor.torch_model
 
     @property
     def kind(self) -> ModelKind:

@@ -37,7 +37,9 @@ def calibrate(
         negative_log_likelihood,
         write_calibrated_folder,
     )
-    from textcls.predictor import Predictor
+    from textcls.model_folder import read_meta
+    from textcls.predictor import Predictor, folder_max_length
+    from textcls.validation_logits import BATCH_SIZE, cached_logits
 
     if method != "temperature":
         raise DataError(f"calibration method {method!r} is unknown; use temperature")
@@ -48,14 +50,20 @@ def calibrate(
             f"{data_dir}: calibration needs a non-empty {FIT_SPLIT} split; give "
             "data.validation, or set evaluate.calibration: none"
         )
-    predictor = Predictor.load(model_dir)
-    if predictor.labels != read_labels(data_dir):
+    meta = read_meta(model_dir)
+    if meta["labels"] != read_labels(data_dir):
         raise DataError(
-            f"{model_dir}: the model's labels {predictor.labels} differ from the data's "
+            f"{model_dir}: the model's labels {meta['labels']} differ from the data's "
             f"{read_labels(data_dir)}"
         )
     split = dataset[FIT_SPLIT]
-    logits = predictor.logits(list(split["text"]), 64)
+    texts = list(split["text"])
+    # the logits the training job stored for this very model, when it did: no model to load
+    logits = cached_logits(
+        model_dir, texts, batch_size=BATCH_SIZE, max_length=folder_max_length(model_dir, meta)
+    )
+    if logits is None:
+        logits = Predictor.load(model_dir).logits(texts, BATCH_SIZE)
     labels = np.asarray(split["label"])
     temperature = fit_temperature(logits, labels)
     calibration = {

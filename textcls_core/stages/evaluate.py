@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,7 @@ def evaluate(
     from textcls.explanation.report_section import explain_for_report
     from textcls.model_folder import read_meta
     from textcls.predictor import Predictor
+    from textcls.validation_logits import BATCH_SIZE, validation_logits
 
     data_dir = Path(data_dir)
     dataset = datasets.load_from_disk(str(data_dir))
@@ -89,14 +91,24 @@ def evaluate(
     probabilities: dict[str, np.ndarray] = {}
     selection_probabilities: dict[str, np.ndarray] = {}
     results: dict[str, Any] = {}
+    predictors: dict[str, Predictor] = {}  # the explanations reuse them
     for name, folder in variants.items():
         log.info("scoring %s on %d %s examples", name, len(texts), split)
-        predictor = Predictor.load(folder)
+        predictor = predictors[name] = Predictor.load(folder)
         if predictor.labels != names:
             raise DataError(
                 f"{folder}: the model's labels {predictor.labels} differ from the data's {names}"
             )
-        scored = score_model(predictor, texts, y, selection, read_meta(folder).get("calibration"))
+        scored = score_model(
+            predictor,
+            texts,
+            y,
+            selection,
+            read_meta(folder).get("calibration"),
+            BATCH_SIZE,
+            # validation logits the training job stored for this very model, when it did
+            partial(validation_logits, folder, predictor, batch_size=BATCH_SIZE),
+        )
         probabilities[name] = scored.probabilities
         if scored.selection_probabilities is not None:
             selection_probabilities[name] = scored.selection_probabilities
@@ -212,7 +224,7 @@ def evaluate(
             else None
         )
         explanations = explain_for_report(
-            tmp, variants, texts, y, probabilities, names, validation, known
+            tmp, variants, texts, y, probabilities, names, validation, known, predictors
         )
         report = {
             "schema_version": SCHEMA_VERSION,

@@ -33,7 +33,7 @@ from textcls.contracts import ModelCapabilities, TokenizerCapabilities
 from textcls.errors import ConfigError
 from textcls.plugin_manager import PluginHost
 from textcls.training.builders import default_tokenizer
-from textcls.training.job import best_evaluation, role_section, work_dir_for
+from textcls.training.job import logged_evaluation, role_section, work_dir_for
 
 HELD_OUT = 0.05
 
@@ -175,10 +175,10 @@ def _train_language_model(
     """Train a (masked or causal) language model with Trainer; report held-out perplexity."""
     from textcls.training.arguments import training_arguments
     from textcls.training.tracking_callback import tracking_callbacks
-    from textcls.training.trainer import LeanCheckpointTrainer
+    from textcls.training.trainer import TextclsTrainer
 
     train = section.train
-    trainer = LeanCheckpointTrainer(
+    trainer = TextclsTrainer(
         model=model,
         args=training_arguments(
             train, work_dir / "checkpoints", seed, best_by="loss", remove_unused_columns=False
@@ -189,9 +189,9 @@ def _train_language_model(
         callbacks=tracking_callbacks("pretrain"),
     )
     _train(trainer, work_dir)
-    # The best checkpoint was evaluated when it was saved; evaluating it again would repeat
-    # a full pass over the held-out texts.
-    loss = float((best_evaluation(trainer) or trainer.evaluate())["eval_loss"])
+    # Every evaluation is logged, that of the weights kept (the best) included; evaluating
+    # them again would repeat a full pass over the held-out texts.
+    loss = float((logged_evaluation(trainer) or trainer.evaluate())["eval_loss"])
     return {"held_out_loss": loss, "held_out_perplexity": math.exp(min(loss, 50.0))}
 
 
@@ -274,9 +274,9 @@ def _train_word_vectors(
     """Train a word-vector model (skip-gram, GloVe) with the section's Trainer settings."""
     from textcls.training.arguments import training_arguments
     from textcls.training.tracking_callback import tracking_callbacks
-    from textcls.training.trainer import LeanCheckpointTrainer
+    from textcls.training.trainer import TextclsTrainer
 
-    trainer = LeanCheckpointTrainer(
+    trainer = TextclsTrainer(
         model=model,
         args=training_arguments(
             section.train,

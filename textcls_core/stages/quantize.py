@@ -1,10 +1,12 @@
 """The quantization stage: export to ONNX, quantize, and never ship a broken model silently.
 
 For one ``quantize:`` step and one target (teacher or student): export the model folder to fp32
-ONNX (checked against PyTorch), apply the quantizer, then score both on the validation split.
-If the quantized model's accuracy is more than ``max_accuracy_drop`` points below fp32, the fp32
-ONNX model is delivered instead and ``quantize.json`` says why. Dynamic quantization has
-collapsed some models to chance in the wild; this gate is why that cannot reach a user unseen.
+ONNX (checked against PyTorch), apply the quantizer, then score both on the validation split
+(the delivered model's logits are stored for calibrate and evaluate to reuse:
+``textcls.validation_logits``). If the quantized model's accuracy is more than
+``max_accuracy_drop`` points below fp32, the fp32 ONNX model is delivered instead and
+``quantize.json`` says why. Dynamic quantization has collapsed some models to chance in the
+wild; this gate is why that cannot reach a user unseen.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textcls.artifact_files import QUANTIZE_REPORT
 from textcls.artifacts import ArtifactRef, atomic_dir, directory_sha256, write_json_atomic
@@ -36,7 +38,8 @@ def quantize(
     """Quantize the model in ``model_dir`` as ``step`` says; write the delivered model."""
     import datasets
     from textcls.onnx_export import export_onnx
-    from textcls.predictor import Predictor, accuracy
+    from textcls.predictor import Predictor
+    from textcls.validation_logits import BATCH_SIZE, write_logits
 
     if plugins is None:
         from textcls.plugin_manager import get_plugins
@@ -56,8 +59,11 @@ def quantize(
             if item.name != "model.onnx" and item.is_file():
                 shutil.copy2(item, tmp / item.name)
         texts, labels = list(validation["text"]), list(validation["label"])
-        fp32_accuracy = accuracy(fp32, texts, labels)
-        quantized_accuracy = accuracy(Predictor.load(tmp), texts, labels)
+        fp32_logits = fp32.logits(texts, BATCH_SIZE)
+        quantized = Predictor.load(tmp)
+        quantized_logits = quantized.logits(texts, BATCH_SIZE)
+        fp32_accuracy = _accuracy(fp32_logits, labels)
+        quantized_accuracy = _accuracy(quantized_logits, labels)
         drop = 100.0 * (fp32_accuracy - quantized_accuracy)
         delivered = quantizer.precision
         reason = None
@@ -85,6 +91,22 @@ def quantize(
         meta = json.loads((tmp / META_FILE).read_text())
         meta["onnx"] = {**meta.get("onnx", {}), "precision": delivered, "quantization": report}
         write_json_atomic(tmp / META_FILE, meta)
+        # the delivered model's validation logits, for calibrate and evaluate to reuse (last:
+        # the key hashes the folder's files)
+        write_logits(
+            tmp,
+            texts,
+            quantized_logits if delivered == quantizer.precision else fp32_logits,
+            batch_size=BATCH_SIZE,
+            max_length=quantized.max_length,
+        )
     return ArtifactRef(
         stage="quantize", path=str(out_dir.resolve()), sha256=directory_sha256(out_dir)
     )
+
+
+def _accuracy(logits: Any, labels: list[int]) -> float:
+    """Share of rows whose argmax is the label (``predictor.accuracy``, from the logits)."""
+    import numpy as np
+
+    return float((np.asarray(logits).argmax(-1) == np.asarray(labels)).mean())

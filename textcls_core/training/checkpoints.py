@@ -21,8 +21,8 @@ from pathlib import Path
 log = logging.getLogger("textcls.training")
 
 _CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
-#: Files Trainer writes with ``torch.save`` (zip archives); present in every checkpoint but the
-#: last, which textcls saves without them (nothing would read them).
+#: Files Trainer writes with ``torch.save`` (zip archives); present in every checkpoint (none is
+#: written after the last step: see ``final_checkpoint.py``).
 _TORCH_FILES = ("optimizer.pt", "scheduler.pt")
 
 
@@ -44,7 +44,7 @@ def incomplete_reason(checkpoint: Path) -> str | None:
     if not state.is_file():
         return "no trainer_state.json"
     try:
-        recorded = json.loads(state.read_text(encoding="utf-8"))
+        json.loads(state.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         return f"trainer_state.json is unreadable ({error})"
     weights = checkpoint / "model.safetensors"
@@ -57,22 +57,11 @@ def incomplete_reason(checkpoint: Path) -> str | None:
     rng_files = sorted(checkpoint.glob("rng_state*.pth"))
     if not rng_files:
         return "no rng_state.pth"
-    # The last checkpoint has no optimizer or scheduler state (no step follows it; see
-    # ``LeanCheckpointTrainer``): resuming from it trains nothing and loads the best model.
-    needed = [] if is_final(recorded) else [checkpoint / name for name in _TORCH_FILES]
-    for path in needed + rng_files:
+    for path in [checkpoint / name for name in _TORCH_FILES] + rng_files:
         reason = _torch_file_problem(path)
         if reason:
             return reason
     return None
-
-
-def is_final(trainer_state: object) -> bool:
-    """Whether a checkpoint's ``trainer_state.json`` says training had reached its last step."""
-    if not isinstance(trainer_state, dict):
-        return False
-    step, last = trainer_state.get("global_step"), trainer_state.get("max_steps")
-    return isinstance(step, int) and isinstance(last, int) and 0 < last <= step
 
 
 def _safetensors_problem(path: Path) -> str | None:

@@ -27,6 +27,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any, Literal
 
@@ -34,7 +35,10 @@ from textcls.artifacts import ArtifactRef, atomic_dir, directory_sha256, write_j
 from textcls.config import PipelineConfig, StudentConfig, TeacherConfig, TrainConfig
 from textcls.errors import ConfigError, StageError
 from textcls.model_folder import load_model_folder, write_model_folder
+from textcls.predictor import Predictor
 from textcls.training.checkpoints import resumable_checkpoint
+from textcls.validation_logits import BATCH_SIZE as LOGITS_BATCH_SIZE
+from textcls.validation_logits import write_logits
 from textcls.version import __version__
 
 log = logging.getLogger("textcls.training")
@@ -100,20 +104,37 @@ def job_spec(meta: dict[str, Any], data_dir: Path, out_dir: Path, **extra: Any) 
     }
 
 
-def best_evaluation(trainer: Any) -> dict[str, Any] | None:
-    """The validation metrics of the checkpoint Trainer loaded at the end, from its log.
+def logged_evaluation(trainer: Any) -> dict[str, Any] | None:
+    """The validation metrics Trainer logged for the weights it holds after ``train()``.
 
-    Every checkpoint was evaluated when it was saved, and ``load_best_model_at_end`` loads the
-    best one, so evaluating it again would only repeat a full validation pass.
+    With ``load_best_model_at_end`` that is the best evaluation's step (its checkpoint was
+    reloaded, or the weights in memory are it: see ``final_checkpoint.py``), else the last
+    step. Every evaluation is logged, so reading the log never repeats a validation pass.
     """
-    best = trainer.state.best_model_checkpoint
-    if not best:
-        return None
-    step = int(Path(best).name.rsplit("-", 1)[-1])
-    for entry in reversed(trainer.state.log_history):
+    state = trainer.state
+    step = state.global_step
+    if trainer.args.load_best_model_at_end and state.best_global_step:
+        step = state.best_global_step
+    for entry in reversed(state.log_history):
         if entry.get("step") == step and "eval_loss" in entry:
             return dict(entry)
     return None
+
+
+def evaluates_once(train: TrainConfig) -> bool:
+    """Whether Trainer's only validation pass would come at the very end of training.
+
+    One epoch, evaluated at its end, with no early stopping: there is one candidate model and
+    nothing to select or stop on, and the job predicts validation after training anyway (the
+    model card's metrics, the logits calibration and evaluation reuse), so Trainer's own pass
+    would repeat that one.
+    """
+    return (
+        train.eval_steps is None
+        and train.max_steps is None
+        and train.epochs <= 1
+        and not train.early_stopping_patience
+    )
 
 
 def job_ready(work_dir: Path) -> bool:
@@ -160,13 +181,21 @@ def execute_job(work_dir: Path, processes: int, out_dir: Path, stage: str) -> Ar
 
 
 def train_in_work_dir(work_dir: Path) -> dict[str, Any]:
-    """Run (or resume) the job in ``work_dir``; rank 0 writes the artifact. Returns metrics."""
+    """Run (or resume) the job in ``work_dir``; rank 0 writes the artifact. Returns metrics.
+
+    Trainer validates during training only where there is something to choose (the best
+    epoch or step, early stopping; see ``evaluates_once``) and writes no checkpoint after the
+    last step (``final_checkpoint.py``). Rank 0 then predicts validation once with the final
+    weights, through the Predictor: the model card's metrics, and the logits calibration and
+    evaluation reuse (``textcls.validation_logits``) instead of predicting validation again.
+    """
     import datasets
     import torch
     from textcls.training.arguments import training_arguments
     from textcls.training.builders import tokenize_splits
     from textcls.training.tracking_callback import tracking_callbacks
     from textcls.training.trainer import TextclsTrainer, class_weights, compute_metrics
+    from textcls.training.training_times import TrainingTimes
     from transformers import DataCollatorWithPadding, EarlyStoppingCallback
 
     job = json.loads((work_dir / JOB_FILE).read_text())
@@ -186,11 +215,12 @@ def train_in_work_dir(work_dir: Path) -> dict[str, Any]:
     # A checkpoint half-written by a killed process is dropped here, never resumed from.
     resume_from = resumable_checkpoint(checkpoints)
     resumed_from = int(resume_from.name.rsplit("-", 1)[-1]) if resume_from else 0
-    args = training_arguments(train, checkpoints, job["seed"])
+    args = training_arguments(train, checkpoints, job["seed"], evaluate=not evaluates_once(train))
     weights = None
     if train.class_weights:
         weights = class_weights(list(train_rows["label"]), len(job["meta"]["labels"]))
-    callbacks = tracking_callbacks(job["meta"]["role"])
+    times = TrainingTimes()
+    callbacks = [*tracking_callbacks(job["meta"]["role"]), times]
     if train.early_stopping_patience:
         callbacks.append(EarlyStoppingCallback(train.early_stopping_patience))
     common = {
@@ -211,23 +241,63 @@ def train_in_work_dir(work_dir: Path) -> dict[str, Any]:
     else:
         trainer = TextclsTrainer(**common)
     result = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
-    evaluation = best_evaluation(trainer) or trainer.evaluate()
     metrics = {
-        "validation_accuracy": evaluation.get("eval_accuracy"),
-        "validation_macro_f1": evaluation.get("eval_macro_f1"),
-        "validation_loss": evaluation.get("eval_loss"),
-        "validation_runtime_s": evaluation.get("eval_runtime"),
         "train_loss": result.metrics.get("train_loss"),
         "train_runtime_s": result.metrics.get("train_runtime"),
         "train_examples_per_s": result.metrics.get("train_samples_per_second"),
         "global_step": trainer.state.global_step,
         "resumed_from_step": resumed_from,
         "processes": trainer.args.world_size,
+        "checkpoint_writes": times.checkpoint_writes,
+        "checkpoint_write_s": times.checkpoint_write_s,
     }
-    if trainer.is_world_process_zero():
-        model = trainer.model
-        assert model is not None
-        model.eval()
-        with atomic_dir(job["out_dir"]) as tmp:
-            write_model_folder(tmp, model, loaded.tokenizer, {**job["meta"], "metrics": metrics})
+    if not trainer.is_world_process_zero():
+        return metrics
+    model = trainer.model
+    assert model is not None
+    model.eval()
+    texts = list(dataset["validation"]["text"])
+    labels = list(dataset["validation"]["label"])
+    start = time.perf_counter()
+    predictor = Predictor.from_model(model, loaded.tokenizer, loaded.labels, train.max_length)
+    logits = predictor.logits(texts, LOGITS_BATCH_SIZE)
+    pass_s = time.perf_counter() - start
+    evaluation = validation_metrics(logits, labels, weights)
+    if args.eval_strategy == "no":
+        # the one validation point of this run, to the trackers as Trainer's own would be
+        trainer.log({f"eval_{k}": v for k, v in evaluation.items()})
+    metrics.update(
+        validation_accuracy=evaluation["accuracy"],
+        validation_macro_f1=evaluation["macro_f1"],
+        validation_loss=evaluation["loss"],
+        validation_runtime_s=pass_s,
+        validation_passes=times.validation_passes + 1,
+        validation_s=times.validation_s + pass_s,
+    )
+    # the logits are the Predictor's own only where the Predictor runs: on the CPU
+    on_cpu = next(model.parameters()).device.type == "cpu"
+    with atomic_dir(job["out_dir"]) as tmp:
+        write_model_folder(tmp, model, loaded.tokenizer, {**job["meta"], "metrics": metrics})
+        if on_cpu:
+            write_logits(
+                tmp, texts, logits, batch_size=LOGITS_BATCH_SIZE, max_length=train.max_length
+            )
     return metrics
+
+
+def validation_metrics(logits: Any, labels: list[int], weights: Any = None) -> dict[str, float]:
+    """Accuracy, macro-F1 and the training loss (cross-entropy, class-weighted when training
+    was) of ``logits`` against ``labels``: what Trainer's evaluation reports, from the logits."""
+    import numpy as np
+    import torch
+    from textcls.training.trainer import compute_metrics
+    from transformers import EvalPrediction
+
+    label_ids = np.asarray(labels)
+    scores = compute_metrics(EvalPrediction(predictions=logits, label_ids=label_ids))
+    loss = torch.nn.functional.cross_entropy(
+        torch.from_numpy(np.asarray(logits, dtype=np.float32)),
+        torch.from_numpy(label_ids).long(),
+        weight=weights,
+    )
+    return {**scores, "loss": float(loss)}

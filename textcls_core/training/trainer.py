@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from textcls.training.final_checkpoint import NoFinalCheckpoint
 from transformers import Trainer
 
 
@@ -34,36 +35,16 @@ def class_weights(labels: list[int], num_labels: int) -> torch.Tensor:
     return torch.tensor(len(labels) / (num_labels * counts), dtype=torch.float32)
 
 
-class LeanCheckpointTrainer(Trainer):
-    """Trainer whose last checkpoint leaves out the optimizer, scheduler and scaler state.
-
-    Trainer saves them with every checkpoint so that training can resume; after the last step
-    nothing resumes, so writing them (twice the model's size for AdamW) is pure overhead. The
-    weights, trainer state and RNG state are still written: ``load_best_model_at_end`` may
-    pick this checkpoint, and a run killed before the artifact is written resumes from it
-    with nothing left to train (``checkpoints.incomplete_reason`` accepts it). Trainer has no
-    public switch for this (``save_only_model`` drops the state of every checkpoint), so the
-    two private save methods are overridden; ``tests/test_finetune.py`` checks the result.
-    """
-
-    def _last_step(self) -> bool:
-        return 0 < self.state.max_steps <= self.state.global_step
-
-    def _save_optimizer_and_scheduler(self, output_dir: str) -> None:
-        if not self._last_step():
-            super()._save_optimizer_and_scheduler(output_dir)
-
-    def _save_scaler(self, output_dir: str) -> None:
-        if not self._last_step():
-            super()._save_scaler(output_dir)
-
-
-class TextclsTrainer(LeanCheckpointTrainer):
-    """Trainer with optional class-weighted cross-entropy; everything else is Trainer's own."""
+class TextclsTrainer(Trainer):
+    """Trainer with optional class-weighted cross-entropy and no checkpoint after the last
+    step (``NoFinalCheckpoint``, a callback on Trainer's own save flag); everything else is
+    Trainer's own."""
 
     def __init__(self, *args: Any, loss_weights: torch.Tensor | None = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.loss_weights = loss_weights
+        # after the callbacks given (DefaultFlowCallback, early stopping): it reads their flags
+        self.add_callback(NoFinalCheckpoint())
 
     def compute_loss(
         self,

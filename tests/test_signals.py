@@ -229,7 +229,13 @@ def test_sigterm_stops_a_sweep_and_the_variants_it_is_running(tmp_path: Path) ->
             assert sweep.poll() is None, sweep.stdout.read() if sweep.stdout else ""
             assert time.monotonic() < deadline, "the sweep never started its variants"
             time.sleep(0.5)
-        time.sleep(3)  # into training
+        # into training: a fixed pause was not enough on a loaded machine (the variants were
+        # still importing, so none had a run folder to record its cancellation in)
+        checkpoints = tmp_path / "runs" / "endless" / "artifacts"
+        while not list(checkpoints.glob(".student-*.work-*/checkpoints/checkpoint-*")):
+            assert sweep.poll() is None, sweep.stdout.read() if sweep.stdout else ""
+            assert time.monotonic() < deadline, "no variant reached a checkpoint"
+            time.sleep(0.5)
         started = time.monotonic()
         sweep.send_signal(signal.SIGTERM)
         output, _ = sweep.communicate(timeout=120)

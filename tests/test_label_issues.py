@@ -189,7 +189,7 @@ def test_the_encoder_method_finds_the_flipped_rows_of_a_small_set():
 
 
 def test_the_encoder_option_reaches_the_data_report(tmp_path):
-    rows, flipped = flipped_rows(120, 0.1)
+    rows, flipped = flipped_rows(200, 0.1)
     (tmp_path / "train.csv").write_text(csv_text(rows))
     (tmp_path / "val.csv").write_text(csv_text(toy_rows(20, seed=9)))
     raw = pipeline_finding_issues_with("encoder", HF_TEACHER)

@@ -100,7 +100,10 @@ def out_of_fold_probabilities(texts: Sequence[str], labels: np.ndarray, seed: in
     model = make_pipeline(
         # one-character words count too (scikit-learn's default pattern drops them)
         TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, token_pattern=r"(?u)\b\w+\b"),
-        LogisticRegression(max_iter=2000, C=4.0, random_state=seed),
+        # saga, not scikit-learn's default lbfgs: on 2,000 rows' sparse uni- and bigrams lbfgs
+        # took 18-50x longer (AG News 28 s vs 1.6 s under load) and stopped up to 0.09 away from
+        # the optimum in probability, where saga agrees with a tight newton-cg within 0.006
+        LogisticRegression(max_iter=2000, C=4.0, random_state=seed, solver="saga"),
     )
     probabilities = cross_val_predict(
         model, list(texts), labels, cv=_folds(labels, seed), method="predict_proba"

@@ -246,6 +246,7 @@ def bench_dataset(
             flush=True,
         )
     if name in args.heads:
+        result["heads"]["linear"] = result["teacher"]
         for head in HEADS[1:]:
             result["heads"][head] = train_teacher(name, work, data_dir, data, head)
             print(f"[{name}] head {head} {json.dumps(result['heads'][head])}", flush=True)
@@ -255,6 +256,7 @@ def bench_dataset(
 def load_results() -> dict[str, Any]:
     if RESULTS.is_file():
         loaded: dict[str, Any] = json.loads(RESULTS.read_text())
+        loaded.pop("machine", None)
         return loaded
     return {"runs": [], "datasets": {}}
 
@@ -268,12 +270,11 @@ def merge(old: dict[str, Any], new: dict[str, Any], run: dict[str, Any]) -> dict
             out["datasets"][name] = result
             continue
         kept = out["datasets"][name]
+        if not result["configs"]:  # a heads-only run: the student rows stay with their teacher
+            kept["heads"] = result["heads"] or kept.get("heads", {})
+            continue
         # a new teacher makes the old student rows incomparable: they go
-        out["datasets"][name] = {
-            **result,
-            "configs": result["configs"],
-            "heads": result["heads"] or kept.get("heads", {}),
-        }
+        out["datasets"][name] = {**result, "heads": result["heads"] or kept.get("heads", {})}
     return out
 
 
@@ -393,17 +394,11 @@ def render(results: dict[str, Any]) -> str:
         if result.get("heads"):
             lines += [
                 "",
-                "Teacher heads (`hf` param `head`), each a teacher trained with the same budget:",
+                "Teacher heads (`hf` param `head`), each a teacher trained with the same budget "
+                "and rows (the linear one is the teacher of the run that tried the heads):",
                 "",
                 "| head | val acc | test acc | train s | ex/s |",
                 "|---|---:|---:|---:|---:|",
-                markdown_row(
-                    "linear (the default)",
-                    f"{100 * teacher['val_acc']:.2f}",
-                    f"{100 * teacher['test_acc']:.2f}",
-                    f"{teacher['train_s']:.0f}",
-                    f"{teacher['ex_s']:.0f}",
-                ),
             ]
             for head, row in result["heads"].items():
                 lines.append(
@@ -444,7 +439,9 @@ def main() -> None:
     for variable in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
         os.environ[variable] = "1"
     started = time.perf_counter()
+    earlier = {"runs": [], "datasets": {}} if args.no_write else load_results()
     results: dict[str, Any] = {}
+    body = ""
     with tempfile.TemporaryDirectory(prefix="textcls-study-") as tmp:
         for name in names:
             spec = DATASETS[name]
@@ -455,19 +452,22 @@ def main() -> None:
             work = Path(tmp) / name
             work.mkdir()
             results[name] = bench_dataset(name, spec, work, args, chosen)
-    run = {"command": command, "load": load, "wall_s": time.perf_counter() - started}
-    combined = merge(
-        {"runs": [], "datasets": {}} if args.no_write else load_results(), results, run
-    )
-    body = render(combined)
+            # written after each data set, so a run cut short keeps what it finished
+            run = {"command": command, "load": load, "wall_s": time.perf_counter() - started}
+            body = render(merge(earlier, results, run))
+            if not args.no_write:
+                write(merge(earlier, results, run), body)
     print(body)
-    if not args.no_write:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        text = json.dumps({"machine": machine_info(), **combined}, indent=2) + "\n"
-        partial = RESULTS.with_suffix(".json.tmp")
-        partial.write_text(text)
-        partial.replace(RESULTS)
-        update_section("student-defaults", body)
+
+
+def write(combined: dict[str, Any], body: str) -> None:
+    """The merged results JSON (through a temporary file) and the BENCHMARKS.md section."""
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps({"machine": machine_info(), **combined}, indent=2) + "\n"
+    partial = RESULTS.with_suffix(".json.tmp")
+    partial.write_text(text)
+    partial.replace(RESULTS)
+    update_section("student-defaults", body)
 
 
 if __name__ == "__main__":

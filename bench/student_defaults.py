@@ -15,11 +15,17 @@ Throughput: texts/s of each model in this process (2 torch threads, batch 32, th
 texts, repeated for at least 2 s): the PyTorch student, its ``ort-dynamic-int8`` export, and the
 fp32 PyTorch teacher, so ratios compare contenders measured side by side.
 
-    python bench/student_defaults.py [--datasets sst2,ag_news] [--configs default,augment-x8]
-        [--train 2000] [--unlabeled 8000] [--heads sst2] [--no-write]
+    python bench/student_defaults.py [--datasets sst2,ag_news] [--configs default,glove+T4]
+        [--train 2000] [--unlabeled 8000] [--heads sst2] [--work DIR] [--no-write]
 
-Results merge into ``bench/results/student_defaults.json`` (a later run replaces the rows it
-reruns), and the BENCHMARKS.md section ``student-defaults`` is rendered from all of them.
+``A+B`` lays config B's section over A's. ``--heads sst2`` also trains that data set's teacher
+with ``head: conv`` and ``attention-pool``; ``--configs ''`` runs only that. ``--work DIR``
+keeps the prepared data, the teachers and the teacher-logit cache for later invocations, so a
+screen and its confirmation share one teacher per data set.
+
+Results merge into ``bench/results/student_defaults.json`` (rows of a rerun config replace the
+old ones; a data set whose teacher came out different, byte for byte, starts over), and the
+BENCHMARKS.md section ``student-defaults`` is rendered from all of them.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import argparse
 import copy
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -76,6 +83,14 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "logits-mse": {"distill": {"name": "logits-mse", "params": {"alpha": 1.0}}},
 }
 HEADS = ("linear", "conv", "attention-pool")
+
+
+def section_of(config_name: str) -> dict[str, Any]:
+    """The grid's section for ``config_name``; ``A+B`` lays B's section over A's."""
+    section: dict[str, Any] = {}
+    for part in config_name.split("+"):
+        section = merged(section, CONFIGS[part])
+    return section
 
 
 def merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -142,15 +157,25 @@ def train_teacher(
     name: str, work: Path, data_dir: Path, data: dict[str, Any], head: str = "linear"
 ) -> dict[str, Any]:
     from textcls import config_from_dict
+    from textcls.predictor import Predictor
     from textcls.stages.finetune import fine_tune
 
     params = {} if head == "linear" else {"head": head}
     config = config_from_dict(base_raw(name, work, params), base_dir=work)
-    out = work / f"teacher-{head}"
+    out, row_file = work / f"teacher-{head}", work / f"teacher-{head}.json"
+    if row_file.is_file():  # --work kept it from an earlier invocation: train once, ever
+        kept: dict[str, Any] = json.loads(row_file.read_text())
+        # speed beside this run's students, under this run's load
+        predictor = Predictor.load(out, threads=THREADS, workers=1)
+        return {**kept, "ex_s": texts_per_s(predictor, data["speed"]), "reused": True}
     start = time.perf_counter()
     fine_tune(config, "teacher", data_dir, out)
+    from textcls.artifacts import directory_sha256
+
     row = {"train_s": time.perf_counter() - start, "path": str(out)}
+    row["sha256"] = directory_sha256(out)
     row.update(score(out, data))
+    row_file.write_text(json.dumps(row))
     return row
 
 
@@ -182,6 +207,8 @@ def run_config(
         }
     config = config_from_dict(raw, base_dir=work)
     folder = work / "students" / config_name
+    for old in (folder, folder.with_name(f"{config_name}-pretrain")):
+        shutil.rmtree(old, ignore_errors=True)  # this script's own, from an earlier run
     start = time.perf_counter()
     init_from = None
     if objective:
@@ -194,7 +221,7 @@ def run_config(
     transfer = meta["distill"]["transfer"]
     teacher_pass = transfer["teacher_pass"][0]
     row: dict[str, Any] = {
-        "section": CONFIGS[config_name],
+        "section": section_of(config_name),
         "resolved": config.student.model_dump(mode="json", exclude_defaults=True)
         if config.student
         else None,
@@ -206,6 +233,7 @@ def run_config(
     }
     row.update(score(folder, data))
     int8 = work / "students" / f"{config_name}-int8"
+    shutil.rmtree(int8, ignore_errors=True)
     step = QuantizeStep.model_validate(
         {"name": "ort-dynamic-int8", "targets": ["student"], "max_accuracy_drop": 1.0}
     )
@@ -223,7 +251,8 @@ def bench_dataset(
 
     counts = prepare(spec, work, args.train, args.unlabeled)
     data_dir = work / "data"
-    ingest(config_from_dict(base_raw(name, work), base_dir=work), data_dir)
+    if not (data_dir / "dataset_dict.json").is_file():  # kept by --work otherwise
+        ingest(config_from_dict(base_raw(name, work), base_dir=work), data_dir)
     data: dict[str, Any] = {
         "validation": split(data_dir, "validation"),
         "test": split(data_dir, "test"),
@@ -235,7 +264,9 @@ def bench_dataset(
     teacher_dir = Path(result["teacher"]["path"])
     print(f"[{name}] teacher {json.dumps(result['teacher'])}", flush=True)
     for config_name in chosen:
-        row = run_config(name, config_name, CONFIGS[config_name], work, data_dir, teacher_dir, data)
+        row = run_config(
+            name, config_name, section_of(config_name), work, data_dir, teacher_dir, data
+        )
         teacher = result["teacher"]
         row["val_ratio"] = row["val_acc"] / teacher["val_acc"]
         row["test_ratio"] = row["test_acc"] / teacher["test_acc"]
@@ -270,11 +301,14 @@ def merge(old: dict[str, Any], new: dict[str, Any], run: dict[str, Any]) -> dict
             out["datasets"][name] = result
             continue
         kept = out["datasets"][name]
-        if not result["configs"]:  # a heads-only run: the student rows stay with their teacher
-            kept["heads"] = result["heads"] or kept.get("heads", {})
+        heads = result["heads"] or kept.get("heads", {})
+        if kept["teacher"].get("sha256") == result["teacher"]["sha256"]:
+            # the same teacher again, byte for byte (training is seeded): earlier rows stay
+            kept["configs"].update(result["configs"])
+            kept["heads"] = heads
             continue
-        # a new teacher makes the old student rows incomparable: they go
-        out["datasets"][name] = {**result, "heads": result["heads"] or kept.get("heads", {})}
+        # another teacher makes the earlier student rows incomparable: they go
+        out["datasets"][name] = {**result, "heads": heads}
     return out
 
 
@@ -338,8 +372,8 @@ def render(results: dict[str, Any]) -> str:
         "|---|---|",
     ]
     names = {c for r in results["datasets"].values() for c in r["configs"]}
-    for config in sorted(names, key=list(CONFIGS).index):
-        lines.append(markdown_row(config, f"`{json.dumps(CONFIGS[config])}`"))
+    for config in sorted(names, key=lambda c: (c.count("+"), list(CONFIGS).index(c.split("+")[0]))):
+        lines.append(markdown_row(config, f"`{json.dumps(section_of(config))}`"))
     lines += [
         "",
         "### Ranking (mean over the data sets each config ran on; chosen on validation)",
@@ -420,12 +454,19 @@ def main() -> None:
     parser.add_argument("--train", type=int, default=2000)
     parser.add_argument("--unlabeled", type=int, default=8000)
     parser.add_argument("--heads", default="", help="data sets whose teacher also tries heads")
+    parser.add_argument(
+        "--work",
+        help="keep data, teachers and teacher logits here for later invocations "
+        "(default: a temporary folder)",
+    )
     parser.add_argument("--no-write", action="store_true", help="print only (smoke runs)")
     args = parser.parse_args()
     names = [n.strip() for n in args.datasets.split(",") if n.strip()]
     chosen = [c.strip() for c in args.configs.split(",") if c.strip()]
     args.heads = [h.strip() for h in args.heads.split(",") if h.strip()]
-    unknown = [n for n in names if n not in DATASETS] + [c for c in chosen if c not in CONFIGS]
+    unknown = [n for n in names if n not in DATASETS] + [
+        c for c in chosen if any(p not in CONFIGS for p in c.split("+"))
+    ]
     if unknown:
         parser.error(
             f"unknown: {', '.join(unknown)}; data sets {list(DATASETS)}, configs {list(CONFIGS)}"
@@ -442,15 +483,16 @@ def main() -> None:
     earlier = {"runs": [], "datasets": {}} if args.no_write else load_results()
     results: dict[str, Any] = {}
     body = ""
-    with tempfile.TemporaryDirectory(prefix="textcls-study-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="textcls-study-") as scratch:
+        tmp = args.work or scratch
         for name in names:
             spec = DATASETS[name]
             missing = [p for p in [*spec["pool"], spec["test"]] if not (DATA / p).is_file()]
             if missing:
                 print(f"[{name}] skipped: {DATA / missing[0]} not found", flush=True)
                 continue
-            work = Path(tmp) / name
-            work.mkdir()
+            work = Path(tmp) / f"{name}-{args.train}-{args.unlabeled}"
+            work.mkdir(parents=True, exist_ok=True)
             results[name] = bench_dataset(name, spec, work, args, chosen)
             # written after each data set, so a run cut short keeps what it finished
             run = {"command": command, "load": load, "wall_s": time.perf_counter() - started}

@@ -62,8 +62,9 @@ def test_overriding_a_default_param_keeps_the_default_student(tmp_path):
     )
     assert config.student.model.name == "bilstm"
     assert config.student.model.params["hidden_size"] == 64
-    assert config.student.model.params["embedding_dim"] == 128
-    assert config.student.distill is not None and config.student.train.epochs == 3
+    assert config.student.model.params["embedding_dim"] == DEFAULT_MODEL["params"]["embedding_dim"]
+    assert config.student.distill is not None
+    assert config.student.train.epochs == DEFAULT_TRAIN["epochs"]
 
 
 def test_without_a_teacher_the_default_student_trains_on_labels(tmp_path):

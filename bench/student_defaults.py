@@ -39,6 +39,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -244,8 +245,15 @@ def run_config(
 
 
 def bench_dataset(
-    name: str, spec: dict[str, Any], work: Path, args: argparse.Namespace, chosen: list[str]
+    name: str,
+    spec: dict[str, Any],
+    work: Path,
+    args: argparse.Namespace,
+    chosen: list[str],
+    save: Callable[[dict[str, Any]], None],
 ) -> dict[str, Any]:
+    """Teacher once, then each config; ``save`` gets the result after each row, so a run
+    stopped at the benchmark lock's time cap keeps every row it finished."""
     from textcls import config_from_dict
     from textcls.stages.ingest import ingest
 
@@ -272,6 +280,7 @@ def bench_dataset(
         row["test_ratio"] = row["test_acc"] / teacher["test_acc"]
         row["int8_x_teacher"] = row["int8_ex_s"] / teacher["ex_s"]
         result["configs"][config_name] = row
+        save(result)
         print(
             f"[{name}] {config_name} {json.dumps({k: v for k, v in row.items() if k != 'resolved'})}",
             flush=True,
@@ -281,6 +290,7 @@ def bench_dataset(
         for head in HEADS[1:]:
             result["heads"][head] = train_teacher(name, work, data_dir, data, head)
             print(f"[{name}] head {head} {json.dumps(result['heads'][head])}", flush=True)
+            save(result)
     return result
 
 
@@ -493,12 +503,16 @@ def main() -> None:
                 continue
             work = Path(tmp) / f"{name}-{args.train}-{args.unlabeled}"
             work.mkdir(parents=True, exist_ok=True)
-            results[name] = bench_dataset(name, spec, work, args, chosen)
-            # written after each data set, so a run cut short keeps what it finished
-            run = {"command": command, "load": load, "wall_s": time.perf_counter() - started}
-            body = render(merge(earlier, results, run))
-            if not args.no_write:
-                write(merge(earlier, results, run), body)
+
+            def save(result: dict[str, Any], name: str = name) -> None:
+                nonlocal body
+                results[name] = result
+                run = {"command": command, "load": load, "wall_s": time.perf_counter() - started}
+                body = render(merge(earlier, results, run))
+                if not args.no_write:
+                    write(merge(earlier, results, run), body)
+
+            save(bench_dataset(name, spec, work, args, chosen, save))
     print(body)
 
 

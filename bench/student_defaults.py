@@ -34,6 +34,7 @@ import argparse
 import copy
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -455,6 +456,8 @@ def render(results: dict[str, Any]) -> str:
                         f"{row['ex_s']:.0f}",
                     )
                 )
+    if results.get("findings"):  # written by hand into the results JSON, kept by reruns
+        lines += ["", "### Findings", "", *[f"- {note}" for note in results["findings"]]]
     return "\n".join(lines) + "\n"
 
 
@@ -482,7 +485,7 @@ def main() -> None:
         parser.error(
             f"unknown: {', '.join(unknown)}; data sets {list(DATASETS)}, configs {list(CONFIGS)}"
         )
-    command = "python " + " ".join(["bench/student_defaults.py", *sys.argv[1:]])
+    command = "python " + shlex.join(["bench/student_defaults.py", *sys.argv[1:]])
     load = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     load = load.split("load average:")[-1].strip()
     import torch

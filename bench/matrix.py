@@ -122,13 +122,9 @@ def configs(name: str, spec: dict[str, Any], work: Path) -> dict[str, Path]:
         "full": {
             **base,
             "teacher": teacher,
-            "student": {
-                "model": {"name": "bilstm", "params": {"embedding_dim": 128, "hidden_size": 128}},
-                "tokenizer": word,
-                "distill": {"name": "logits-kl", "params": {"temperature": 2.0, "alpha": 0.9}},
-                "transfer": {"unlabeled": "unlabeled.csv"},
-                "train": {"epochs": 3, "batch_size": 64, "learning_rate": 2e-3, "max_length": 64},
-            },
+            # the default student (textcls.student_defaults), with the unlabelled rows a
+            # default cannot name
+            "student": {"transfer": {"unlabeled": "unlabeled.csv"}},
             "quantize": [
                 {
                     "name": "ort-dynamic-int8",

@@ -6,8 +6,9 @@ For each dataset, in one process and on the same rows:
     inference, Optimum dynamic int8;
 (b) textcls: the teacher alone (``textcls_pipeline`` with ingest, teacher, evaluate: the same work
     as the plain script, for the orchestration overhead), then the full pipeline (the teacher
-    from cache, a BiLSTM distilled on the labelled and unlabelled rows, int8 of both, cost of
-    every variant), then its cached rerun;
+    from cache, the default student (``student: {}``: a BiLSTM) distilled on the labelled and
+    unlabelled rows and augmented copies, int8 of both, cost of every variant), then its cached
+    rerun;
 (c) TF-IDF + logistic regression (textcls's baseline) and a fastText-style ``bow`` student on the
     labelled rows.
 
@@ -287,8 +288,9 @@ def render(results: dict[str, Any], command: str, info: dict[str, Any], wall_s: 
         f"`{command}` on {info['cpu']} ({info['cores']} cores, {', '.join(info['isa'])}), "
         f"{wall_s / 60:.0f} min for everything below. Per dataset, in one process on the same rows: "
         "the plain Trainer + `transformers.pipeline` + Optimum script, textcls's MiniLM teacher "
-        "(1 epoch, seq 64, batch 32, lr 1e-4: the same budget as the plain script), a BiLSTM "
-        "distilled from it (labelled + unlabelled rows as the transfer set), int8 of both, a "
+        "(1 epoch, seq 64, batch 32, lr 1e-4: the same budget as the plain script), the default "
+        "student (`student: {}`, a BiLSTM) distilled from it (labelled + unlabelled rows, "
+        "augmented to 8x the labelled ones, as the transfer set), int8 of both, a "
         "TF-IDF + logistic regression baseline and a fastText-style `bow` student. "
         "Throughput: batch 32; latency: batch 1, p50; both in a fresh process per model. "
         "Size: the model file. Train s for int8 rows is the quantization time.",

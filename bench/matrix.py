@@ -6,8 +6,8 @@ For each dataset, in one process and on the same rows:
     inference, Optimum dynamic int8;
 (b) textcls: the teacher alone (``textcls_pipeline`` with ingest, teacher, evaluate: the same work
     as the plain script, for the orchestration overhead), then the full pipeline (the teacher
-    from cache, the default student (``student: {}``) distilled on the labelled and unlabelled
-    rows, int8 of both, cost of every variant), then its cached rerun; then ``textcls predict
+    from cache, the default student (``student: {}``: a BiLSTM) distilled on the labelled and
+    unlabelled rows and augmented copies, int8 of both, cost of every variant), then its cached rerun; then ``textcls predict
     -f`` with the calibrated teacher and int8 student (issue #20's 50x is measured there);
 (c) TF-IDF + logistic regression (textcls's baseline) and a fastText-style ``bow`` student on the
     labelled rows.

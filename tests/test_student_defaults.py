@@ -9,7 +9,12 @@ import yaml
 from ingest_helpers import csv_text
 from model_helpers import TINY_MODELS, TINY_TRAIN, toy_rows
 from textcls import config_from_dict
-from textcls.student_defaults import DEFAULT_DISTILLER, DEFAULT_MODEL, DEFAULT_TRAIN
+from textcls.student_defaults import (
+    DEFAULT_DISTILLER,
+    DEFAULT_MODEL,
+    DEFAULT_TRAIN,
+    DEFAULT_TRANSFER,
+)
 
 TEACHER = {
     "model": {"name": "transformer", "params": TINY_MODELS["transformer"]},
@@ -38,6 +43,23 @@ def test_an_empty_student_section_is_the_default_student(tmp_path):
     assert same_component(student.distill.model_dump(), DEFAULT_DISTILLER)
     assert {k: getattr(student.train, k) for k in DEFAULT_TRAIN} == DEFAULT_TRAIN
     assert student.tokenizer is None  # the architecture's default: word
+    assert student.transfer.augment is not None
+    assert student.transfer.multiplier == DEFAULT_TRANSFER["multiplier"]
+
+
+def test_the_default_transfer_set_yields_to_the_sections_own(tmp_path):
+    """Augmentation is the distilled default student's; a section's transfer choices win."""
+    given = pipeline({"transfer": {"unlabeled": "more.csv"}}, tmp_path=tmp_path).student
+    assert str(given.transfer.unlabeled).endswith("more.csv") and given.transfer.augment is not None
+    assert given.transfer.multiplier == DEFAULT_TRANSFER["multiplier"]
+    plain = pipeline({"transfer": {"multiplier": 1}}, tmp_path=tmp_path).student
+    assert plain.transfer.multiplier == 1 and plain.transfer.augment is None
+    own = pipeline({"transfer": {"augment": {"mask_prob": 0.3}}}, tmp_path=tmp_path).student
+    assert own.transfer.augment.mask_prob == 0.3 and own.transfer.multiplier == 1
+    assert pipeline({"distill": None}, tmp_path=tmp_path).student.transfer.augment is None
+    assert pipeline({}, teacher=False, tmp_path=tmp_path).student.transfer.augment is None
+    named = pipeline({"model": "gru", "distill": {"name": "logits-kl"}}, tmp_path=tmp_path)
+    assert named.student.transfer.augment is None  # a chosen model keeps the generic defaults
 
 
 def test_what_the_section_sets_wins_over_the_defaults(tmp_path):
@@ -62,8 +84,9 @@ def test_overriding_a_default_param_keeps_the_default_student(tmp_path):
     )
     assert config.student.model.name == "bilstm"
     assert config.student.model.params["hidden_size"] == 64
-    assert config.student.model.params["embedding_dim"] == 128
-    assert config.student.distill is not None and config.student.train.epochs == 3
+    assert config.student.model.params["embedding_dim"] == DEFAULT_MODEL["params"]["embedding_dim"]
+    assert config.student.distill is not None
+    assert config.student.train.epochs == DEFAULT_TRAIN["epochs"]
 
 
 def test_without_a_teacher_the_default_student_trains_on_labels(tmp_path):

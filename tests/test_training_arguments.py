@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import torch
 from textcls.config import TrainConfig
@@ -50,9 +52,15 @@ def test_without_evaluation_the_last_state_is_kept(tmp_path):
     assert args.save_total_limit == 1
 
 
-def test_bf16_mixed_precision_is_passed_on(tmp_path):
+def test_bf16_mixed_precision_is_passed_on_and_does_not_outlive_its_stage(tmp_path, monkeypatch):
+    monkeypatch.setenv("ACCELERATE_MIXED_PRECISION", "no")  # restored after the test
     args = training_arguments(TrainConfig(precision="bf16"), tmp_path, seed=1)
     assert args.bf16 and not args.fp16
+    # transformers wrote bf16 into the environment for accelerate; a later fp32 stage in the
+    # same process (a student after a bf16 teacher) must not inherit it
+    assert os.environ["ACCELERATE_MIXED_PRECISION"] == "bf16"
+    training_arguments(TrainConfig(), tmp_path, seed=1)
+    assert os.environ["ACCELERATE_MIXED_PRECISION"] == "no"
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="fp16 is allowed where CUDA is")

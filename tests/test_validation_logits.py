@@ -30,6 +30,19 @@ def trained(tmp_path_factory):
     return base, data_dir, Path(ref.path)
 
 
+def test_a_bf16_trained_folder_stores_the_fp32_predictors_logits(tmp_path, monkeypatch):
+    # bf16 training wraps the model's forward in autocast; the job must predict without it,
+    # as the Predictor does from the saved folder (calibration and evaluation read these)
+    monkeypatch.setenv("ACCELERATE_MIXED_PRECISION", "no")  # restored after the test
+    raw, data_dir = toy_data(tmp_path)
+    config = with_student(raw, tmp_path, "bilstm", epochs=1, precision="bf16")
+    folder = Path(fine_tune(config, "student", data_dir, tmp_path / "model").path)
+    texts, _ = validation(data_dir)
+    logits = stored(folder, texts)
+    assert logits is not None
+    assert np.array_equal(logits, Predictor.load(folder).logits(texts, BATCH_SIZE))
+
+
 def validation(data_dir: Path) -> tuple[list[str], np.ndarray]:
     split = datasets.load_from_disk(str(data_dir))["validation"]
     return list(split["text"]), np.asarray(split["label"])

@@ -17,6 +17,8 @@ from textcls.config import TrainConfig
 from textcls.errors import ConfigError
 from transformers import TrainingArguments
 
+#: Accelerate's name for each ``train.precision``.
+MIXED_PRECISION = {"fp32": "no", "fp16": "fp16", "bf16": "bf16"}
 #: What a stage selects its best checkpoint by; None keeps the last one.
 BestBy = Literal["accuracy", "macro_f1", "loss"] | None
 
@@ -48,6 +50,11 @@ def training_arguments(
     select = evaluate and metric is not None
     key = "eval_loss" if metric in ("loss", None) else metric
     strategy = "steps" if train.eval_steps else "epoch"
+    # TrainingArguments keeps ACCELERATE_MIXED_PRECISION from the environment when fp16 and
+    # bf16 are off, and it wrote that variable itself for the last bf16 stage: a bf16 teacher
+    # would make the fp32 student after it, in the same process, train under bf16 autocast.
+    # Each stage's own precision decides.
+    os.environ["ACCELERATE_MIXED_PRECISION"] = MIXED_PRECISION[train.precision]
     return TrainingArguments(
         output_dir=str(output_dir),
         num_train_epochs=train.epochs,

@@ -253,8 +253,10 @@ def train_in_work_dir(work_dir: Path) -> dict[str, Any]:
     }
     if not trainer.is_world_process_zero():
         return metrics
-    model = trainer.model
-    assert model is not None
+    assert trainer.model is not None
+    # without the mixed-precision forward accelerate wrapped it in for training (bf16 autocast):
+    # the logits stored below must be the ones the Predictor computes from the saved folder
+    model = trainer.accelerator.unwrap_model(trainer.model, keep_fp32_wrapper=False)
     model.eval()
     texts = list(dataset["validation"]["text"])
     labels = list(dataset["validation"]["label"])

@@ -112,34 +112,47 @@ def test_a_child_answers_sigint_even_when_the_suite_was_started_ignoring_it() ->
             child.wait()
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_a_signal_stops_textcls_run_with_its_prefect_server_and_a_cancelled_manifest(
-    tmp_path: Path, signum: signal.Signals
-) -> None:
+def start_endless(tmp_path: Path, *command: str) -> subprocess.Popen[str]:
+    """``textcls COMMAND...`` on the endless pipeline in ``tmp_path``, in a session of its own
+    (a signal to it alone, as ``kill PID`` sends it), SIGINT at its default, no PREFECT_API_URL:
+    the temporary server, as on a user's machine."""
     (tmp_path / "train.csv").write_text(csv_text(toy_rows(200)))
     (tmp_path / "val.csv").write_text(csv_text(toy_rows(60, seed=1)))
     (tmp_path / "pipeline.yaml").write_text(yaml.safe_dump(PIPELINE))
-    # no PREFECT_API_URL: the temporary server, as on a user's machine
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
     env["PREFECT_HOME"] = str(tmp_path / "prefect")
     with sigint_as_in_a_terminal():  # whoever started the suite, as a user starts it
-        child = subprocess.Popen(
-            [sys.executable, "-m", "textcls.flows.cli", "run", "pipeline.yaml"],
+        return subprocess.Popen(
+            [sys.executable, "-m", "textcls.flows.cli", *command],
             cwd=tmp_path,
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
-            start_new_session=True,  # a signal to this process alone, as `kill PID` sends it
+            start_new_session=True,
         )
+
+
+def wait_for_a_checkpoint(tmp_path: Path, child: subprocess.Popen[str], deadline: float) -> None:
+    """Until some student has written a checkpoint: the signal then lands mid-training, where
+    there is a run folder to record the cancellation in (a fixed pause was not enough on a
+    loaded machine: processes were still importing)."""
     checkpoints = tmp_path / "runs" / "endless" / "artifacts"
+    while not list(checkpoints.glob(".student-*.work-*/checkpoints/checkpoint-*")):
+        assert child.poll() is None, child.stdout.read() if child.stdout else ""
+        assert time.monotonic() < deadline, "training never reached a checkpoint"
+        time.sleep(0.5)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_stops_textcls_run_with_its_prefect_server_and_a_cancelled_manifest(
+    tmp_path: Path, signum: signal.Signals
+) -> None:
+    child = start_endless(tmp_path, "run", "pipeline.yaml")
     try:
         deadline = time.monotonic() + 300
-        while not list(checkpoints.glob(".student-*.work-*/checkpoints/checkpoint-*")):
-            assert child.poll() is None, child.stdout.read() if child.stdout else ""
-            assert time.monotonic() < deadline, "training never reached a checkpoint"
-            time.sleep(0.5)
+        wait_for_a_checkpoint(tmp_path, child, deadline)
         helpers = children_of(child.pid)
         assert helpers, "textcls run should have started a temporary Prefect server"
         started = time.monotonic()
@@ -208,34 +221,15 @@ def variant_processes(pid: int) -> list[int]:
 def test_sigterm_stops_a_sweep_and_the_variants_it_is_running(tmp_path: Path) -> None:
     """The pool's threads wait on their variant processes: SIGTERM must end those, not wait
     for them to finish training (they never would here)."""
-    (tmp_path / "train.csv").write_text(csv_text(toy_rows(200)))
-    (tmp_path / "val.csv").write_text(csv_text(toy_rows(60, seed=1)))
-    (tmp_path / "pipeline.yaml").write_text(yaml.safe_dump(PIPELINE))
-    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
-    env["PREFECT_HOME"] = str(tmp_path / "prefect")
-    sweep = subprocess.Popen(
-        [sys.executable, "-m", "textcls.flows.cli", "sweep", "pipeline.yaml"]
-        + ["--grid", "student.train.learning_rate=0.01,0.02,0.03", "--sweep-id", "endless"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,  # the signal reaches the sweep alone, as `kill PID` sends it
-    )
+    grid = ["--grid", "student.train.learning_rate=0.01,0.02,0.03", "--sweep-id", "endless"]
+    sweep = start_endless(tmp_path, "sweep", "pipeline.yaml", *grid)
     try:
         deadline = time.monotonic() + 300
         while len(variants := variant_processes(sweep.pid)) < 2:  # max_parallel 2 of 3
             assert sweep.poll() is None, sweep.stdout.read() if sweep.stdout else ""
             assert time.monotonic() < deadline, "the sweep never started its variants"
             time.sleep(0.5)
-        # into training: a fixed pause was not enough on a loaded machine (the variants were
-        # still importing, so none had a run folder to record its cancellation in)
-        checkpoints = tmp_path / "runs" / "endless" / "artifacts"
-        while not list(checkpoints.glob(".student-*.work-*/checkpoints/checkpoint-*")):
-            assert sweep.poll() is None, sweep.stdout.read() if sweep.stdout else ""
-            assert time.monotonic() < deadline, "no variant reached a checkpoint"
-            time.sleep(0.5)
+        wait_for_a_checkpoint(tmp_path, sweep, deadline)
         started = time.monotonic()
         sweep.send_signal(signal.SIGTERM)
         output, _ = sweep.communicate(timeout=120)

@@ -138,6 +138,36 @@ def test_augmented_transfer_set_reaches_the_multiplier(toy):
     )
 
 
+def test_max_size_stops_augmentation_but_keeps_the_train_split(toy):
+    base, raw, data_dir = toy
+    capped = student_config(
+        raw,
+        base,
+        {"name": "logits-kl"},
+        transfer={"multiplier": 8.0, "augment": {}, "max_size": 500},
+    )
+    out = base / "student-capped"
+    distill(capped, data_dir, base / "teacher", out, cache_dir=base / "augmented-cache")
+    transfer = meta(out)["distill"]["transfer"]
+    assert (transfer["train"], transfer["augmented"], transfer["total"]) == (200, 300, 500)
+    # a cap below the train split adds nothing and drops nothing
+    below = student_config(
+        raw,
+        base,
+        {"name": "logits-kl"},
+        transfer={"multiplier": 8.0, "augment": {}, "max_size": 50},
+    )
+    distill(
+        below,
+        data_dir,
+        base / "teacher",
+        base / "student-below",
+        cache_dir=base / "augmented-cache",
+    )
+    transfer = meta(base / "student-below")["distill"]["transfer"]
+    assert (transfer["train"], transfer["augmented"], transfer["total"]) == (200, 0, 200)
+
+
 def test_multiplier_without_augmentation_is_a_config_error(toy):
     base, raw, data_dir = toy
     config = student_config(raw, base, {"name": "logits-kl"}, transfer={"multiplier": 2.0})

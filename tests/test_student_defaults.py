@@ -45,6 +45,7 @@ def test_an_empty_student_section_is_the_default_student(tmp_path):
     assert student.tokenizer is None  # the architecture's default: word
     assert student.transfer.augment is not None
     assert student.transfer.multiplier == DEFAULT_TRANSFER["multiplier"]
+    assert student.transfer.max_size == DEFAULT_TRANSFER["max_size"]
 
 
 def test_the_default_transfer_set_yields_to_the_sections_own(tmp_path):
@@ -54,6 +55,10 @@ def test_the_default_transfer_set_yields_to_the_sections_own(tmp_path):
     assert given.transfer.multiplier == DEFAULT_TRANSFER["multiplier"]
     plain = pipeline({"transfer": {"multiplier": 1}}, tmp_path=tmp_path).student
     assert plain.transfer.multiplier == 1 and plain.transfer.augment is None
+    assert plain.transfer.max_size is None  # the section chose its size: no default cap
+    capped = pipeline({"transfer": {"max_size": 900}}, tmp_path=tmp_path).student
+    assert capped.transfer.max_size == 900 and capped.transfer.augment is not None
+    assert capped.transfer.multiplier == DEFAULT_TRANSFER["multiplier"]
     own = pipeline({"transfer": {"augment": {"mask_prob": 0.3}}}, tmp_path=tmp_path).student
     assert own.transfer.augment.mask_prob == 0.3 and own.transfer.multiplier == 1
     assert pipeline({"distill": None}, tmp_path=tmp_path).student.transfer.augment is None

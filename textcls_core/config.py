@@ -263,6 +263,12 @@ class TransferConfig(_Strict):
     multiplier: float = Field(
         1.0, ge=1.0, description="Transfer-set size as a multiple of the train split"
     )
+    max_size: int | None = Field(
+        None,
+        ge=1,
+        description="Most texts the multiplier may grow the transfer set to (augmentation "
+        "stops there; the train split and unlabelled rows always stay whole). None: no cap",
+    )
 
 
 class StudentConfig(_Strict):

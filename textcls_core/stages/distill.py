@@ -249,6 +249,8 @@ def _transfer_set(
         texts += extra
         unlabeled = len(extra)
     target = int(round(transfer.multiplier * len(hard)))
+    if transfer.max_size is not None:  # a cost bound: augmentation stops there
+        target = min(target, max(transfer.max_size, len(texts)))
     augmented = 0
     if target > len(texts):
         if transfer.augment is None:

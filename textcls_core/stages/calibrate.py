@@ -39,7 +39,7 @@ def calibrate(
     )
     from textcls.model_folder import read_meta
     from textcls.predictor import Predictor, folder_max_length
-    from textcls.validation_logits import BATCH_SIZE, cached_logits
+    from textcls.validation_logits import BATCH_SIZE, LOGITS_FILE, cached_logits
 
     if method != "temperature":
         raise DataError(f"calibration method {method!r} is unknown; use temperature")
@@ -64,6 +64,8 @@ def calibrate(
     )
     if logits is None:
         logits = Predictor.load(model_dir).logits(texts, BATCH_SIZE)
+    else:
+        log.info("%s: validation logits reused from %s", model_dir.name, LOGITS_FILE)
     labels = np.asarray(split["label"])
     temperature = fit_temperature(logits, labels)
     calibration = {

@@ -11,7 +11,7 @@ A config is a student section (a dict) laid over ``student: {transfer: {unlabele
 goes through the pipeline's own validation, so ``{}`` gets exactly what ``student: {}`` gets
 (``textcls.student_defaults``). Choices read validation only (issue #18): configs are ranked by
 mean student/teacher validation accuracy over the data sets they ran on; test is reported.
-Throughput: texts/s of each model in this process (2 torch threads, batch 32, the same 256 test
+Throughput: texts/s of each model in this process (2 torch threads unless ``--threads`` says, batch 32, the same 256 test
 texts, repeated for at least 2 s): the PyTorch student, its ``ort-dynamic-int8`` export, and the
 fp32 PyTorch teacher, so ratios compare contenders measured side by side.
 
@@ -87,6 +87,13 @@ CONFIGS: dict[str, dict[str, Any]] = {
 HEADS = ("linear", "conv", "attention-pool")
 
 
+def torch_threads() -> int:
+    """The torch threads ``--threads`` set (the speed columns use as many)."""
+    import torch
+
+    return int(torch.get_num_threads())
+
+
 def section_of(config_name: str) -> dict[str, Any]:
     """The grid's section for ``config_name``; ``A+B`` lays B's section over A's."""
     section: dict[str, Any] = {}
@@ -147,7 +154,7 @@ def texts_per_s(predictor: Any, texts: list[str]) -> float:
 def score(folder: Path, data: dict[str, Any]) -> dict[str, Any]:
     from textcls.predictor import Predictor
 
-    predictor = Predictor.load(folder, threads=THREADS, workers=1)
+    predictor = Predictor.load(folder, threads=torch_threads(), workers=1)
     return {
         "val_acc": accuracy(predictor, *data["validation"]),
         "test_acc": accuracy(predictor, *data["test"]),
@@ -168,7 +175,7 @@ def train_teacher(
     if row_file.is_file():  # --work kept it from an earlier invocation: train once, ever
         kept: dict[str, Any] = json.loads(row_file.read_text())
         # speed beside this run's students, under this run's load
-        predictor = Predictor.load(out, threads=THREADS, workers=1)
+        predictor = Predictor.load(out, threads=torch_threads(), workers=1)
         return {**kept, "ex_s": texts_per_s(predictor, data["speed"]), "reused": True}
     start = time.perf_counter()
     fine_tune(config, "teacher", data_dir, out)
@@ -371,7 +378,7 @@ def render(results: dict[str, Any]) -> str:
         "validated as a pipeline would (`{}` gets the defaults of `textcls.student_defaults` "
         "as they were when it ran: the `default` rows below are the defaults before this study, "
         "a BiLSTM 128/128, logits-kl T=2 alpha=0.9, 3 epochs, no augmentation). Ranked on validation only (issue #18); test is reported. "
-        "ex/s: texts per second in the benchmark process, 2 torch threads, batch 32, the same "
+        "ex/s: texts per second in the benchmark process, 2 torch threads (1 where the command says `--threads 1`), batch 32, the same "
         "256 test texts for every model (PyTorch student, its `ort-dynamic-int8` export, the "
         "fp32 PyTorch teacher); int8 x: int8 student over fp32 teacher, in-process (not "
         "`textcls predict -f`, whose ratio the predict-path section measures). Train s: the "
@@ -474,6 +481,12 @@ def main() -> None:
         "(default: a temporary folder)",
     )
     parser.add_argument("--no-write", action="store_true", help="print only (smoke runs)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=THREADS,
+        help="torch threads for training and the speed columns (1: steady beside other work)",
+    )
     args = parser.parse_args()
     names = [n.strip() for n in args.datasets.split(",") if n.strip()]
     chosen = [c.strip() for c in args.configs.split(",") if c.strip()]
@@ -490,7 +503,7 @@ def main() -> None:
     load = load.split("load average:")[-1].strip()
     import torch
 
-    torch.set_num_threads(THREADS)
+    torch.set_num_threads(args.threads)
     for variable in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
         os.environ[variable] = "1"
     started = time.perf_counter()

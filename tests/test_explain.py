@@ -280,6 +280,23 @@ def test_bad_requests_are_refused_before_any_model_runs(models):
         explain_texts(pytorch, ["good", "  "])
 
 
+def test_given_probabilities_give_the_same_explanations_without_predicting_again(
+    models, monkeypatch
+):
+    subject = ExplainSubject(models["base"] / "bilstm")
+    texts = [text for text, _ in SIMPLE]
+    known = subject.probabilities(texts)
+    predicting = explain_texts(subject, texts, method="integrated-gradients")
+    monkeypatch.setattr(subject.predictor, "logits", None)  # a second prediction would fail
+    given = explain_texts(subject, texts, method="integrated-gradients", probabilities=known)
+    monkeypatch.undo()
+    assert [(e.label, e.probability, e.tokens) for e in given] == [
+        (e.label, e.probability, e.tokens) for e in predicting
+    ]
+    with pytest.raises(ValueError, match="one row per text"):
+        explain_texts(subject, texts, method="integrated-gradients", probabilities=known[:1])
+
+
 # -- the evaluation report -------------------------------------------------------------------
 
 
@@ -317,8 +334,9 @@ def test_the_report_reuses_evaluations_validation_predictions_and_its_section_is
     models, bert, tmp_path, monkeypatch, split
 ):
     """The disagreements read the validation probabilities evaluation already computed (for
-    choosing, or as the reported split): no model predicts validation for the section again,
-    and the section is the one that predicting validation again gives."""
+    choosing, or as the reported split), and the explained texts' probabilities are the
+    evaluation's own: no model predicts anything for the section again, and the section is
+    the one that predicting validation again gives."""
     import datasets
     from textcls.explanation.report_section import explain_for_report
     from textcls.predictor import Predictor
@@ -336,7 +354,9 @@ def test_the_report_reuses_evaluations_validation_predictions_and_its_section_is
 
     monkeypatch.setattr(ExplainSubject, "probabilities", recording)
     evaluate(models["data"], variants, tmp_path / "eval", split=split, measure_cost=False)
-    assert validation not in predicted
+    # nothing predicted again: neither validation nor the explained texts, which evaluation
+    # scored already
+    assert predicted == []
     section = json.loads((tmp_path / "eval" / "report.json").read_text())["explanations"]
     assert sum("disagree" in item["reason"] for item in section["items"]) == 3
 

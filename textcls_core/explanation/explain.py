@@ -135,13 +135,25 @@ def explain_texts(
     target: str | None = None,
     params: Mapping[str, Any] | None = None,
     plugins: Any = None,
+    probabilities: np.ndarray | None = None,
 ) -> list[Explanation]:
-    """Explain each text's prediction toward its predicted label, or ``target`` for all."""
+    """Explain each text's prediction toward its predicted label, or ``target`` for all.
+
+    ``probabilities`` (N, C): the texts' class probabilities as ``subject``'s Predictor gives
+    them, when the caller has them already (the evaluation scored these very texts); the
+    texts are then not predicted a second time.
+    """
     texts = list(texts)
     check_texts(texts)
     fixed = target_index(subject.labels, target)
     name, explainer = explainer_for(subject, method, params, plugins=plugins)
-    probabilities = subject.probabilities(texts)
+    if probabilities is None:
+        probabilities = subject.probabilities(texts)
+    elif np.shape(probabilities) != (len(texts), len(subject.labels)):
+        raise ValueError(
+            f"probabilities of shape {np.shape(probabilities)} for {len(texts)} texts and "
+            f"{len(subject.labels)} labels; give one row per text, one column per label"
+        )
     unusable = np.flatnonzero(~np.isfinite(probabilities).all(axis=1))
     if len(unusable):
         raise DataError(

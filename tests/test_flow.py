@@ -123,8 +123,35 @@ def test_the_flow_run_is_named_after_the_run_id_and_tagged(first_run):
         )
         task_runs = client.read_task_runs()
     assert {"textcls", "pipeline:toy-flow"} <= set(flow_run.tags)
-    tags = {tag for run in task_runs if run.flow_run_id == flow_run.id for tag in run.tags}
-    assert {"stage:ingest", "stage:student", "stage:evaluate"} <= tags
+    # no concurrency limit names a stage, so no stage task pays Prefect's slot request
+    mine = [run for run in task_runs if run.flow_run_id == flow_run.id]
+    assert {run.name for run in mine} >= {"ingest", "teacher", "calibrate student", "evaluate"}
+    assert not [tag for run in mine for tag in run.tags if tag.startswith("stage:")]
+
+
+def test_a_stage_named_by_a_concurrency_limit_is_tagged_so_the_limit_queues_it(
+    project, first_run
+):
+    """`prefect concurrency-limit create stage:evaluate 1` (docs/pipeline.md) reaches the task."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
+
+    with get_client(sync_client=True) as client:
+        client.create_concurrency_limit(tag="stage:evaluate", concurrency_limit=1)
+        try:
+            manifest = run(project)  # cached stages are task runs too
+        finally:
+            client.delete_concurrency_limit_by_tag(tag="stage:evaluate")
+        (flow_run,) = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(name=FlowRunFilterName(any_=[manifest["run_id"]]))
+        )
+        tags = {
+            run.name: set(run.tags)
+            for run in client.read_task_runs()
+            if run.flow_run_id == flow_run.id
+        }
+    assert tags["evaluate"] == {"stage:evaluate"}
+    assert all(not names for stage, names in tags.items() if stage != "evaluate")
 
 
 def test_unchanged_rerun_trains_nothing(project, first_run):

@@ -129,9 +129,7 @@ def test_the_flow_run_is_named_after_the_run_id_and_tagged(first_run):
     assert not [tag for run in mine for tag in run.tags if tag.startswith("stage:")]
 
 
-def test_a_stage_named_by_a_concurrency_limit_is_tagged_so_the_limit_queues_it(
-    project, first_run
-):
+def test_a_stage_named_by_a_concurrency_limit_is_tagged_so_the_limit_queues_it(project, first_run):
     """`prefect concurrency-limit create stage:evaluate 1` (docs/pipeline.md) reaches the task."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName

@@ -32,6 +32,7 @@ import random
 import sys
 import tempfile
 import time
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -675,7 +676,14 @@ def main() -> None:
         "pipeline and textcls predict -f (bench/results/matrix_ratios.json, section "
         "matrix-ratios), e.g. --train 16000 --unlabeled 0",
     )
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        help="work in this new folder and leave it afterwards (the models, to profile them)",
+    )
     args = parser.parse_args()
+    if args.keep is not None and args.keep.exists():
+        parser.error(f"--keep {args.keep}: exists; name a new folder")
     command = "python bench/matrix.py" + (
         ""
         if args.train == 2000 and args.unlabeled == 8000
@@ -687,7 +695,13 @@ def main() -> None:
     load_before = " ".join(f"{v:.2f}" for v in os.getloadavg())
     started = time.perf_counter()
     results: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory(prefix="textcls-matrix-") as tmp:
+    if args.keep is not None:
+        args.keep.mkdir(parents=True)
+    with (
+        nullcontext(str(args.keep))
+        if args.keep is not None
+        else tempfile.TemporaryDirectory(prefix="textcls-matrix-")
+    ) as tmp:
         os.environ["PREFECT_HOME"] = str(Path(tmp) / "prefect")
         os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
         os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")

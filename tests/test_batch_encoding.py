@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 
 import numpy as np
 import pytest
@@ -199,3 +200,87 @@ def test_word_python_path_only_for_the_word_pipeline(tmp_path):
     for name in ("wordpiece", "bpe", "char", "cjk", "hf"):
         folder = tmp_path / name
         assert not isinstance(batch_encoder(build(name, folder), MAX_LENGTH), WordEncoder), name
+
+
+# -- the word tokenizer's Python path for Chinese text -------------------------------------
+
+
+def _chars(ranges: str) -> list[str]:
+    """Every character of a regex class body such as ``"\u3001-\u3003\u3008"``."""
+    chars: list[str] = []
+    for first, last, single in re.findall(r"(.)-(.)|(.)", ranges, flags=re.DOTALL):
+        start, end = (first, last) if first else (single, single)
+        chars += [chr(c) for c in range(ord(start), ord(end) + 1)]
+    return chars
+
+
+def cjk_texts(n: int = 3000) -> list[str]:
+    """Ideographs, CJK and general punctuation, fullwidth forms NFKC turns into ASCII, the
+    ideographic space, ASCII words; and characters the path must leave to Rust (kana, a
+    connector mark Rust counts as a word character, compatibility ideographs, accents)."""
+    from textcls.word_encoding import _CJK_PUNCTUATION, _IDEOGRAPHS
+
+    rng = random.Random(5)
+    ideographs = _chars(_IDEOGRAPHS)
+    punctuation = _chars(_CJK_PUNCTUATION)
+    fullwidth = [chr(c) for c in range(0xFF01, 0xFF5F)]
+    pieces = [
+        lambda: "".join(rng.choice(ideographs) for _ in range(rng.randint(1, 8))),
+        lambda: rng.choice(punctuation),
+        lambda: rng.choice(fullwidth),
+        lambda: rng.choice(["\u3000", " ", "\t", "", ""]),
+        lambda: rng.choice(["good", "A", "_x", "42", "3.14", "!!", "...", "[CLS]", "(", "]"]),
+        lambda: rng.choice(["ぃ", "\u203f", "\u2040", "\uf900", "\ufa0e", "é", "∩", "\n"]),
+    ]
+    weights = [8, 3, 2, 3, 3, 0.2]
+    texts = ["", "好", "很好。", "酒店，很好！", "ＡＢＣ１２３", "\u3000今天"]
+    while len(texts) < n:
+        count = rng.choice([1, 3, 8, 30, 80])
+        texts.append("".join(p() for p in rng.choices(pieces, weights, k=count)))
+    # every character the path accepts, alone and between ASCII letters
+    texts += [f"a{c}b {c}" for c in ideographs[::7] + punctuation + fullwidth]
+    return texts
+
+
+def build_word_on(texts: list[str], tmp_path) -> object:
+    """The word tokenizer trained on ``texts`` themselves, so few words are [UNK]."""
+    context = TokenizerContext(
+        texts=lambda: iter(texts), max_length=64, default_pretrained=None, resolve=make_resolver()
+    )
+    tokenizer = get_plugins().component("tokenizer", "word").create({}, context=context)
+    tokenizer.save_pretrained(tmp_path)
+    return AutoTokenizer.from_pretrained(tmp_path)
+
+
+@pytest.mark.parametrize("sides", [("right", "right"), ("left", "left")])
+def test_word_python_path_for_chinese_equals_the_transformers_call(sides, tmp_path):
+    texts = cjk_texts()
+    tokenizer = build_word_on(texts, tmp_path)
+    tokenizer.padding_side, tokenizer.truncation_side = sides
+    encode = batch_encoder(tokenizer, MAX_LENGTH)
+    assert isinstance(encode, WordEncoder) and encode.cjk
+    python = [t for t in texts if encode._plain_ids(t) is not None and not t.isascii()]
+    assert len(python) > len(texts) // 2  # most non-ASCII texts really take the Python path
+    assert encode._plain_ids("ぃ好") is None and encode._plain_ids("a\u203fb") is None
+    for start in range(0, len(texts), 50):  # batches that mix both paths
+        batch = texts[start : start + 50]
+        assert_same(encode(batch), transformers_call(tokenizer, batch))
+    long_max = batch_encoder(tokenizer, 64)  # long texts kept whole, not only their first words
+    for start in range(0, len(texts), 200):
+        batch = texts[start : start + 200]
+        expected = dict(
+            tokenizer(batch, padding=True, truncation=True, max_length=64, return_tensors="np")
+        )
+        assert_same(long_max(batch), expected)
+
+
+def test_chinese_path_only_with_the_word_tokenizers_cjk_step(tmp_path):
+    tokenizer = build("word", tmp_path)
+    spec = json.loads(tokenizer.backend_tokenizer.to_str())
+    spec["normalizer"]["normalizers"][-1]["handle_chinese_chars"] = False
+    (tmp_path / "tokenizer.json").write_text(json.dumps(spec))
+    without = AutoTokenizer.from_pretrained(tmp_path)
+    encode = batch_encoder(without, MAX_LENGTH)
+    assert isinstance(encode, WordEncoder) and not encode.cjk
+    assert encode._plain_ids("今天天气很好") is None
+    assert_same(encode(TEXTS), transformers_call(without, TEXTS))

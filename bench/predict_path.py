@@ -193,10 +193,12 @@ def _threading(model: Path, texts: list[str]) -> dict[str, float]:
 # -- the parent ---------------------------------------------------------------------------
 
 
-def make_files(folder: Path, rows: int, teacher_rows: int | None = None) -> tuple[Path, Path]:
-    """validation.csv repeated to ``rows`` rows, and its first SMALL_ROWS rows (and, with
+def make_files(
+    folder: Path, rows: int, teacher_rows: int | None = None, data: Path = DATA
+) -> tuple[Path, Path]:
+    """``data`` repeated to ``rows`` rows, and its first SMALL_ROWS rows (and, with
     ``teacher_rows``, the big file's first ``teacher_rows`` rows as ``teacher.csv``)."""
-    with DATA.open(newline="", encoding="utf-8") as handle:
+    with data.open(newline="", encoding="utf-8") as handle:
         texts = [row["text"] for row in csv.DictReader(handle)]
     big = [texts[i % len(texts)] for i in range(rows)]
     paths = []
@@ -289,12 +291,18 @@ def report(result: dict[str, Any], args: argparse.Namespace) -> str:
         f"`flock /tmp/textcls-bench.lock python bench/predict_path.py --rows {args.rows}"
         + (f" --before {args.before}" if args.before else "")
         + (f" --teacher-rows {args.teacher_rows}" if args.teacher_rows else "")
-        + f" --repeats {args.repeats} --teacher-repeats {args.teacher_repeats}` on "
-        f"{result['machine']['cpu']} "
-        f"({result['machine']['cores']} cores); models: {args.models} (SST-2, 2,000 training rows: "
-        "MiniLM teacher fp32 PyTorch, 1 epoch, seq 64; distilled BiLSTM student, ORT dynamic "
-        f"int8). Input: SST-2 validation.csv repeated to {args.rows:,} rows (mean 22.7 word "
-        f"tokens). Load average {result['load_before']} before, {result['load_after']} after: "
+        + f" --repeats {args.repeats} --teacher-repeats {args.teacher_repeats}"
+        + ("" if args.data == DATA else f" --data {args.data} --models {args.models}")
+        + f"` on {result['machine']['cpu']} "
+        f"({result['machine']['cores']} cores); "
+        + (
+            f"models: {args.models} (SST-2, 2,000 training rows: MiniLM teacher fp32 PyTorch, "
+            "1 epoch, seq 64; distilled BiLSTM student, ORT dynamic int8). Input: SST-2 "
+            f"validation.csv repeated to {args.rows:,} rows (mean 22.7 word tokens). "
+            if args.data == DATA
+            else f"models: {args.models}. Input: {args.data} repeated to {args.rows:,} rows. "
+        )
+        + f"Load average {result['load_before']} before, {result['load_after']} after: "
         f"{args.note}.",
         "",
     ]
@@ -440,6 +448,14 @@ def main() -> None:
     parser.add_argument("--note", default="other work ran on the machine at the same time")
     parser.add_argument("--no-update", action="store_true", help="Leave BENCHMARKS.md as is")
     parser.add_argument(
+        "--data",
+        type=Path,
+        default=DATA,
+        help="a CSV with a text column, repeated to --rows (default: SST-2 validation.csv); "
+        "another file writes bench/results/predict_path_<its data set>.json and its own "
+        "section, predict-path-<its data set>",
+    )
+    parser.add_argument(
         "--sweep", action="store_true", help="Only texts/s per batch size (this code, in-process)"
     )
     parser.add_argument(
@@ -489,7 +505,7 @@ def main() -> None:
     )
     with tempfile.TemporaryDirectory(prefix="predict-path-") as tmp:
         work = Path(tmp)
-        big, small = make_files(work, args.rows, args.teacher_rows)
+        big, small = make_files(work, args.rows, args.teacher_rows, args.data)
         for version, python in pythons.items():
             result["steps"][version] = {}
             result["end_to_end"][version] = {}
@@ -522,9 +538,10 @@ def main() -> None:
             }
     result["load_after"] = load_average()
     print(json.dumps(result, indent=2))
-    save_result("predict_path", result)
+    suffix = "" if args.data == DATA else f"_{args.data.parent.name}"
+    save_result("predict_path" + suffix, result)
     if not args.no_update:
-        update_section("predict-path", report(result, args))
+        update_section("predict-path" + suffix.replace("_", "-"), report(result, args))
 
 
 if __name__ == "__main__":

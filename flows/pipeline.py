@@ -266,7 +266,7 @@ def textcls_pipeline(
     flow_run_id = name_flow_run(layout.run_id, config.name)
     allowed = select_stages(enabled_stages(config), only, start_from)
     started = datetime.now(UTC)
-    run = _Runner(layout, allowed, config, plugins, tracking, StageTags.from_api())
+    run = _Runner(layout, allowed, config, plugins, tracking, StageTags.from_api(get_run_logger()))
     registry_decision = None
     if tracking:
         tracking.start_run(run_start(config, layout.run_id, flow_run_id))

@@ -16,10 +16,11 @@ A limit created while a run is under way applies from that run's next start.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 STAGE_TAG_PREFIX = "stage:"
-#: Prefect stores a tag's concurrency limit as a global limit named after the tag with this prefix
-TAG_LIMIT_PREFIX = "tag:"
+#: at most the server's PREFECT_SERVER_API_DEFAULT_LIMIT (200 unless an operator lowers it; a
+#: lower one fails the read, and every stage is tagged)
 _PAGE = 200
 
 logger = logging.getLogger("textcls.flows")
@@ -34,26 +35,32 @@ class StageTags:
         self.limited = limited
 
     @classmethod
-    def from_api(cls) -> StageTags:
-        """Read the concurrency limits once; on any API error, tag every stage."""
+    def from_api(cls, log: logging.Logger | logging.LoggerAdapter[Any] = logger) -> StageTags:
+        """Read the tag concurrency limits once; on any API error, tag every stage.
+
+        The tag-limit listing, not the global one: Prefect 3.9 merges into it the limits made
+        by ``prefect concurrency-limit create`` before their migration to global ``tag:``
+        limits, and an older server keeps only those. ``log``: the flow run's logger, so the
+        fallback's warning reaches the run's logs in the UI.
+        """
         from prefect.client.orchestration import get_client
 
         try:
-            names: list[str] = []
+            tags: list[str] = []
             with get_client(sync_client=True) as client:
                 while True:
-                    page = client.read_global_concurrency_limits(limit=_PAGE, offset=len(names))
-                    names.extend(limit.name for limit in page)
+                    page = client.read_concurrency_limits(limit=_PAGE, offset=len(tags))
+                    tags.extend(limit.tag for limit in page)
                     if len(page) < _PAGE:
                         break
         except Exception as exc:  # noqa: BLE001 - a missed limit is worse than a slow start
-            logger.warning(
+            log.warning(
                 "could not read Prefect's concurrency limits (%s): every stage task is tagged "
                 "stage:<stage>, so any limit on them applies",
                 exc,
             )
             return cls(None)
-        return cls(limited_stages(names))
+        return cls(limited_stages(tags))
 
     def for_stage(self, stage: str) -> list[str]:
         """The task's tags: ``[stage:<stage>]`` when a limit may name it, else none."""
@@ -62,7 +69,9 @@ class StageTags:
         return []
 
 
-def limited_stages(limit_names: list[str]) -> frozenset[str]:
-    """The stages named by concurrency limits called ``tag:stage:<stage>``."""
-    prefix = TAG_LIMIT_PREFIX + STAGE_TAG_PREFIX
-    return frozenset(name[len(prefix) :] for name in limit_names if name.startswith(prefix))
+def limited_stages(limited_tags: list[str]) -> frozenset[str]:
+    """The stages whose ``stage:<stage>`` tag has a concurrency limit (an inactive one too:
+    it can be switched on while the run goes on)."""
+    return frozenset(
+        tag[len(STAGE_TAG_PREFIX) :] for tag in limited_tags if tag.startswith(STAGE_TAG_PREFIX)
+    )

@@ -214,6 +214,11 @@ def _chars(ranges: str) -> list[str]:
     return chars
 
 
+#: Characters whose NFKC Python 3.11 (Unicode 14) knows and tokenizers' tables (Unicode 12) do
+#: not: U+32FF -> 令和, U+A7F2 -> C, U+1F16C -> MR, U+1FBF1 -> 1. They must go to Rust.
+LATER = ["\u32ff", "\ua7f2", "\U0001f16c", "\U0001fbf1"]
+
+
 def cjk_texts(n: int = 3000) -> list[str]:
     """Ideographs, CJK and general punctuation, fullwidth forms NFKC turns into ASCII, the
     ideographic space, ASCII words; and characters the path must leave to Rust (kana, a
@@ -230,7 +235,7 @@ def cjk_texts(n: int = 3000) -> list[str]:
         lambda: rng.choice(fullwidth),
         lambda: rng.choice(["\u3000", " ", "\t", "", ""]),
         lambda: rng.choice(["good", "A", "_x", "42", "3.14", "!!", "...", "[CLS]", "(", "]"]),
-        lambda: rng.choice(["ぃ", "\u203f", "\u2040", "\uf900", "\ufa0e", "é", "∩", "\n"]),
+        lambda: rng.choice(["ぃ", "\u203f", "\u2040", "\uf900", "\ufa0e", "é", "∩", "\n", *LATER]),
     ]
     weights = [8, 3, 2, 3, 3, 0.2]
     texts = ["", "好", "很好。", "酒店，很好！", "ＡＢＣ１２３", "\u3000今天"]
@@ -261,7 +266,8 @@ def test_word_python_path_for_chinese_equals_the_transformers_call(sides, tmp_pa
     assert isinstance(encode, WordEncoder) and encode.cjk
     python = [t for t in texts if encode._plain_ids(t) is not None and not t.isascii()]
     assert len(python) > len(texts) // 2  # most non-ASCII texts really take the Python path
-    assert encode._plain_ids("ぃ好") is None and encode._plain_ids("a\u203fb") is None
+    for outside in ["ぃ", "\u203f", "\u2017", *LATER]:  # U+2017: NFKC gives a combining mark
+        assert encode._plain_ids(f"a{outside}好") is None, outside
     for start in range(0, len(texts), 50):  # batches that mix both paths
         batch = texts[start : start + 50]
         assert_same(encode(batch), transformers_call(tokenizer, batch))
@@ -284,3 +290,18 @@ def test_chinese_path_only_with_the_word_tokenizers_cjk_step(tmp_path):
     assert isinstance(encode, WordEncoder) and not encode.cjk
     assert encode._plain_ids("今天天气很好") is None
     assert_same(encode(TEXTS), transformers_call(without, TEXTS))
+
+
+def test_every_character_the_chinese_path_takes_has_the_same_nfkc_in_python_and_rust():
+    """The path's premise, checked against the installed tokenizers and Python: a newer Python
+    or tokenizers whose NFKC tables disagree on any accepted character fails here."""
+    import unicodedata
+
+    from textcls.word_encoding import _CJK_INPUT
+    from tokenizers import normalizers
+
+    rust = normalizers.NFKC()
+    accepted = [chr(c) for c in range(0x10000) if _CJK_INPUT.fullmatch(chr(c))]
+    assert len(accepted) > 27_000
+    differ = [c for c in accepted if unicodedata.normalize("NFKC", c) != rust.normalize_str(c)]
+    assert differ == []

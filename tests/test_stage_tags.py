@@ -7,9 +7,9 @@ import logging
 from textcls.flows.stage_tags import StageTags, limited_stages
 
 
-def test_only_tag_limits_on_stages_name_stages():
-    names = ["tag:stage:teacher", "tag:stage:quantize", "stage:student", "tag:gpu", "teacher"]
-    assert limited_stages(names) == {"teacher", "quantize"}
+def test_only_limits_on_stage_tags_name_stages():
+    tags = ["stage:teacher", "stage:quantize", "gpu", "teacher", "tag:stage:student"]
+    assert limited_stages(tags) == {"teacher", "quantize"}
 
 
 def test_a_stage_is_tagged_only_when_a_limit_names_it():

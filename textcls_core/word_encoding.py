@@ -1,4 +1,4 @@
-"""The ``word`` tokenizer's batches in plain Python where that is exact: printable ASCII texts.
+"""The ``word`` tokenizer's batches in plain Python where that is exact: ASCII and Chinese texts.
 
 The ``word`` tokenizer (whole words and punctuation runs, a ``WordLevel`` vocabulary) is a
 ``tokenizers`` pipeline: NFKC, lowercase, the ``Whitespace`` pre-tokenizer (``\\w+|[^\\w\\s]+``),
@@ -15,12 +15,12 @@ padded batch.
 Chinese text has the same kind of path. With the ``word`` tokenizer's CJK step (BertNormalizer's
 ``handle_chinese_chars``: every ideograph a word of its own) after NFKC, a text that NFKC turns
 into printable ASCII, CJK ideographs and the CJK and general punctuation in ``_CJK_PLAIN`` is
-split by one regex too: ``unicodedata`` is the same NFKC (Unicode's stability policy fixes an
-assigned character's normal form; one Python's Unicode lacks stays outside the set and goes to
-Rust), each ideograph is a word, and those punctuation marks are ``[^\\w\\s]`` for Python's
-``re`` and for Rust's regex alike. On ChnSentiCorp, where 99.6% of texts qualify, tokenizing
-takes half the time of the Rust pipeline, which spent about a third of the int8 student's
-``textcls predict`` time on them (BENCHMARKS.md, predict path).
+split by one regex too. The text may hold only characters whose NFKC the Rust pipeline's older
+Unicode tables and ``unicodedata`` agree on (``_CJK_INPUT``: Unicode's stability policy fixes an
+assigned character's normal form, and each one there was assigned by Unicode 3.0 or is an
+ideograph, which has none); each ideograph is a word; and those punctuation marks are
+``[^\\w\\s]`` for Python's ``re`` and for Rust's regex alike. 99.6% of ChnSentiCorp's texts
+take this path (BENCHMARKS.md, predict path on ChnSentiCorp, measures what it saves).
 
 ``word_encoder`` answers None unless the tokenizer's JSON is exactly this pipeline (what
 ``plugins/tokenizers.py``'s ``word`` tokenizer writes, with or without its CJK step), so
@@ -51,7 +51,13 @@ _WORDS = re.compile(r"[A-Za-z0-9_]+|[^A-Za-z0-9_ \t]+")
 #: which Rust counts as word characters and Python does not).
 _IDEOGRAPHS = "\u3400-\u4dbf\u4e00-\u9fff"
 _CJK_PUNCTUATION = "\u3001-\u3003\u3008-\u3011\u3014-\u301f\u2010-\u2027\u2030-\u203e"
-#: Texts (after NFKC) the CJK path splits exactly.
+#: Texts the CJK path takes, before NFKC: those characters, the ideographic space and the
+#: fullwidth ASCII forms, all with the same NFKC in Python's ``unicodedata`` and in the Rust
+#: pipeline's tables (Unicode 12 in tokenizers 0.22: a character Unicode assigned later, or
+#: gave a compatibility mapping Rust lacks, such as U+1FBF1 -> "1", stays with Rust).
+_CJK_INPUT = re.compile(f"[ -~\t{_IDEOGRAPHS}{_CJK_PUNCTUATION}\u3000\uff01-\uff5e]*")
+#: What the CJK path splits, after NFKC (which maps a few marks outside the set: U+2017 gives
+#: a combining mark, and such a text goes to Rust).
 _CJK_PLAIN = re.compile(f"[ -~\t{_IDEOGRAPHS}{_CJK_PUNCTUATION}]*")
 #: ``Whitespace`` after BertNormalizer spaced every ideograph: an ideograph, an ASCII word, or
 #: a run of the other non-space characters.
@@ -134,7 +140,7 @@ def _cls_sep(post: dict[str, Any], vocab: dict[str, int]) -> tuple[int, int] | N
 
 
 class WordEncoder:
-    """Pads a batch like ``BatchEncoder``; plain ASCII texts are split in Python."""
+    """Pads a batch like ``BatchEncoder``; plain ASCII (and Chinese) texts are split in Python."""
 
     def __init__(
         self,
@@ -168,7 +174,7 @@ class WordEncoder:
     def _plain_ids(self, text: str) -> list[int] | None:
         words = _WORDS
         if not _PLAIN.fullmatch(text):
-            if not self.cjk:
+            if not self.cjk or not _CJK_INPUT.fullmatch(text):
                 return None
             text = unicodedata.normalize("NFKC", text)
             if not _CJK_PLAIN.fullmatch(text):

@@ -292,14 +292,14 @@ def report(result: dict[str, Any], args: argparse.Namespace) -> str:
         + (f" --before {args.before}" if args.before else "")
         + (f" --teacher-rows {args.teacher_rows}" if args.teacher_rows else "")
         + f" --repeats {args.repeats} --teacher-repeats {args.teacher_repeats}"
-        + ("" if args.data == DATA else f" --data {args.data} --models {args.models}")
+        + ("" if args.data == DATA.resolve() else f" --data {args.data} --models {args.models}")
         + f"` on {result['machine']['cpu']} "
         f"({result['machine']['cores']} cores); "
         + (
             f"models: {args.models} (SST-2, 2,000 training rows: MiniLM teacher fp32 PyTorch, "
             "1 epoch, seq 64; distilled BiLSTM student, ORT dynamic int8). Input: SST-2 "
             f"validation.csv repeated to {args.rows:,} rows (mean 22.7 word tokens). "
-            if args.data == DATA
+            if args.data == DATA.resolve()
             else f"models: {args.models}. Input: {args.data} repeated to {args.rows:,} rows. "
         )
         + f"Load average {result['load_before']} before, {result['load_after']} after: "
@@ -464,6 +464,9 @@ def main() -> None:
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     parser.add_argument("--sweep-child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    args.data = args.data.resolve()
+    if args.data != DATA.resolve() and args.models == MODELS:
+        parser.error("--data FILE needs --models DIR: that data set's teacher/ and student-int8/")
     if args.child:
         model, file, out = (Path(p) for p in args.child)
         print(json.dumps(child(model, file, out)))
@@ -538,7 +541,7 @@ def main() -> None:
             }
     result["load_after"] = load_average()
     print(json.dumps(result, indent=2))
-    suffix = "" if args.data == DATA else f"_{args.data.parent.name}"
+    suffix = "" if args.data == DATA.resolve() else f"_{args.data.parent.name}"
     save_result("predict_path" + suffix, result)
     if not args.no_update:
         update_section("predict-path" + suffix.replace("_", "-"), report(result, args))

@@ -677,6 +677,12 @@ def main() -> None:
         "matrix-ratios), e.g. --train 16000 --unlabeled 0",
     )
     parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="the scoreboard only: replace the data sets run now in bench/results/matrix.json "
+        "and render every data set (one rerun after a disturbed run)",
+    )
+    parser.add_argument(
         "--keep",
         type=Path,
         help="work in this new folder and leave it afterwards (the models, to profile them)",
@@ -740,6 +746,15 @@ def main() -> None:
             save_result("matrix_overhead", {"command": command, "wall_s": wall, "results": results})
             update_section("matrix-overhead", body)
         return
+    if args.merge:
+        command += f" --datasets {args.datasets} --merge"
+        earlier = json.loads((ROOT / "bench" / "results" / "matrix.json").read_text())
+        results = {
+            name: results.get(name, earlier["results"].get(name))
+            for name in DATASETS
+            if name in results or name in earlier["results"]
+        }
+        command, wall = f"{earlier['command']}; {command}", earlier["wall_s"] + wall
     info = machine_info()
     body = render(results, command, info, wall)
     print(body)

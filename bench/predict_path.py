@@ -285,8 +285,9 @@ def revision_of(python: str) -> str:
 
 
 def report(result: dict[str, Any], args: argparse.Namespace) -> str:
+    default_data = args.data == DATA.resolve()
     lines = [
-        HEADING,
+        HEADING if default_data else f"### The same for {args.data.parent.name}'s pair",
         "",
         f"`flock /tmp/textcls-bench.lock python bench/predict_path.py --rows {args.rows}"
         + (f" --before {args.before}" if args.before else "")
@@ -381,7 +382,7 @@ def report(result: dict[str, Any], args: argparse.Namespace) -> str:
                 markdown_row(name, f"{a['same_label']:.2%}", f"{a['max_abs_probability_diff']:.1e}")
             )
     sweep_file = ROOT / "bench" / "results" / "predict_path_sweep.json"
-    if sweep_file.is_file():
+    if sweep_file.is_file() and default_data:  # the sweep ran on the SST-2 pair
         lines.extend(["", *sweep_report(json.loads(sweep_file.read_text()))])
     lines.append("")
     lines.append("Code versions: " + "; ".join(f"{k}: {v}" for k, v in result["revisions"].items()))
@@ -479,10 +480,14 @@ def main() -> None:
     if args.sweep:
         print(json.dumps(sweep(args), indent=2))
         return
+    suffix = "" if args.data == DATA.resolve() else f"_{args.data.parent.name}"
     if args.report_only:
-        saved_file = ROOT / "bench" / "results" / "predict_path.json"
+        saved_file = ROOT / "bench" / "results" / f"predict_path{suffix}.json"
         if saved_file.is_file():
-            update_section("predict-path", report(json.loads(saved_file.read_text()), args))
+            update_section(
+                "predict-path" + suffix.replace("_", "-"),
+                report(json.loads(saved_file.read_text()), args),
+            )
         else:  # only a --sweep so far
             sweep_file = ROOT / "bench" / "results" / "predict_path_sweep.json"
             body = [HEADING, "", *sweep_report(json.loads(sweep_file.read_text()))]
@@ -541,7 +546,6 @@ def main() -> None:
             }
     result["load_after"] = load_average()
     print(json.dumps(result, indent=2))
-    suffix = "" if args.data == DATA.resolve() else f"_{args.data.parent.name}"
     save_result("predict_path" + suffix, result)
     if not args.no_update:
         update_section("predict-path" + suffix.replace("_", "-"), report(result, args))

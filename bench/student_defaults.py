@@ -68,6 +68,8 @@ CONFIGS: dict[str, dict[str, Any]] = {
     #: what ``student: {}`` got before this study: no augmentation
     "pre-study-default": {"transfer": {"multiplier": 1}},
     "augment-x8": {"transfer": {"augment": {}, "multiplier": 8}},
+    #: twice the default's transfer set: the untried lever for SST-2's 2k-row shortfall
+    "augment-x16": {"transfer": {"augment": {}, "multiplier": 16}},
     "teacher-embeddings": {
         "init": "teacher-embeddings",
         "model": {"params": {"embedding_dim": 384}},

@@ -45,6 +45,8 @@ from machine import machine_info, markdown_row, save_result, update_section  # n
 from predict_path import SMALL_ROWS, end_to_end  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
+#: what save_result("matrix", ...) writes: --merge and --report-only read it back
+SCOREBOARD_RESULTS = ROOT / "bench" / "results" / "matrix.json"
 DATA = Path(os.environ.get("TEXTCLS_SHARED_DATA", ROOT.parent / "shared" / "data"))
 DATASETS: dict[str, dict[str, Any]] = {
     "sst2": {
@@ -709,7 +711,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.report_only:
-        saved = json.loads((ROOT / "bench" / "results" / "matrix.json").read_text())
+        saved = json.loads(SCOREBOARD_RESULTS.read_text())
         update_section(
             "matrix", render(saved["results"], saved["command"], saved["machine"], saved["wall_s"])
         )
@@ -774,7 +776,7 @@ def main() -> None:
         return
     if args.merge:
         command += f" --datasets {args.datasets} --merge"
-        earlier = json.loads((ROOT / "bench" / "results" / "matrix.json").read_text())
+        earlier = json.loads(SCOREBOARD_RESULTS.read_text())
         results = {
             name: results.get(name, earlier["results"].get(name))
             for name in DATASETS

@@ -284,23 +284,28 @@ def revision_of(python: str) -> str:
     return f"{where} @ {rev.stdout.strip()}{'+changes' if dirty.stdout.strip() else ''}"
 
 
+def other_data_set(args: argparse.Namespace) -> str | None:
+    """The data set ``--data`` names (its folder), or None for the default SST-2 file."""
+    return None if args.data == DATA.resolve() else args.data.parent.name
+
+
 def report(result: dict[str, Any], args: argparse.Namespace) -> str:
-    default_data = args.data == DATA.resolve()
+    default_data = other_data_set(args) is None
     lines = [
-        HEADING if default_data else f"### The same for {args.data.parent.name}'s pair",
+        HEADING if default_data else f"### The same for {other_data_set(args)}'s pair",
         "",
         f"`flock /tmp/textcls-bench.lock python bench/predict_path.py --rows {args.rows}"
         + (f" --before {args.before}" if args.before else "")
         + (f" --teacher-rows {args.teacher_rows}" if args.teacher_rows else "")
         + f" --repeats {args.repeats} --teacher-repeats {args.teacher_repeats}"
-        + ("" if args.data == DATA.resolve() else f" --data {args.data} --models {args.models}")
+        + ("" if default_data else f" --data {args.data} --models {args.models}")
         + f"` on {result['machine']['cpu']} "
         f"({result['machine']['cores']} cores); "
         + (
             f"models: {args.models} (SST-2, 2,000 training rows: MiniLM teacher fp32 PyTorch, "
             "1 epoch, seq 64; distilled BiLSTM student, ORT dynamic int8). Input: SST-2 "
             f"validation.csv repeated to {args.rows:,} rows (mean 22.7 word tokens). "
-            if args.data == DATA.resolve()
+            if default_data
             else f"models: {args.models}. Input: {args.data} repeated to {args.rows:,} rows. "
         )
         + f"Load average {result['load_before']} before, {result['load_after']} after: "
@@ -466,7 +471,8 @@ def main() -> None:
     parser.add_argument("--sweep-child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     args.data = args.data.resolve()
-    if args.data != DATA.resolve() and args.models == MODELS:
+    other = other_data_set(args)
+    if other is not None and args.models == MODELS:
         parser.error("--data FILE needs --models DIR: that data set's teacher/ and student-int8/")
     if args.child:
         model, file, out = (Path(p) for p in args.child)
@@ -480,14 +486,13 @@ def main() -> None:
     if args.sweep:
         print(json.dumps(sweep(args), indent=2))
         return
-    suffix = "" if args.data == DATA.resolve() else f"_{args.data.parent.name}"
+    # bench/results/<results_name>.json and BENCHMARKS.md's <section>, one pair per data set
+    results_name = "predict_path" + ("" if other is None else f"_{other}")
+    section = results_name.replace("_", "-")
     if args.report_only:
-        saved_file = ROOT / "bench" / "results" / f"predict_path{suffix}.json"
+        saved_file = ROOT / "bench" / "results" / f"{results_name}.json"
         if saved_file.is_file():
-            update_section(
-                "predict-path" + suffix.replace("_", "-"),
-                report(json.loads(saved_file.read_text()), args),
-            )
+            update_section(section, report(json.loads(saved_file.read_text()), args))
         else:  # only a --sweep so far
             sweep_file = ROOT / "bench" / "results" / "predict_path_sweep.json"
             body = [HEADING, "", *sweep_report(json.loads(sweep_file.read_text()))]
@@ -546,9 +551,9 @@ def main() -> None:
             }
     result["load_after"] = load_average()
     print(json.dumps(result, indent=2))
-    save_result("predict_path" + suffix, result)
+    save_result(results_name, result)
     if not args.no_update:
-        update_section("predict-path" + suffix.replace("_", "-"), report(result, args))
+        update_section(section, report(result, args))
 
 
 if __name__ == "__main__":

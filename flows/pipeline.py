@@ -102,15 +102,15 @@ class _Runner:
         allowed: set[str],
         config: Any,
         plugins: PluginHost,
+        stage_tags: StageTags,
         tracking: TrackingSession | None = None,
-        stage_tags: StageTags | None = None,
     ):
         self.layout = layout
         self.allowed = allowed
         self.config = config
         self.plugins = plugins
         self.tracking = tracking or TrackingSession()
-        self.stage_tags = stage_tags or StageTags(None)
+        self.stage_tags = stage_tags
         self.records: dict[str, Any] = {}
         self.logger = get_run_logger()
         self.current = "planning"
@@ -266,7 +266,7 @@ def textcls_pipeline(
     flow_run_id = name_flow_run(layout.run_id, config.name)
     allowed = select_stages(enabled_stages(config), only, start_from)
     started = datetime.now(UTC)
-    run = _Runner(layout, allowed, config, plugins, tracking, StageTags.from_api(get_run_logger()))
+    run = _Runner(layout, allowed, config, plugins, StageTags.from_api(get_run_logger()), tracking)
     registry_decision = None
     if tracking:
         tracking.start_run(run_start(config, layout.run_id, flow_run_id))

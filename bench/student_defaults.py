@@ -63,6 +63,10 @@ _RECIPE = {"epochs": 3, "batch_size": 64, "learning_rate": 2.0e-3, "max_length":
 #: The grid: name -> student section over the base one (``transfer.unlabeled``).
 #: ``_pretrain`` (the script's own key) adds ``pretrain: {objective, target: student}`` on the
 #: transfer texts (train + unlabelled).
+#: The width every config before session 9 ran at (the default's then): ``section_of`` lays it
+#: under the configs of AT_128 (and what is combined with them, unless a later part sets the
+#: width), so their rows stay what they were after the default became 96 wide.
+_W128 = {"model": {"params": {"hidden_size": 128}}}
 CONFIGS: dict[str, dict[str, Any]] = {
     "default": {},
     #: what ``student: {}`` got before this study: no augmentation
@@ -72,7 +76,7 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "augment-x16": {"transfer": {"augment": {}, "multiplier": 16}},
     "teacher-embeddings": {
         "init": "teacher-embeddings",
-        "model": {"params": {"embedding_dim": 384}},
+        "model": {"params": {"embedding_dim": 384, "hidden_size": 128}},
     },
     "word2vec": {"init": "pretrain", "_pretrain": "word2vec"},
     "glove": {"init": "pretrain", "_pretrain": "glove"},
@@ -80,15 +84,39 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "alpha1": {"distill": {"name": "logits-kl", "params": {"temperature": 2.0, "alpha": 1.0}}},
     "T4": {"distill": {"name": "logits-kl", "params": {"temperature": 4.0, "alpha": 0.9}}},
     "hidden256": {"model": {"params": {"hidden_size": 256}}},
+    #: the default's width before session 9 (its rows there were the `default` rows)
+    "hidden128": _W128,
+    #: narrower BiLSTMs: the int8 student's model call is most of its `predict -f` time on
+    #: long texts (AG News), and a step's cost grows with hidden * (embedding + hidden);
+    #: hidden96 is the default since session 9
+    "hidden96": {"model": {"params": {"hidden_size": 96}}},
+    "hidden64": {"model": {"params": {"hidden_size": 64}}},
+    #: Kim's CNN with the default's transfer set (a section naming a model gets no augmentation)
     "textcnn": {
         "model": {"name": "textcnn", "params": {"embedding_dim": 128, "num_filters": 100}},
         "train": _RECIPE,
         "distill": {"name": "logits-kl", "params": {"temperature": 2.0, "alpha": 0.9}},
+        "transfer": {"augment": {}, "multiplier": 8, "max_size": 50_000},
     },
     "T1": {"distill": {"name": "logits-kl", "params": {"temperature": 1.0, "alpha": 0.9}}},
     "logits-mse": {"distill": {"name": "logits-mse", "params": {"alpha": 1.0}}},
 }
 HEADS = ("linear", "conv", "attention-pool")
+#: The configs measured while the default student was 128 wide, which lay over the default.
+AT_128 = frozenset(
+    {
+        "pre-study-default",
+        "augment-x8",
+        "augment-x16",
+        "word2vec",
+        "glove",
+        "epochs6-cosine",
+        "alpha1",
+        "T4",
+        "T1",
+        "logits-mse",
+    }
+)
 
 
 def torch_threads() -> int:
@@ -99,9 +127,11 @@ def torch_threads() -> int:
 
 
 def section_of(config_name: str) -> dict[str, Any]:
-    """The grid's section for ``config_name``; ``A+B`` lays B's section over A's."""
-    section: dict[str, Any] = {}
-    for part in config_name.split("+"):
+    """The grid's section for ``config_name``; ``A+B`` lays B's section over A's. A name that
+    starts with a config of AT_128 starts from the width it was measured at."""
+    parts = config_name.split("+")
+    section: dict[str, Any] = copy.deepcopy(_W128) if parts[0] in AT_128 else {}
+    for part in parts:
         section = merged(section, CONFIGS[part])
     return section
 
@@ -256,6 +286,35 @@ def run_config(
     return row
 
 
+#: ``--speed``: texts per model call and test texts timed, and the interleaved rounds.
+SIDE_BY_SIDE = {"batch_size": 64, "rows": 5000, "rounds": 5}
+
+
+def int8_side_by_side(work: Path, configs: list[str]) -> dict[str, Any]:
+    """texts/s of the configs' int8 students (their folders in ``work``), as ``textcls
+    predict`` runs one worker: ``Predictor.logits`` at batch 64 with one ONNX Runtime thread,
+    tokenization included, on the first 5,000 test texts. The models take turns, round after
+    round, and each keeps its best round: drift in the machine's speed (up to 2x within an
+    hour here) then hits every contender alike, which timing them one after the other did not."""
+    from textcls.predictor import Predictor
+
+    texts, _ = split(work / "data", "test")
+    texts = texts[: SIDE_BY_SIDE["rows"]]
+    size = SIDE_BY_SIDE["batch_size"]
+    models = {
+        c: Predictor.load(work / "students" / f"{c}-int8", workers=1, threads=1) for c in configs
+    }
+    for predictor in models.values():
+        predictor.logits(texts[:256], size)
+    best = dict.fromkeys(configs, 0.0)
+    for _ in range(SIDE_BY_SIDE["rounds"]):
+        for config, predictor in models.items():
+            start = time.perf_counter()
+            predictor.logits(texts, size)
+            best[config] = max(best[config], len(texts) / (time.perf_counter() - start))
+    return {**SIDE_BY_SIDE, "rows": len(texts), "texts_per_s": best}
+
+
 def bench_dataset(
     name: str,
     spec: dict[str, Any],
@@ -327,6 +386,9 @@ def merge(old: dict[str, Any], new: dict[str, Any], run: dict[str, Any]) -> dict
         if kept["teacher"].get("sha256") == result["teacher"]["sha256"]:
             # the same teacher again, byte for byte (training is seeded): earlier rows stay
             kept["configs"].update(result["configs"])
+            side = kept.get("int8_side_by_side", {}).get("texts_per_s", {})
+            if set(side) & set(result["configs"]):  # those int8 files were just rebuilt
+                del kept["int8_side_by_side"]
             kept["heads"] = heads
             continue
         # another teacher makes the earlier student rows incomparable: they go
@@ -380,7 +442,9 @@ def render(results: dict[str, Any]) -> str:
         "student distilled from that folder (teacher logits cached by content). Each config is a "
         "student section laid over `student: {transfer: {unlabeled: unlabeled.csv}}` and "
         "validated as a pipeline would (`{}` gets the defaults of `textcls.student_defaults`: "
-        "`default` rows are today's, the transfer set augmented to 8x; `pre-study-default` "
+        "since session 9 a BiLSTM 128/96 with the transfer set augmented to 8x, the `hidden96` "
+        "rows; `hidden128` rows are the default before, and every config of earlier sessions "
+        "ran at that width and names it; `pre-study-default` "
         "rows are the defaults before this study, a BiLSTM 128/128, logits-kl T=2 alpha=0.9, "
         "3 epochs, no augmentation). Rows marked (earlier teacher) distilled from the first "
         "screen's teacher, trained with the same seed, rows and budget and equally accurate. "
@@ -452,6 +516,22 @@ def render(results: dict[str, Any]) -> str:
                     f"{row['int8_x_teacher']:.0f}x",
                 )
             )
+        side = result.get("int8_side_by_side")
+        if side:
+            first = next(iter(side["texts_per_s"]))
+            lines += [
+                "",
+                f"int8 students side by side (`--speed`): `Predictor.logits` at batch "
+                f"{side['batch_size']}, one ONNX Runtime thread (one `textcls predict` worker), "
+                f"tokenization included, the first {side['rows']:,} test texts; the models "
+                f"take turns for {side['rounds']} rounds and each keeps its best:",
+                "",
+                f"| config | int8 texts/s | x {first} |",
+                "|---|---:|---:|",
+            ]
+            for config, rate in side["texts_per_s"].items():
+                ratio = rate / side["texts_per_s"][first]
+                lines.append(markdown_row(config, f"{rate:,.0f}", f"{ratio:.2f}x"))
         if result.get("heads"):
             lines += [
                 "",
@@ -490,6 +570,12 @@ def main() -> None:
     )
     parser.add_argument("--no-write", action="store_true", help="print only (smoke runs)")
     parser.add_argument(
+        "--speed",
+        metavar="CONFIG,...",
+        help="only time these configs' int8 students side by side (their folders in --work, "
+        "from an earlier run) and add the table to each data set's rows",
+    )
+    parser.add_argument(
         "--threads",
         type=int,
         default=THREADS,
@@ -506,6 +592,15 @@ def main() -> None:
         parser.error(
             f"unknown: {', '.join(unknown)}; data sets {list(DATASETS)}, configs {list(CONFIGS)}"
         )
+    if args.speed is not None:
+        timed = [c.strip() for c in args.speed.split(",") if c.strip()]
+        if not args.work or not timed or any(c not in CONFIGS for c in timed):
+            parser.error(
+                "--speed times configs of the grid whose students an earlier run kept: give "
+                f"--work and one or more of {list(CONFIGS)}"
+            )
+        side_by_side(args, names, timed)
+        return
     command = "python " + shlex.join(["bench/student_defaults.py", *sys.argv[1:]])
     load = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     load = load.split("load average:")[-1].strip()
@@ -539,6 +634,34 @@ def main() -> None:
 
             save(bench_dataset(name, spec, work, args, chosen, save))
     print(body)
+
+
+def side_by_side(args: argparse.Namespace, names: list[str], configs: list[str]) -> None:
+    """``--speed``: the int8 side-by-side table of each data set, into the kept results."""
+    load = _load()
+    started = time.perf_counter()
+    results = load_results()
+    for name in names:
+        work = Path(args.work) / f"{name}-{args.train}-{args.unlabeled}"
+        missing = [c for c in configs if not (work / "students" / f"{c}-int8").is_dir()]
+        if name not in results["datasets"] or missing:
+            print(f"[{name}] skipped: no int8 student of {missing or configs} in {work}")
+            continue
+        side = int8_side_by_side(work, configs)
+        results["datasets"][name]["int8_side_by_side"] = side
+        print(f"[{name}] int8 side by side {json.dumps(side)}", flush=True)
+    command = "python " + shlex.join(["bench/student_defaults.py", *sys.argv[1:]])
+    wall_s = time.perf_counter() - started
+    results["runs"].append({"command": command, "load": load, "wall_s": wall_s})
+    body = render(results)
+    if not args.no_write:
+        write(results, body)
+    print(body)
+
+
+def _load() -> str:
+    out = subprocess.run(["uptime"], capture_output=True, text=True).stdout
+    return out.strip().split("load average:")[-1].strip()
 
 
 def write(combined: dict[str, Any], body: str) -> None:

@@ -170,6 +170,10 @@ def bench_dataset(
                 **judge(mean, "confident_learning"),
                 "seconds": mean_s,
             },
+            "tfidf + encoder, low self-confidence": {
+                **judge(mean, "low_self_confidence"),
+                "seconds": mean_s,
+            },
         }
         if teacher is not None:
             for label, probabilities, seconds in (
@@ -182,6 +186,7 @@ def bench_dataset(
                     ("prune_by_noise_rate", ""),
                     ("both", ", both"),
                     ("confident_learning", ", confident learning"),
+                    ("low_self_confidence", ", low self-confidence"),
                 ):
                     entry[label + suffix] = {
                         **judge(probabilities, filter_by),
@@ -211,11 +216,17 @@ def render(results: dict[str, Any], command: str, load: str) -> str:
     ]
     if any(", both" in m for r in results.values() for s in _shares(r) for m in r[s]):
         lines += [
-            '", both" and ", confident learning" rows: cleanlab `filter_by="both"` and '
-            '`"confident_learning"` (`data.label_issues_filter`). `teacher + encoder, both` is '
-            "what `data.label_issues_model: teacher` runs by default with an hf teacher "
-            "(`teacher + tfidf, both` with another kind); `teacher + encoder, confident "
-            "learning` adds `data.label_issues_filter: confident_learning`.",
+            '", both", ", confident learning" and ", low self-confidence" rows: cleanlab '
+            '`filter_by="both"`, `"confident_learning"` and `"low_self_confidence"` '
+            "(`data.label_issues_filter`; the last flags as many rows as confident learning, "
+            "the least self-confident first). "
+            + (
+                "`teacher + encoder, low self-confidence` is what `data.label_issues_model: "
+                "teacher` runs by default with an hf teacher (`teacher + tfidf, low "
+                "self-confidence` with another kind; `both` before session 9)."
+                if any("teacher" in m for r in results.values() for s in _shares(r) for m in r[s])
+                else ""
+            ),
             "",
         ]
     lines += [

@@ -13,6 +13,7 @@ from ingest_helpers import csv_text, run_ingest
 from model_helpers import TINY_MODELS, toy_rows
 from textcls import config_from_dict
 from textcls.config import label_issue_encoder
+from textcls.data import label_issues as label_issues_module
 from textcls.data.label_issues import (
     METHOD,
     find_label_issues,
@@ -124,7 +125,9 @@ def test_ingest_lists_likely_mislabeled_rows_with_file_and_line(tmp_path, policy
         assert found["dropped"] == 0 and dataset["train"].num_rows == 300
 
 
-@pytest.mark.parametrize("rule", ["confident_learning", "predicted_neq_given"])
+@pytest.mark.parametrize(
+    "rule", ["confident_learning", "low_self_confidence", "predicted_neq_given"]
+)
 def test_the_filter_option_is_cleanlabs_rule_and_the_report_names_it(tmp_path, rule):
     rows, _ = flipped_rows(300, 0.1)
     (tmp_path / "train.csv").write_text(csv_text(rows))
@@ -332,6 +335,9 @@ def test_the_teacher_option_finds_the_flips_reports_itself_and_leaves_no_temp_fo
     assert sum("label issues: teacher fold" in r.getMessage() for r in caplog.records) == 5
     found = json.loads((out / "data_report.json").read_text())["label_issues"]
     assert found["model"] == "teacher" and "pipeline's teacher" in found["method"]
+    # `auto` with the teacher: the least self-confident rows, as many as confident learning
+    assert found["filter"] == "low_self_confidence"
+    assert "filter_by=low_self_confidence" in found["method"]
     assert "TF-IDF" in found["method"] and "embeddings" not in found["method"]  # not hf
     assert found["seconds"] > 0
     lines = {int(i["where"].rsplit(":", 1)[1]) - 2 for i in found["issues"]}
@@ -362,7 +368,9 @@ def test_the_teacher_option_without_a_teacher_is_a_config_error(write):
     assert CliRunner().invoke(app, ["config", "validate", str(pipeline)]).exit_code == 0
 
 
-def test_the_ingest_cache_key_follows_the_teacher_when_it_finds_the_label_issues(tmp_path):
+def test_the_ingest_cache_key_follows_the_teacher_when_it_finds_the_label_issues(
+    tmp_path, monkeypatch
+):
     (tmp_path / "train.csv").write_text(csv_text(toy_rows(20)))
 
     def key(model: str, epochs: int) -> str:
@@ -388,5 +396,10 @@ def test_the_ingest_cache_key_follows_the_teacher_when_it_finds_the_label_issues
     )
     # the teacher's recipe decides which rows are flagged only when it is the model asked for
     assert key("teacher", 4) != key("teacher", 5)
+    # so does the rule `auto` stands for with the teacher: a release that changes it (as
+    # session 9 did, both -> low_self_confidence) re-runs the check instead of reusing it
+    before = {model: key(model, 4) for model in ("teacher", "tfidf")}
+    monkeypatch.setattr(label_issues_module, "TEACHER_FILTER", "both")
+    assert key("teacher", 4) != before["teacher"] and key("tfidf", 4) == before["tfidf"]
     assert key("tfidf", 4) == key("tfidf", 5)
     assert key("teacher", 4) != key("tfidf", 4)

@@ -157,12 +157,15 @@ class DataConfig(_Strict):
         "prune_by_class",
         "both",
         "confident_learning",
+        "low_self_confidence",
+        "low_normalized_margin",
         "predicted_neq_given",
     ] = Field(
         "auto",
         description="cleanlab's filter_by rule. auto: prune_by_noise_rate (cleanlab's default) "
-        "with tfidf and encoder, both with teacher. confident_learning flags fewer rows, more "
-        "of them truly mislabeled; predicted_neq_given flags every disagreement",
+        "with tfidf and encoder, low_self_confidence with teacher. confident_learning and the "
+        "two low_* rules flag fewer rows, more of them truly mislabeled; predicted_neq_given "
+        "flags every disagreement",
     )
 
     @field_validator("label_issues", mode="before")

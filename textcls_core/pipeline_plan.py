@@ -31,6 +31,7 @@ from textcls.config import (
 from textcls.contracts import DataSourceCapabilities
 from textcls.data.files import expand_inputs
 from textcls.data.fingerprint import source_stats
+from textcls.data.label_issues import resolved_filter
 from textcls.errors import ConfigError
 from textcls.version import __version__
 
@@ -172,6 +173,9 @@ def _ingest_key(
     teacher = label_issue_teacher(config)
     if teacher is not None:  # absent otherwise: other pipelines' keys stay what they were
         key["label_issue_teacher"] = teacher
+        if config.data.label_issues_filter == "auto":
+            # the rule `auto` stands for with the teacher: a release that changes it re-checks
+            key["label_issue_filter"] = resolved_filter("auto", teacher=True)
     return key
 
 

@@ -602,8 +602,7 @@ def main() -> None:
         side_by_side(args, names, timed)
         return
     command = "python " + shlex.join(["bench/student_defaults.py", *sys.argv[1:]])
-    load = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
-    load = load.split("load average:")[-1].strip()
+    load = _load()
     import torch
 
     torch.set_num_threads(args.threads)
@@ -660,6 +659,7 @@ def side_by_side(args: argparse.Namespace, names: list[str], configs: list[str])
 
 
 def _load() -> str:
+    """The load averages as ``uptime`` prints them (what the commands list records)."""
     out = subprocess.run(["uptime"], capture_output=True, text=True).stdout
     return out.strip().split("load average:")[-1].strip()
 

@@ -98,6 +98,11 @@ CONFIGS: dict[str, dict[str, Any]] = {
         "distill": {"name": "logits-kl", "params": {"temperature": 2.0, "alpha": 0.9}},
         "transfer": {"augment": {}, "multiplier": 8, "max_size": 50_000},
     },
+    #: session 10: the student's word vectors from the teacher, each word read alone
+    #: (Model2Vec style, ``textcls.distillation.word_vectors``), and a larger vocabulary
+    #: (the word tokenizer keeps 8,000 words by default), alone and together
+    "teacher-word-vectors": {"init": "teacher-word-vectors"},
+    "vocab16k": {"tokenizer": {"name": "word", "params": {"vocab_size": 16000}}},
     "T1": {"distill": {"name": "logits-kl", "params": {"temperature": 1.0, "alpha": 0.9}}},
     "logits-mse": {"distill": {"name": "logits-mse", "params": {"alpha": 1.0}}},
 }

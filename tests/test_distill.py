@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 import torch
 from ingest_helpers import csv_text
-from model_helpers import TINY_MODELS, TINY_TRAIN, toy_data
+from model_helpers import TINY_MODELS, TINY_TRAIN, toy_data, toy_rows
 from textcls import ConfigError, config_from_dict
 from textcls.model_folder import load_model_folder
+from textcls.plugin_manager import get_plugins
 from textcls.stages.distill import distill
 from textcls.stages.evaluate import evaluate
 from textcls.stages.finetune import fine_tune
@@ -372,3 +373,65 @@ def test_soft_labels_beat_hard_labels_on_a_task_where_they_carry_information(tmp
     clean = signal_rows(2000, 5, noisy=False)
     hard, soft = accuracy(tmp_path / "hard", clean), accuracy(tmp_path / "soft", clean)
     assert soft > hard + 0.03, (soft, hard)
+
+
+def test_teacher_word_vectors_are_the_teachers_reading_of_each_word(toy):
+    """At the teacher's own width PCA only centres and rotates: the student's word rows keep
+    the teacher's distances between words (one common scale); special tokens keep theirs."""
+    from textcls.distillation.word_vectors import init_from_teacher_words, teacher_word_vectors
+    from textcls.training.builders import build_model, build_tokenizer
+
+    base, raw, data_dir = toy
+    teacher = load_model_folder(base / "teacher")
+    width = teacher.model.get_input_embeddings().weight.shape[1]
+    config = student_config(raw, base, {"name": "logits-kl"}, init="teacher-word-vectors")
+    section = config.student
+    section.model.params["embedding_dim"] = width
+    # more words than the teacher is wide, so PCA keeps every direction
+    texts = [text for text, _ in toy_rows(60, seed=3)] + [" ".join(f"w{i}" for i in range(40))]
+    plugins = get_plugins()
+    tokenizer, _ = build_tokenizer(
+        section.model, section.tokenizer, lambda: iter(texts), section.train, plugins
+    )
+    model = build_model(section.model, tokenizer, ["neg", "pos"], plugins)
+    before = model.get_input_embeddings().weight.detach().clone()
+    done = init_from_teacher_words(teacher.model, teacher.tokenizer, model, tokenizer, seed=0)
+
+    special = sorted(tokenizer.all_special_ids)
+    words = sorted((i, w) for w, i in tokenizer.get_vocab().items() if i not in special)
+    assert done["words"] == len(words)
+    after = model.get_input_embeddings().weight.detach()
+    assert torch.equal(after[special], before[special])
+    read = torch.from_numpy(
+        teacher_word_vectors(teacher.model, teacher.tokenizer, [w for _, w in words])
+    )
+    rows = after[[i for i, _ in words]]
+    exact = "donot_use_mm_for_euclid_dist"
+    student_distance = torch.cdist(rows.double(), rows.double(), compute_mode=exact)
+    teacher_distance = torch.cdist(read.double(), read.double(), compute_mode=exact)
+    # words the tiny teacher reads alike (pieces it does not know) get one and the same row
+    apart = teacher_distance > 1e-3 * teacher_distance.max()
+    assert torch.all(student_distance[~apart] < 1e-3 * student_distance.max())
+    ratio = student_distance[apart] / teacher_distance[apart]
+    assert apart.sum() > len(words)
+    assert torch.allclose(ratio, ratio.median().expand_as(ratio), rtol=1e-3)
+    # the rows' spread is the random initialisation's, so the tuned learning rate still fits
+    assert rows.std().item() == pytest.approx(before[[i for i, _ in words]].std().item(), rel=1e-4)
+
+
+def test_teacher_word_vectors_through_the_stage(toy):
+    base, raw, data_dir = toy
+    config = student_config(raw, base, {"name": "logits-kl"}, init="teacher-word-vectors")
+    out = base / "student-word-vectors"
+    distill(config, data_dir, base / "teacher", out)
+    recorded = meta(out)["distill"]["teacher_word_vectors"]
+    student = load_model_folder(out)
+    specials = set(student.tokenizer.all_special_ids)
+    assert recorded["words"] == len(set(student.tokenizer.get_vocab().values()) - specials)
+    assert meta(out)["metrics"]["validation_accuracy"] >= 0.8
+    # wider than the teacher (32) cannot come from its vectors: said, with the limit
+    wide = student_config(raw, base, {"name": "logits-kl"}, init="teacher-word-vectors")
+    wide.student.model.params["embedding_dim"] = 64
+    with pytest.raises(ConfigError, match=r"embedding_dim 64; it can be at most \d+"):
+        distill(wide, data_dir, base / "teacher", base / "student-too-wide")
+    assert not (base / "student-too-wide").exists()

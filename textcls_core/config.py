@@ -286,10 +286,14 @@ class StudentConfig(_Strict):
         None, description="None: the student trains on hard labels only"
     )
     transfer: TransferConfig = Field(default_factory=TransferConfig)
-    init: Literal["scratch", "pretrain", "teacher-layers", "teacher-embeddings"] = Field(
+    init: Literal[
+        "scratch", "pretrain", "teacher-layers", "teacher-embeddings", "teacher-word-vectors"
+    ] = Field(
         "scratch",
         description="teacher-layers: copy some of the teacher's layers (same family); "
-        "teacher-embeddings: start the embedding matrix from the teacher's (its tokenizer)",
+        "teacher-embeddings: start the embedding matrix from the teacher's (its tokenizer); "
+        "teacher-word-vectors: each word of the student's own vocabulary read alone by the "
+        "teacher, reduced to the student's width (Model2Vec style)",
     )
     init_layers: list[int] | None = Field(
         None, description="Teacher layers to copy with init: teacher-layers (default: spread)"
@@ -410,7 +414,11 @@ class PipelineConfig(_Strict):
                 f"{self.pretrain.target} section to start from it"
             )
         student = self.student
-        if student is not None and student.init in ("teacher-layers", "teacher-embeddings"):
+        if student is not None and student.init in (
+            "teacher-layers",
+            "teacher-embeddings",
+            "teacher-word-vectors",
+        ):
             if self.teacher is None:
                 raise ValueError(
                     f"student.init is {student.init!r} but there is no teacher section"

@@ -153,9 +153,10 @@ def _prepare(
     # came from the cache or their own pass, and the checks below need only its tokenizer.
     teacher = (
         load_model_folder(teacher_dir, plugins=plugins)
-        if section.init in ("teacher-layers", "teacher-embeddings")
+        if section.init in ("teacher-layers", "teacher-embeddings", "teacher-word-vectors")
         else None
     )
+    word_vectors = None
     if teacher is not None and section.init == "teacher-layers":
         from textcls.distillation.layers import student_from_teacher_layers
 
@@ -164,7 +165,7 @@ def _prepare(
         )
         tokenizer = teacher.tokenizer  # the copied embeddings index the teacher's vocabulary
         tokenizer_meta = _teacher_tokenizer_meta(teacher_meta, plugins)
-    elif teacher is not None:  # teacher-embeddings
+    elif teacher is not None and section.init == "teacher-embeddings":
         from textcls.distillation.layers import copy_teacher_embeddings
 
         tokenizer = teacher.tokenizer  # the matrix rows are the teacher's vocabulary
@@ -177,6 +178,12 @@ def _prepare(
         )
         tokenizer_meta = tokenizer_ref.model_dump(mode="json")
         model = build_model(section.model, tokenizer, labels, plugins, init_from)
+        if teacher is not None:  # teacher-word-vectors: the student's own words, read by it
+            from textcls.distillation.word_vectors import init_from_teacher_words
+
+            word_vectors = init_from_teacher_words(
+                teacher.model, teacher.tokenizer, model, tokenizer, config.seed
+            )
     in_loop = capabilities.aligned_tokens or bool(distiller_needs(distiller) - {"logits"})
     if in_loop and tokenizer.get_vocab() != _teacher_vocabulary(teacher_dir, teacher):
         raise ConfigError(
@@ -213,6 +220,7 @@ def _prepare(
                 # one entry per teacher: texts scored now, from the cache, and the seconds
                 "teacher_pass": teacher_passes,
             },
+            **({"teacher_word_vectors": word_vectors} if word_vectors else {}),
         },
     )
     job = job_spec(

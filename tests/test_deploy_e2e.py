@@ -311,9 +311,14 @@ def test_a_burst_of_changes_gives_at_most_two_retrains(stack):
     assert 1 <= len(retrains) <= 2, [(r.name, r.state.name) for r in retrains]
     assert 1 <= len(trained) <= 2
     assert all(r.state.is_completed() for r in retrains + trained)
-    # every retrain that trained registered a version; the high bar kept the champion
+    # each retrain that trained registered its model; the high bar kept the champion. A
+    # second retrain, queued while rows were still arriving, can find that the first one
+    # already read the final rows: it trains the same bytes (cached stages), and the registry
+    # answers "already version N" instead of adding a copy
     registry = Registry(base / "registry", PIPELINE)
-    assert registry.version_numbers() == list(range(1, 2 + len(trained)))
+    versions = registry.version_numbers()
+    assert versions == list(range(1, len(versions) + 1))
+    assert 2 <= len(versions) <= 1 + len(trained), (versions, len(trained))
     assert registry.champion() == 1
     for number in registry.version_numbers()[1:]:
         decision = registry.version(number)["decision"]

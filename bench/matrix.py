@@ -18,6 +18,7 @@ to ``--unlabeled`` more rows (labels hidden) are the student's transfer set. Tes
 validation, AG News test (descriptions), SMS Spam test, ChnSentiCorp validation_no_overlap.
 
     python bench/matrix.py [--datasets sst2,ag_news,sms_spam,chnsenticorp] [--train 2000]
+    python bench/matrix.py --only overhead [--rounds 2]   # plain vs teacher-only flow, in rounds
 
 Needs ../shared/data (each missing dataset is skipped with a message).
 """

@@ -375,10 +375,11 @@ def test_soft_labels_beat_hard_labels_on_a_task_where_they_carry_information(tmp
     assert soft > hard + 0.03, (soft, hard)
 
 
-def test_teacher_word_vectors_are_the_teachers_reading_of_each_word(toy):
+def test_teacher_word_vectors_are_the_teachers_reading_of_each_word(toy, monkeypatch):
     """At the teacher's own width PCA only centres and rotates: the student's word rows keep
-    the teacher's distances between words (one common scale); special tokens keep theirs."""
-    from textcls.distillation.word_vectors import init_from_teacher_words, teacher_word_vectors
+    the teacher's distances between words (one common scale); special tokens, and words the
+    teacher reads only as its unknown token, keep their random rows."""
+    from textcls.distillation import word_vectors
     from textcls.training.builders import build_model, build_tokenizer
 
     base, raw, data_dir = toy
@@ -387,33 +388,51 @@ def test_teacher_word_vectors_are_the_teachers_reading_of_each_word(toy):
     config = student_config(raw, base, {"name": "logits-kl"}, init="teacher-word-vectors")
     section = config.student
     section.model.params["embedding_dim"] = width
-    # more words than the teacher is wide, so PCA keeps every direction
-    texts = [text for text, _ in toy_rows(60, seed=3)] + [" ".join(f"w{i}" for i in range(40))]
+    toy_texts = [text for text, _ in toy_rows(60, seed=3)]
+    toy_words = sorted({w for text in toy_texts for w in text.split()})
+    # more words than the teacher is wide (pairs of toy words: pieces it knows), so PCA keeps
+    # every direction; and digits, which the toy teacher's vocabulary never saw
+    pairs = [a + b for a in toy_words for b in toy_words if a != b][:60]
+    texts = [*toy_texts, " ".join(pairs), "7 8 9"]
     plugins = get_plugins()
     tokenizer, _ = build_tokenizer(
         section.model, section.tokenizer, lambda: iter(texts), section.train, plugins
     )
     model = build_model(section.model, tokenizer, ["neg", "pos"], plugins)
     before = model.get_input_embeddings().weight.detach().clone()
-    done = init_from_teacher_words(teacher.model, teacher.tokenizer, model, tokenizer, seed=0)
-
-    special = sorted(tokenizer.all_special_ids)
-    words = sorted((i, w) for w, i in tokenizer.get_vocab().items() if i not in special)
-    assert done["words"] == len(words)
-    after = model.get_input_embeddings().weight.detach()
-    assert torch.equal(after[special], before[special])
-    read = torch.from_numpy(
-        teacher_word_vectors(teacher.model, teacher.tokenizer, [w for _, w in words])
+    monkeypatch.setattr(word_vectors, "BATCH_SIZE", 7)  # several length-sorted batches
+    done = word_vectors.init_from_teacher_words(
+        teacher.model, teacher.tokenizer, model, tokenizer, seed=0
     )
+
+    vocabulary = tokenizer.get_vocab()
+    special = sorted(tokenizer.all_special_ids)
+    unk = teacher.tokenizer.unk_token_id
+
+    def unknown_to_teacher(word: str) -> bool:
+        return set(teacher.tokenizer(word, add_special_tokens=False)["input_ids"]) == {unk}
+
+    unknown = sorted(i for w, i in vocabulary.items() if i not in special and unknown_to_teacher(w))
+    assert {vocabulary[d] for d in "789"} <= set(unknown)
+    words = sorted((i, w) for w, i in vocabulary.items() if i not in special + unknown)
+    assert done == {**done, "words": len(words), "unknown_to_teacher": len(unknown)}
+    after = model.get_input_embeddings().weight.detach()
+    assert torch.equal(after[special + unknown], before[special + unknown])
+    read = torch.from_numpy(
+        word_vectors.teacher_word_vectors(teacher.model, teacher.tokenizer, [w for _, w in words])
+    )
+    # one word by hand: its pieces' last hidden states, [CLS] and [SEP] left out
+    first = teacher.tokenizer(words[0][1], return_tensors="pt")
+    with torch.no_grad():
+        states = teacher.model(**first, output_hidden_states=True).hidden_states[-1][0]
+    assert torch.allclose(read[0], states[1:-1].mean(0), atol=1e-5)
     rows = after[[i for i, _ in words]]
     exact = "donot_use_mm_for_euclid_dist"
     student_distance = torch.cdist(rows.double(), rows.double(), compute_mode=exact)
     teacher_distance = torch.cdist(read.double(), read.double(), compute_mode=exact)
-    # words the tiny teacher reads alike (pieces it does not know) get one and the same row
     apart = teacher_distance > 1e-3 * teacher_distance.max()
-    assert torch.all(student_distance[~apart] < 1e-3 * student_distance.max())
+    assert apart.sum() == len(words) * (len(words) - 1)  # no two words read alike
     ratio = student_distance[apart] / teacher_distance[apart]
-    assert apart.sum() > len(words)
     assert torch.allclose(ratio, ratio.median().expand_as(ratio), rtol=1e-3)
     # the rows' spread is the random initialisation's, so the tuned learning rate still fits
     assert rows.std().item() == pytest.approx(before[[i for i, _ in words]].std().item(), rel=1e-4)
@@ -427,11 +446,15 @@ def test_teacher_word_vectors_through_the_stage(toy):
     recorded = meta(out)["distill"]["teacher_word_vectors"]
     student = load_model_folder(out)
     specials = set(student.tokenizer.all_special_ids)
-    assert recorded["words"] == len(set(student.tokenizer.get_vocab().values()) - specials)
+    non_special = set(student.tokenizer.get_vocab().values()) - specials
+    assert recorded["words"] + recorded["unknown_to_teacher"] == len(non_special)
+    assert recorded["words"] > 0
     assert meta(out)["metrics"]["validation_accuracy"] >= 0.8
     # wider than the teacher (32) cannot come from its vectors: said, with the limit
     wide = student_config(raw, base, {"name": "logits-kl"}, init="teacher-word-vectors")
     wide.student.model.params["embedding_dim"] = 64
     with pytest.raises(ConfigError, match=r"embedding_dim 64; it can be at most \d+"):
         distill(wide, data_dir, base / "teacher", base / "student-too-wide")
-    assert not (base / "student-too-wide").exists()
+    assert not [
+        p for p in base.iterdir() if p.name.startswith((".student-too-wide", "student-too-wide"))
+    ]

@@ -2,13 +2,16 @@
 
 ``student.init: teacher-word-vectors``. A word-level student (the default BiLSTM) starts with an
 embedding matrix learned from nothing but its transfer set, so a word seen a few times has a
-vector that means little. The teacher has read far more text. Following Model2Vec (Tabassum &
-Aarsen 2024, static embeddings distilled from a sentence transformer), every word of the
+vector that means little. The teacher has read far more text. Following Model2Vec (Tulkens &
+van Dongen 2024, MinishLab: static embeddings distilled from a sentence transformer; its Zipf
+weighting is left out here), every word of the
 student's vocabulary is passed through the teacher on its own (``[CLS] word [SEP]``), its last
 hidden states are averaged over the word's pieces, and the vectors are reduced to the student's
 width with PCA (scikit-learn). The teacher here is the fine-tuned one, so the vectors also carry
 what the task taught it. The vectors are scaled to the spread of the student's own random
-initialisation (so its learning rate and dropout behave as tuned); special tokens keep theirs.
+initialisation (so its learning rate and dropout behave as tuned); special tokens keep theirs,
+and so does a word the teacher reads only as its unknown token (else every such word would
+start from one and the same vector).
 Cost: one teacher pass over single words (a few seconds for 8,000 words on a CPU).
 """
 
@@ -84,7 +87,8 @@ def init_from_teacher_words(
 ) -> dict[str, Any]:
     """Overwrite the student's word rows with the teacher's vectors; returns what it did.
 
-    Special tokens (padding, unknown, ``[CLS]``...) keep their rows: they are no words to read.
+    Special tokens (padding, unknown, ``[CLS]``...) keep their rows: they are no words to read;
+    so do words the teacher reads only as its unknown token.
     """
     import torch
 
@@ -92,11 +96,24 @@ def init_from_teacher_words(
     matrix = student.get_input_embeddings().weight
     special = set(student_tokenizer.all_special_ids)
     vocabulary = student_tokenizer.get_vocab()
-    rows = sorted(i for i in vocabulary.values() if i not in special and i < matrix.shape[0])
-    by_row = {i: word for word, i in vocabulary.items()}
-    words = [by_row[i] for i in rows]
-    if not words:
-        raise ConfigError("student.init: teacher-word-vectors: the student's vocabulary is empty")
+    by_row = {i: token for token, i in vocabulary.items()}
+    candidates = sorted(i for i in vocabulary.values() if i not in special and i < matrix.shape[0])
+    # a token as text (a subword tokenizer's "##ing" reads "ing"), and only what the teacher
+    # knows: pieces all unknown to it would give every such word the same vector
+    unknown = teacher_tokenizer.unk_token_id
+    texts = [student_tokenizer.convert_tokens_to_string([by_row[i]]).strip() for i in candidates]
+    pieces = teacher_tokenizer(texts, add_special_tokens=False)["input_ids"] if texts else []
+    known = [
+        (i, text)
+        for i, text, ids in zip(candidates, texts, pieces, strict=True)
+        if text and any(piece != unknown for piece in ids)
+    ]
+    if not known:
+        raise ConfigError(
+            "student.init: teacher-word-vectors: no word of the student's vocabulary is one the "
+            "teacher's tokenizer knows; use init: scratch"
+        )
+    rows, words = [i for i, _ in known], [text for _, text in known]
     vectors = reduce_to(
         teacher_word_vectors(teacher, teacher_tokenizer, words), matrix.shape[1], seed
     )
@@ -107,4 +124,8 @@ def init_from_teacher_words(
         matrix[rows] = (read * scale).to(matrix.dtype)
     seconds = time.perf_counter() - started
     log.info("student word vectors from the teacher: %d words in %.1fs", len(words), seconds)
-    return {"words": len(words), "seconds": round(seconds, 3)}
+    return {
+        "words": len(words),
+        "unknown_to_teacher": len(candidates) - len(words),
+        "seconds": round(seconds, 3),
+    }

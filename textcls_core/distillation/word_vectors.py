@@ -1,17 +1,16 @@
 """Student word vectors from the teacher: each word of the student's vocabulary, read alone.
 
 ``student.init: teacher-word-vectors``. A word-level student (the default BiLSTM) starts with an
-embedding matrix learned from nothing but its transfer set, so a word seen a few times has a
-vector that means little. The teacher has read far more text. Following Model2Vec (Tulkens &
-van Dongen 2024, MinishLab: static embeddings distilled from a sentence transformer; its Zipf
-weighting is left out here), every word of the
-student's vocabulary is passed through the teacher on its own (``[CLS] word [SEP]``), its last
-hidden states are averaged over the word's pieces, and the vectors are reduced to the student's
-width with PCA (scikit-learn). The teacher here is the fine-tuned one, so the vectors also carry
-what the task taught it. The vectors are scaled to the spread of the student's own random
-initialisation (so its learning rate and dropout behave as tuned); special tokens keep theirs,
-and so does a word the teacher reads only as its unknown token (else every such word would
-start from one and the same vector).
+embedding matrix learned from nothing but its transfer set, so a word seen a few times has a vector
+that means little. The teacher has read far more text. Following Model2Vec (Tulkens & van Dongen
+2024, MinishLab: static embeddings distilled from a sentence transformer; its Zipf weighting is
+left out here), every word of the student's vocabulary is passed through the teacher on its own
+(``[CLS] word [SEP]``), its last hidden states are averaged over the word's pieces, and the vectors
+are reduced to the student's width with PCA (scikit-learn). The teacher here is the fine-tuned one,
+so the vectors also carry what the task taught it. The vectors are scaled to the spread of the
+student's own random initialisation (so its learning rate and dropout behave as tuned); special
+tokens keep theirs, and so does a word the teacher reads only as its unknown token (else every such
+word would start from one and the same vector).
 Cost: one teacher pass over single words (a few seconds for 8,000 words on a CPU).
 """
 

@@ -274,6 +274,11 @@ class TransferConfig(_Strict):
     )
 
 
+#: The ``student.init`` values that start the student from the teacher: they need a teacher
+#: section and a distiller, and the distillation stage loads the teacher's weights for them.
+STARTS_FROM_TEACHER = ("teacher-layers", "teacher-embeddings", "teacher-word-vectors")
+
+
 class StudentConfig(_Strict):
     """The student; what it leaves out, ``student_defaults`` fills in (``student: {}`` works)."""
 
@@ -414,11 +419,7 @@ class PipelineConfig(_Strict):
                 f"{self.pretrain.target} section to start from it"
             )
         student = self.student
-        if student is not None and student.init in (
-            "teacher-layers",
-            "teacher-embeddings",
-            "teacher-word-vectors",
-        ):
+        if student is not None and student.init in STARTS_FROM_TEACHER:
             if self.teacher is None:
                 raise ValueError(
                     f"student.init is {student.init!r} but there is no teacher section"

@@ -30,9 +30,8 @@ TextCNN kept less of the AG News teacher on validation (96.4% against 97.5%) and
 is slower than the BiLSTM's (ONNX Runtime's integer convolutions). Word vectors read from the
 teacher (``init: teacher-word-vectors``, session 10) beat the default on validation beyond the
 noise only on AG News (+1.8 points, 9 of 500 texts; the other three moved 4 texts or fewer): not
-a default. Augmented copies cost one
-teacher pass over the new texts and student epochs over 8x the train split;
-``transfer.unlabeled`` rows count toward it.
+a default. Augmented copies cost one teacher pass over the new texts and student epochs over 8x
+the train split; ``transfer.unlabeled`` rows count toward it.
 """
 
 from __future__ import annotations

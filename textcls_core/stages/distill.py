@@ -20,7 +20,7 @@ from typing import Any
 
 from textcls.artifact_files import data_fingerprint, read_labels
 from textcls.artifacts import ArtifactRef, directory_sha256
-from textcls.config import PipelineConfig, StudentConfig
+from textcls.config import STARTS_FROM_TEACHER, PipelineConfig, StudentConfig
 from textcls.errors import ConfigError
 from textcls.plugin_manager import PluginHost
 from textcls.training.job import (
@@ -153,7 +153,7 @@ def _prepare(
     # came from the cache or their own pass, and the checks below need only its tokenizer.
     teacher = (
         load_model_folder(teacher_dir, plugins=plugins)
-        if section.init in ("teacher-layers", "teacher-embeddings", "teacher-word-vectors")
+        if section.init in STARTS_FROM_TEACHER
         else None
     )
     word_vectors = None
@@ -178,7 +178,8 @@ def _prepare(
         )
         tokenizer_meta = tokenizer_ref.model_dump(mode="json")
         model = build_model(section.model, tokenizer, labels, plugins, init_from)
-        if teacher is not None:  # teacher-word-vectors: the student's own words, read by it
+        if teacher is not None and section.init == "teacher-word-vectors":
+            # the student's own words, each read by the teacher
             from textcls.distillation.word_vectors import init_from_teacher_words
 
             word_vectors = init_from_teacher_words(

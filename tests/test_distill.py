@@ -450,11 +450,14 @@ def test_teacher_word_vectors_through_the_stage(toy):
     assert recorded["words"] + recorded["unknown_to_teacher"] == len(non_special)
     assert recorded["words"] > 0
     assert meta(out)["metrics"]["validation_accuracy"] >= 0.8
-    # wider than the teacher (32) cannot come from its vectors: said, with the limit
+    # wider than the teacher (32) cannot come from its vectors: said, with the limit, before
+    # the teacher scores a single text (no logits cached)
     wide = student_config(raw, base, {"name": "logits-kl"}, init="teacher-word-vectors")
     wide.student.model.params["embedding_dim"] = 64
-    with pytest.raises(ConfigError, match=r"embedding_dim 64; it can be at most \d+"):
-        distill(wide, data_dir, base / "teacher", base / "student-too-wide")
+    cache = base / "too-wide-cache"
+    with pytest.raises(ConfigError, match=r"embedding_dim is 64; set it to at most 32"):
+        distill(wide, data_dir, base / "teacher", base / "student-too-wide", cache_dir=cache)
+    assert not cache.exists() or not any(cache.rglob("*"))
     assert not [
         p for p in base.iterdir() if p.name.startswith((".student-too-wide", "student-too-wide"))
     ]

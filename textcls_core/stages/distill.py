@@ -15,6 +15,7 @@ Examples beyond the train split carry the teacher's argmax as their hard label.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +87,41 @@ def distill(
     return execute_job(work_dir, section.train.processes, out_dir, "student")
 
 
+#: Where a model folder's config.json keeps the width of its hidden states, by family.
+_HIDDEN_WIDTH_KEYS = ("hidden_size", "dim", "d_model", "n_embd")
+
+
+def _check_word_vector_width(
+    section: StudentConfig, teacher_dir: Path, plugins: PluginHost
+) -> None:
+    """A student wider than the teacher's hidden states fails before the teacher's pass.
+
+    ``teacher-word-vectors`` reduces the teacher's vectors to the student's ``embedding_dim``
+    with PCA, which cannot add dimensions; ``reduce_to`` says so too, but only after the
+    transfer set was scored (minutes on a large one). A teacher whose config names no width
+    known here is left to that later check.
+    """
+    width = getattr(
+        plugins.component("model", section.model.name).validate_params(section.model.params),
+        "embedding_dim",
+        None,
+    )
+    try:
+        teacher_config = json.loads((teacher_dir / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    hidden = next(
+        (teacher_config[k] for k in _HIDDEN_WIDTH_KEYS if isinstance(teacher_config.get(k), int)),
+        None,
+    )
+    if isinstance(width, int) and hidden is not None and width > hidden:
+        raise ConfigError(
+            f"student.init: teacher-word-vectors reduces the teacher's {hidden}-wide hidden "
+            f"states to the student's embedding_dim, but student.model.params.embedding_dim is "
+            f"{width}; set it to at most {hidden}, or use init: scratch"
+        )
+
+
 def _prepare(
     config: PipelineConfig,
     section: StudentConfig,
@@ -118,6 +154,8 @@ def _prepare(
             f"{teacher_dir}: the teacher's labels {teacher_meta.get('labels')} "
             f"differ from the data's {labels}; retrain the teacher on this data"
         )
+    if section.init == "teacher-word-vectors":
+        _check_word_vector_width(section, teacher_dir, plugins)
     dataset = datasets.load_from_disk(str(data_dir))
     texts, hard, sizes = _transfer_set(config, section, dataset, plugins)
 

@@ -413,7 +413,11 @@ def overhead_rounds(
     textcls_total = sum(r["timings"]["textcls_teacher_flow_s"] for r in per_round)
     return {
         "counts": counts,
-        "timings": per_round[0]["timings"],
+        # the mean of each timing over the rounds (the rows render each round)
+        "timings": {
+            key: sum(r["timings"][key] for r in per_round) / len(per_round)
+            for key in per_round[0]["timings"]
+        },
         "rounds": per_round,
         "targets": {"orchestration_overhead": textcls_total / plain_total - 1},
     }
@@ -793,7 +797,7 @@ def main() -> None:
         type=int,
         default=2,
         help="--only overhead: fresh runs of both sides per data set, the order alternating "
-        "(default 2: plain first, then textcls first)",
+        "(default 2: plain first, then textcls first; 1 or an even number)",
     )
     parser.add_argument(
         "--merge",
@@ -828,8 +832,9 @@ def main() -> None:
     if args.only:
         command += f" --datasets {args.datasets} --only {args.only}"
     if args.only == "overhead":
-        if args.rounds < 1:
-            parser.error("--rounds: at least 1")
+        if args.rounds < 1 or (args.rounds != 1 and args.rounds % 2):
+            # alternating orders cancel a linear drift only in pairs
+            parser.error(f"--rounds {args.rounds}: 1 or an even number (2, 4, ...)")
         command += f" --rounds {args.rounds}"
     names = [n.strip() for n in args.datasets.split(",") if n.strip()]
     load_before = " ".join(f"{v:.2f}" for v in os.getloadavg())

@@ -78,6 +78,11 @@ CONFIGS: dict[str, dict[str, Any]] = {
         "init": "teacher-embeddings",
         "model": {"params": {"embedding_dim": 384, "hidden_size": 128}},
     },
+    #: the teacher's WordPiece vocabulary and its embedding matrix, at the default width
+    "teacher-embeddings96": {
+        "init": "teacher-embeddings",
+        "model": {"params": {"embedding_dim": 384, "hidden_size": 96}},
+    },
     "word2vec": {"init": "pretrain", "_pretrain": "word2vec"},
     "glove": {"init": "pretrain", "_pretrain": "glove"},
     "epochs6-cosine": {"train": {"epochs": 6, "lr_scheduler": "cosine"}},
@@ -105,6 +110,16 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "vocab16k": {"tokenizer": {"name": "word", "params": {"vocab_size": 16000}}},
     "T1": {"distill": {"name": "logits-kl", "params": {"temperature": 1.0, "alpha": 0.9}}},
     "logits-mse": {"distill": {"name": "logits-mse", "params": {"alpha": 1.0}}},
+    #: session 11: the BiLSTM's own knobs, screened on SST-2 (whose test sentences are longer
+    #: than the phrases it learns from: pooling and depth decide how a long text is read)
+    "pool-mean": {"model": {"params": {"pooling": "mean"}}},
+    "layers2": {"model": {"params": {"num_layers": 2}}},
+    "dropout0.1": {"model": {"params": {"dropout": 0.1}}},
+    "dropout0.4": {"model": {"params": {"dropout": 0.4}}},
+    "dropout0.5": {"model": {"params": {"dropout": 0.5}}},
+    "emb256": {"model": {"params": {"embedding_dim": 256}}},
+    "lr1e-3": {"train": {"learning_rate": 1.0e-3}},
+    "batch32": {"train": {"batch_size": 32}},
 }
 HEADS = ("linear", "conv", "attention-pool")
 #: The configs measured while the default student was 128 wide, which lay over the default.
@@ -205,6 +220,7 @@ def train_teacher(
     name: str, work: Path, data_dir: Path, data: dict[str, Any], head: str = "linear"
 ) -> dict[str, Any]:
     from textcls import config_from_dict
+    from textcls.artifacts import file_sha256
     from textcls.predictor import Predictor
     from textcls.stages.finetune import fine_tune
 
@@ -215,13 +231,19 @@ def train_teacher(
         kept: dict[str, Any] = json.loads(row_file.read_text())
         # speed beside this run's students, under this run's load
         predictor = Predictor.load(out, threads=torch_threads(), workers=1)
-        return {**kept, "ex_s": texts_per_s(predictor, data["speed"]), "reused": True}
+        return {
+            **kept,
+            "weights_sha256": file_sha256(out / "model.safetensors"),
+            "ex_s": texts_per_s(predictor, data["speed"]),
+            "reused": True,
+        }
     start = time.perf_counter()
     fine_tune(config, "teacher", data_dir, out)
     from textcls.artifacts import directory_sha256
 
     row = {"train_s": time.perf_counter() - start, "path": str(out)}
     row["sha256"] = directory_sha256(out)
+    row["weights_sha256"] = file_sha256(out / "model.safetensors")
     row.update(score(out, data))
     row_file.write_text(json.dumps(row))
     return row
@@ -378,6 +400,18 @@ def load_results() -> dict[str, Any]:
     return {"runs": [], "datasets": {}}
 
 
+def same_teacher(kept: dict[str, Any], new: dict[str, Any]) -> bool:
+    """Whether two teacher rows are one model: the same weights, byte for byte.
+
+    The folder's sha256 also covers ``textcls.json``, whose training times differ on every
+    run of the same seeded training; rows recorded before the weights' own sha256 was kept
+    compare by the folder's.
+    """
+    if kept.get("weights_sha256") and new.get("weights_sha256"):
+        return bool(kept["weights_sha256"] == new["weights_sha256"])
+    return bool(kept.get("sha256") == new.get("sha256"))
+
+
 def merge(old: dict[str, Any], new: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
     """``new`` data sets' rows over ``old``'s; a data set's teacher changes only when rerun."""
     out = copy.deepcopy(old)
@@ -388,8 +422,8 @@ def merge(old: dict[str, Any], new: dict[str, Any], run: dict[str, Any]) -> dict
             continue
         kept = out["datasets"][name]
         heads = result["heads"] or kept.get("heads", {})
-        if kept["teacher"].get("sha256") == result["teacher"]["sha256"]:
-            # the same teacher again, byte for byte (training is seeded): earlier rows stay
+        if same_teacher(kept["teacher"], result["teacher"]):
+            # the same teacher again (training is seeded): earlier rows stay
             kept["configs"].update(result["configs"])
             side = kept.get("int8_side_by_side", {}).get("texts_per_s", {})
             if set(side) & set(result["configs"]):  # those int8 files were just rebuilt

@@ -186,14 +186,16 @@ def _prepare(
     argmax = logits[:, 0].argmax(-1).tolist()
     hard = hard + argmax[len(hard) :]
 
-    set_seed(config.seed)
     # The teacher's weights are loaded only for a start from the teacher: the logits above
     # came from the cache or their own pass, and the checks below need only its tokenizer.
+    # Loaded before the seed is set: loading draws from Python's random, and the student
+    # starts from the same random state whichever init it has.
     teacher = (
         load_model_folder(teacher_dir, plugins=plugins)
         if section.init in STARTS_FROM_TEACHER
         else None
     )
+    set_seed(config.seed)
     word_vectors = None
     if teacher is not None and section.init == "teacher-layers":
         from textcls.distillation.layers import student_from_teacher_layers

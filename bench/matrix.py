@@ -196,6 +196,10 @@ def variant_row(report: dict[str, Any], name: str, train_s: float | None) -> dic
         "latency_b1_p50_ms": cost.get("latency_b1_p50_ms"),
         "size_mb": cost.get("size_mb"),
         "peak_rss_mb": cost.get("peak_rss_mb"),
+        # calibrated on validation, measured on test (issue #18), beside what a perfectly
+        # calibrated model with these confidences would measure on as many rows
+        "ece": variant["quality"].get("ece"),
+        "ece_floor": variant["quality"].get("ece_floor"),
         "notes": variant.get("notes", []),
     }
 
@@ -568,7 +572,10 @@ def render(results: dict[str, Any], command: str, info: dict[str, Any], wall_s: 
         "TF-IDF + logistic regression baseline and a fastText-style `bow` student. "
         "ex/s (b32): the evaluate report's in-process throughput at batch 32; latency: batch 1, "
         "p50; both in a fresh process per model. Size: the model file. Train s for int8 rows is "
-        "the quantization time. `textcls predict -f`: the command in a fresh process on the test "
+        "the quantization time. ECE: 15 bins on test after temperature scaling fitted on "
+        "validation (the report's `ece`), and in brackets its floor, what a perfectly "
+        "calibrated model with the same confidences measures on as many rows (`ece_floor`). "
+        "`textcls predict -f`: the command in a fresh process on the test "
         f"texts repeated to {PREDICT_ROWS['teacher']:,} rows (teacher) and "
         f"{PREDICT_ROWS['student int8']:,} rows (int8 student), each model as registered "
         "(calibrated) at its default batch size; whole command, and marginal: the difference "
@@ -586,8 +593,9 @@ def render(results: dict[str, Any], command: str, info: dict[str, Any], wall_s: 
             f"{counts['train']} labelled train rows, {counts['validation']} validation, "
             f"{counts['unlabeled']} unlabelled transfer rows, {counts['test']} test rows.",
             "",
-            "| system | accuracy | macro-F1 | train s | ex/s (b32) | p50 ms (b1) | MB | peak RSS MB |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|",
+            "| system | accuracy | macro-F1 | train s | ex/s (b32) | p50 ms (b1) | MB | peak RSS MB "
+            "| ECE (floor) |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         notes = []
         for system, row in result["rows"].items():
@@ -601,6 +609,7 @@ def render(results: dict[str, Any], command: str, info: dict[str, Any], wall_s: 
                     _fmt(row["latency_b1_p50_ms"], 1),
                     _fmt(row["size_mb"], 1),
                     _fmt(row["peak_rss_mb"], 0),
+                    _ece(row),
                 )
             )
             notes += [f"{system}: {note}" for note in row.get("notes") or []]
@@ -695,6 +704,14 @@ def _timed_runs(name: str, result: dict[str, Any]) -> list[tuple[str, dict[str, 
         (f"{name} ({index}, {r['order']})", r["timings"], r["overhead"])
         for index, r in enumerate(result["rounds"], start=1)
     ]
+
+
+def _ece(row: dict[str, Any]) -> str:
+    """``ECE (floor)`` of a textcls row: after calibration, on test; ``-`` where unmeasured."""
+    if row.get("ece") is None:
+        return "-"
+    floor = row.get("ece_floor")
+    return f"{row['ece']:.3f}" + ("" if floor is None else f" ({floor:.3f})")
 
 
 def _counted(count: Any, seconds: Any) -> str:

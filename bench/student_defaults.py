@@ -117,6 +117,11 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "dropout0.1": {"model": {"params": {"dropout": 0.1}}},
     "dropout0.4": {"model": {"params": {"dropout": 0.4}}},
     "dropout0.5": {"model": {"params": {"dropout": 0.5}}},
+    #: other seeds for the student (``_seed``: the script's own key, the pipeline's ``seed``;
+    #: the teacher stays the one trained with the base seed): the run-to-run spread a
+    #: difference between configs must exceed, e.g. ``dropout0.4+seed2``
+    "seed2": {"_seed": 2},
+    "seed3": {"_seed": 3},
     "emb256": {"model": {"params": {"embedding_dim": 256}}},
     "lr1e-3": {"train": {"learning_rate": 1.0e-3}},
     "batch32": {"train": {"batch_size": 32}},
@@ -267,7 +272,10 @@ def run_config(
 
     section = merged({"transfer": {"unlabeled": "unlabeled.csv"}}, section)
     objective = section.pop("_pretrain", None)
+    seed = section.pop("_seed", None)
     raw = {**base_raw(name, work), "student": section}
+    if seed is not None:  # the student's seed (its initialisation, augmentation, batches)
+        raw["seed"] = seed
     if objective:
         raw["pretrain"] = {
             "objective": objective,

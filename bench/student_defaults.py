@@ -417,7 +417,7 @@ def same_teacher(kept: dict[str, Any], new: dict[str, Any]) -> bool:
     """
     if kept.get("weights_sha256") and new.get("weights_sha256"):
         return bool(kept["weights_sha256"] == new["weights_sha256"])
-    return bool(kept.get("sha256") == new.get("sha256"))
+    return kept.get("sha256") is not None and kept.get("sha256") == new.get("sha256")
 
 
 def merge(old: dict[str, Any], new: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
@@ -471,7 +471,8 @@ def _pct(x: float) -> str:
 
 
 def render(results: dict[str, Any]) -> str:
-    info = machine_info()
+    # the machine the rows were measured on (a re-render elsewhere must not rename it)
+    info = results.get("machine") or machine_info()
     lines = [
         "## Student defaults study (issue #20)",
         "",

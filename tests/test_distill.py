@@ -461,3 +461,33 @@ def test_teacher_word_vectors_through_the_stage(toy):
     assert not [
         p for p in base.iterdir() if p.name.startswith((".student-too-wide", "student-too-wide"))
     ]
+
+
+@pytest.mark.parametrize(
+    ("teacher_config", "refused"),
+    [
+        ({"hidden_size": 32}, True),  # BERT family
+        ({"dim": 32}, True),  # DistilBERT
+        ({"hidden_size": 64}, False),  # as wide as the student: PCA keeps every direction
+        ({"text_config": {"hidden_size": 32}}, False),  # no top-level width: checked later
+        (None, False),  # no config.json: checked later
+    ],
+)
+def test_word_vector_width_is_checked_from_the_teachers_config(tmp_path, teacher_config, refused):
+    from textcls.config import StudentConfig
+    from textcls.stages.distill import _check_word_vector_width
+
+    section = StudentConfig.model_validate(
+        {
+            "model": {"name": "bilstm", "params": {"embedding_dim": 64}},
+            "distill": {"name": "logits-kl"},
+            "init": "teacher-word-vectors",
+        }
+    )
+    if teacher_config is not None:
+        (tmp_path / "config.json").write_text(json.dumps(teacher_config))
+    if refused:
+        with pytest.raises(ConfigError, match=r"\(\w+: 32 in .*config\.json\).* at most 32"):
+            _check_word_vector_width(section, tmp_path, get_plugins())
+    else:
+        _check_word_vector_width(section, tmp_path, get_plugins())

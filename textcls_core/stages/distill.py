@@ -110,15 +110,16 @@ def _check_word_vector_width(
         teacher_config = json.loads((teacher_dir / "config.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return
-    hidden = next(
-        (teacher_config[k] for k in _HIDDEN_WIDTH_KEYS if isinstance(teacher_config.get(k), int)),
-        None,
-    )
-    if isinstance(width, int) and hidden is not None and width > hidden:
+    key = next((k for k in _HIDDEN_WIDTH_KEYS if isinstance(teacher_config.get(k), int)), None)
+    if key is None or not isinstance(width, int):
+        return
+    hidden = teacher_config[key]
+    if width > hidden:
         raise ConfigError(
-            f"student.init: teacher-word-vectors reduces the teacher's {hidden}-wide hidden "
-            f"states to the student's embedding_dim, but student.model.params.embedding_dim is "
-            f"{width}; set it to at most {hidden}, or use init: scratch"
+            f"student.init: teacher-word-vectors reduces the teacher's hidden states "
+            f"({key}: {hidden} in {teacher_dir / 'config.json'}) to the student's "
+            f"embedding_dim, but student.model.params.embedding_dim is {width}; set it to at "
+            f"most {hidden}, or use init: scratch"
         )
 
 

@@ -417,9 +417,12 @@ def overhead_rounds(
     textcls_total = sum(r["timings"]["textcls_teacher_flow_s"] for r in per_round)
     return {
         "counts": counts,
-        # the mean of each timing over the rounds (the rows render each round)
+        # the mean of each timing over the rounds (the rows render each round); None where
+        # a round has no such timing
         "timings": {
-            key: sum(r["timings"][key] for r in per_round) / len(per_round)
+            key: None
+            if any(r["timings"].get(key) is None for r in per_round)
+            else sum(r["timings"][key] for r in per_round) / len(per_round)
             for key in per_round[0]["timings"]
         },
         "rounds": per_round,
@@ -572,9 +575,10 @@ def render(results: dict[str, Any], command: str, info: dict[str, Any], wall_s: 
         "TF-IDF + logistic regression baseline and a fastText-style `bow` student. "
         "ex/s (b32): the evaluate report's in-process throughput at batch 32; latency: batch 1, "
         "p50; both in a fresh process per model. Size: the model file. Train s for int8 rows is "
-        "the quantization time. ECE: 15 bins on test after temperature scaling fitted on "
-        "validation (the report's `ece`), and in brackets its floor, what a perfectly "
-        "calibrated model with the same confidences measures on as many rows (`ece_floor`). "
+        "the quantization time. ECE: 15 bins on test (the report's `ece`), after temperature "
+        "scaling fitted on validation for textcls's models (the TF-IDF baseline is not "
+        "calibrated), and in brackets its floor, what a perfectly calibrated model with the "
+        "same confidences measures on as many rows (`ece_floor`). "
         "`textcls predict -f`: the command in a fresh process on the test "
         f"texts repeated to {PREDICT_ROWS['teacher']:,} rows (teacher) and "
         f"{PREDICT_ROWS['student int8']:,} rows (int8 student), each model as registered "

@@ -147,6 +147,43 @@ def test_two_cpu_processes_through_torchrun(toy):
     logits_of(Path(ref.path))
 
 
+def test_a_failed_rank_says_why(tmp_path):
+    """torchrun's summary names the rank and its signal; the rank's own error comes with it."""
+    from textcls.errors import StageError
+    from textcls.training.job import run_job
+
+    work_dir = tmp_path / "no-job"  # no job.json: each rank fails reading it
+    work_dir.mkdir()
+    with pytest.raises(StageError, match="2 processes") as failed:
+        run_job(work_dir, 2)
+    assert "FileNotFoundError" in str(failed.value)
+    assert "job.json" in str(failed.value)
+
+
+def test_the_cause_of_an_abort_is_kept_ahead_of_torchrun_s_summary():
+    from textcls.training.job import ranks_failure
+
+    summary = [f"summary line {i}" for i in range(15)]
+    output = "\n".join(
+        [
+            "loading",
+            "terminate called after throwing an instance of 'gloo::IoException'",
+            "  what():  [gloo] Connection closed by peer",
+            "terminate called after throwing an instance of 'gloo::IoException'",
+            *summary,
+        ]
+    )
+    shown = ranks_failure(output).splitlines()
+    assert shown[:2] == [
+        "terminate called after throwing an instance of 'gloo::IoException'",
+        "  what():  [gloo] Connection closed by peer",
+    ]
+    assert shown[-15:] == summary
+    assert "loading" not in shown
+    # nothing that looks like a cause: the tail alone, as before
+    assert ranks_failure("\n".join(["a", *summary])).splitlines() == summary
+
+
 @pytest.mark.slow
 def test_real_minilm_teacher_on_512_sst2_examples(shared_data, tmp_path):
     from textcls.stages.ingest import ingest

@@ -24,6 +24,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -171,8 +172,31 @@ def run_job(work_dir: Path, processes: int) -> None:
     log.info("launching %d training processes: %s", processes, " ".join(command))
     result = subprocess.run(command, capture_output=True, text=True, env=dict(os.environ))
     if result.returncode != 0:
-        tail = "\n".join((result.stderr or result.stdout).strip().splitlines()[-15:])
-        raise StageError(f"distributed training ({processes} processes) failed:\n{tail}")
+        raise StageError(
+            f"distributed training ({processes} processes) failed:\n"
+            + ranks_failure(result.stderr or result.stdout)
+        )
+
+
+#: Lines of the ranks' output that say why one failed (a Python exception, a C++ abort).
+_CAUSE = re.compile(r"Error|Exception|terminate called|what\(\)|Abort|Killed")
+
+
+def ranks_failure(output: str, causes: int = 8, tail: int = 15) -> str:
+    """What a failed torchrun printed that says why: the ranks' own error lines, then the tail.
+
+    torchrun ends with its summary (ranks, exit codes, signals), which alone says which rank
+    died but not why; the rank's exception or abort message comes earlier in the output.
+    """
+    lines = output.strip().splitlines()
+    last = lines[-tail:]
+    earlier = [line for line in lines[:-tail] if _CAUSE.search(line)]
+    seen: list[str] = []
+    for line in earlier:
+        if line not in seen:
+            seen.append(line)
+    shown = seen[:causes]
+    return "\n".join([*shown, *(["..."] if shown else []), *last])
 
 
 def execute_job(work_dir: Path, processes: int, out_dir: Path, stage: str) -> ArtifactRef:

@@ -471,6 +471,7 @@ def test_teacher_word_vectors_through_the_stage(toy):
         ({"hidden_size": 64}, False),  # as wide as the student: PCA keeps every direction
         ({"text_config": {"hidden_size": 32}}, False),  # no top-level width: checked later
         (None, False),  # no config.json: checked later
+        ([32], False),  # not a JSON object: checked later (loading reports it)
     ],
 )
 def test_word_vector_width_is_checked_from_the_teachers_config(tmp_path, teacher_config, refused):

@@ -137,15 +137,26 @@ def load_model_folder(folder: str | Path, *, plugins: PluginHost | None = None) 
     return LoadedModel(model, tokenizer, meta, folder)
 
 
+def read_model_config(folder: Path) -> dict[str, Any] | None:
+    """A model folder's ``config.json`` as a mapping; None when missing, unreadable or not one.
+
+    For checks that only add a clearer message: loading the model reports a bad config itself.
+    """
+    try:
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return config if isinstance(config, dict) else None
+
+
 def _check_architecture_known(folder: Path, component: Component) -> None:
     """Say so when config.json names an architecture no loaded plugin registered."""
     from textcls.contracts import is_registered_model_type
 
-    try:
-        config = json.loads((folder / "config.json").read_text())
-    except (OSError, json.JSONDecodeError):
+    config = read_model_config(folder)
+    if config is None:
         return  # transformers reports the unreadable config below
-    model_type = config.get("model_type") if isinstance(config, dict) else None
+    model_type = config.get("model_type")
     if model_type and "auto_map" not in config and not is_registered_model_type(model_type):
         raise DataError(
             f"{folder}: config.json has model_type {model_type!r}, an architecture that is not "

@@ -15,7 +15,6 @@ Examples beyond the train split carry the teacher's argmax as their hard label.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -106,9 +105,10 @@ def _check_word_vector_width(
         "embedding_dim",
         None,
     )
-    try:
-        teacher_config = json.loads((teacher_dir / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    from textcls.model_folder import read_model_config
+
+    teacher_config = read_model_config(teacher_dir)
+    if teacher_config is None:
         return
     key = next((k for k in _HIDDEN_WIDTH_KEYS if isinstance(teacher_config.get(k), int)), None)
     if key is None or not isinstance(width, int):

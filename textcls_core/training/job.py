@@ -190,12 +190,8 @@ def ranks_failure(output: str, causes: int = 8, tail: int = 15) -> str:
     """
     lines = output.strip().splitlines()
     last = lines[-tail:]
-    earlier = [line for line in lines[:-tail] if _CAUSE.search(line)]
-    seen: list[str] = []
-    for line in earlier:
-        if line not in seen:
-            seen.append(line)
-    shown = seen[:causes]
+    # each distinct cause once (every rank prints the same abort), in order of appearance
+    shown = list(dict.fromkeys(line for line in lines[:-tail] if _CAUSE.search(line)))[:causes]
     return "\n".join([*shown, *(["..."] if shown else []), *last])
 
 

@@ -204,6 +204,13 @@ class TrainConfig(_Strict):
         None, gt=0, description="Stop after N evaluations without improvement"
     )
     metric_for_best_model: Literal["accuracy", "macro_f1", "loss"] = "accuracy"
+    restarts: int = Field(
+        1,
+        ge=1,
+        le=20,
+        description="Train N times (Trainer seeds seed, seed+1, ...) from the same initial "
+        "weights and keep the run best on validation by metric_for_best_model",
+    )
     class_weights: bool = Field(False, description="Weight the loss by inverse class frequency")
     group_by_length: bool = Field(
         False, description="Batch texts of similar length: much faster, may cost accuracy"
@@ -223,6 +230,15 @@ class PretrainConfig(_Strict):
     target: Literal["teacher", "student"] = "student"
     corpus: SplitFiles | None = Field(None, description="Unlabelled text; default: train texts")
     train: TrainConfig = Field(default_factory=TrainConfig)
+
+    @model_validator(mode="after")
+    def _one_run(self) -> PretrainConfig:
+        if self.train.restarts != 1:
+            raise ValueError(
+                "pretrain.train.restarts: pretraining runs once (restarts choose a classifier "
+                "by its validation accuracy); remove the key"
+            )
+        return self
 
 
 class TeacherConfig(_Strict):
@@ -247,6 +263,13 @@ class AugmentConfig(_Strict):
     )
     ngram_prob: float = Field(0.25, ge=0, le=1, description="Chance to keep only an n-gram")
     max_ngram: int = Field(5, gt=0)
+    join_prob: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Chance a synthetic text is followed by one from another source text "
+        "(longer texts for the teacher to score)",
+    )
 
     @model_validator(mode="after")
     def _one_draw_per_word(self) -> AugmentConfig:

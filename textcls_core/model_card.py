@@ -84,6 +84,27 @@ def write_model_card(folder: Path, meta: Mapping[str, Any], **details: Any) -> N
     tmp.replace(folder / CARD_FILE)
 
 
+def _restarts(metrics: Mapping[str, Any]) -> list[str]:
+    """The table of a job's restarts (``train.restarts``), the kept run marked."""
+    runs = metrics.get("restarts")
+    if not isinstance(runs, list) or not runs:
+        return []
+    chosen = metrics.get("chosen_restart")
+    lines = [
+        f"## Restarts ({len(runs)} runs, the best by {metrics.get('chosen_by')} kept)",
+        "",
+        "| run | seed | validation accuracy | macro-F1 | loss | kept |",
+        "|---:|---:|---:|---:|---:|---|",
+    ]
+    for k, run in enumerate(runs):
+        shown = " | ".join(
+            f"{v:.4f}" if isinstance(v, float) else "-"
+            for v in (run.get(f"validation_{key}") for key in ("accuracy", "macro_f1", "loss"))
+        )
+        lines.append(f"| {k} | {run.get('seed')} | {shown} | {'yes' if k == chosen else ''} |")
+    return [*lines, ""]
+
+
 def _body(
     title: str,
     meta: Mapping[str, Any],
@@ -125,8 +146,10 @@ def _body(
         lines += [
             f"| {k} | {v:.4f} |" if isinstance(v, float) else f"| {k} | {v} |"
             for k, v in sorted(metrics.items())
+            if k != "restarts"
         ]
         lines.append("")
+        lines += _restarts(metrics)
     if registered:
         lines += [
             "## Registry",

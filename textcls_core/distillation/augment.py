@@ -169,6 +169,8 @@ class AugmentSettings:
     ngram_prob: float = 0.25
     max_ngram: int = 5
     mask_token: str = "[MASK]"
+    #: chance a synthetic text joins two sources (see ``augmented_texts``); 0: Tang et al.'s
+    join_prob: float = 0.0
 
 
 def augment_words(
@@ -214,6 +216,13 @@ def augmented_texts(
     Sources go round a shuffled order of ``texts``, so with ``count = f * len(texts)`` every
     training text gets ``f`` synthetic copies (Tang et al.'s ``n_iter``), none more than one
     above another. Word classes are induced only when ``replace_prob`` asks for them.
+
+    With ``join_prob``, a synthetic text is followed by a second one from a random source
+    (beyond Tang et al.): the teacher scores the longer text, so the student also learns
+    how the teacher reads texts longer than the training rows. It is for training sets of
+    short texts (SST-2's phrases, 9.5 words on average, against 19.5 for its test sentences,
+    where the default student lost 5.5 points to the teacher on 20-30-word texts and 2.5-3 on
+    shorter ones).
     """
     if count <= 0 or not texts:
         return []
@@ -221,6 +230,12 @@ def augmented_texts(
     rng = random.Random(seed)
     order = list(range(len(texts)))
     rng.shuffle(order)
-    return [
-        augment_text(texts[order[k % len(order)]], rng, settings, classes) for k in range(count)
-    ]
+    out = []
+    for k in range(count):
+        text = augment_text(texts[order[k % len(order)]], rng, settings, classes)
+        # no draw at all at join_prob 0: the sequence of Tang et al.'s operations is unchanged
+        if settings.join_prob and rng.random() < settings.join_prob:
+            other = augment_text(texts[rng.randrange(len(texts))], rng, settings, classes)
+            text = join_words([*split_words(text), *split_words(other)])
+        out.append(text)
+    return out

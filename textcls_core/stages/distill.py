@@ -316,6 +316,7 @@ def _transfer_set(
             ngram_prob=a.ngram_prob,
             max_ngram=a.max_ngram,
             mask_token="[MASK]",
+            join_prob=a.join_prob,
         )
         augmented = target - len(texts)
         texts += augmented_texts(

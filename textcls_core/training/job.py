@@ -212,9 +212,68 @@ def train_in_work_dir(work_dir: Path) -> dict[str, Any]:
     last step (``final_checkpoint.py``). Rank 0 then predicts validation once with the final
     weights, through the Predictor: the model card's metrics, and the logits calibration and
     evaluation reuse (``textcls.validation_logits``) instead of predicting validation again.
+
+    With ``train.restarts`` N > 1 the job trains N times from the same initial weights with
+    Trainer seeds ``seed``, ``seed + 1``, ...; each finished run is kept in the work folder
+    (``restarts/<k>``, so a killed job resumes after the last finished run) and the one best
+    on validation becomes the artifact (``textcls.training.restarts``).
     """
     import datasets
     import torch
+
+    job = json.loads((work_dir / JOB_FILE).read_text())
+    train = TrainConfig.model_validate(job["train"])
+    if train.threads:
+        torch.set_num_threads(train.threads)
+    dataset = datasets.load_from_disk(job["data_dir"])
+    if train.restarts == 1:
+        run = _train_run(work_dir, job, train, dataset, work_dir / "checkpoints", job["seed"])
+        if run.written is not None:
+            with atomic_dir(job["out_dir"]) as tmp:
+                run.written(tmp)
+        return run.metrics
+
+    from textcls.training.restarts import finished_run, write_chosen
+
+    root = work_dir / "restarts"
+    metrics: dict[str, Any] = {}
+    for k in range(train.restarts):
+        if finished_run(root, k) is not None:
+            continue  # trained before the job was stopped
+        run = _train_run(work_dir, job, train, dataset, root / f"{k}.checkpoints", job["seed"] + k)
+        metrics = run.metrics
+        if run.written is not None:
+            with atomic_dir(root / str(k)) as tmp:
+                run.written(tmp)
+            shutil.rmtree(root / f"{k}.checkpoints", ignore_errors=True)
+    if _is_rank_zero():
+        metrics = write_chosen(root, train, Path(job["out_dir"]))
+    return metrics
+
+
+def _is_rank_zero() -> bool:
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+class _Run:
+    """One training run's metrics and, on rank 0, how to write its model folder."""
+
+    def __init__(self, metrics: dict[str, Any], written: Any = None) -> None:
+        self.metrics = metrics
+        self.written = written
+
+
+def _train_run(
+    work_dir: Path,
+    job: dict[str, Any],
+    train: TrainConfig,
+    dataset: Any,
+    checkpoints: Path,
+    seed: int,
+) -> _Run:
+    """Train once from the job's initial weights with Trainer seed ``seed``, resuming from
+    ``checkpoints``; rank 0 then predicts validation with the final weights."""
+    import datasets
     from textcls.training.arguments import training_arguments
     from textcls.training.builders import tokenize_splits
     from textcls.training.tracking_callback import tracking_callbacks
@@ -222,24 +281,18 @@ def train_in_work_dir(work_dir: Path) -> dict[str, Any]:
     from textcls.training.training_times import TrainingTimes
     from transformers import DataCollatorWithPadding, EarlyStoppingCallback
 
-    job = json.loads((work_dir / JOB_FILE).read_text())
-    train = TrainConfig.model_validate(job["train"])
-    if train.threads:
-        torch.set_num_threads(train.threads)
     loaded = load_model_folder(work_dir / "init")
-    dataset = datasets.load_from_disk(job["data_dir"])
     validation = tokenize_splits(dataset["validation"], loaded.tokenizer, train.max_length)
     # Fine-tuning learns from the train split; distillation from its transfer set, whose rows
     # point into the cached teacher logits.
     train_rows = (
-        datasets.load_from_disk(job["train_data"]) if "train_data" in job else (dataset["train"])
+        datasets.load_from_disk(job["train_data"]) if "train_data" in job else dataset["train"]
     )
     train_set = tokenize_splits(train_rows, loaded.tokenizer, train.max_length)
-    checkpoints = work_dir / "checkpoints"
     # A checkpoint half-written by a killed process is dropped here, never resumed from.
     resume_from = resumable_checkpoint(checkpoints)
     resumed_from = int(resume_from.name.rsplit("-", 1)[-1]) if resume_from else 0
-    args = training_arguments(train, checkpoints, job["seed"], evaluate=not evaluates_once(train))
+    args = training_arguments(train, checkpoints, seed, evaluate=not evaluates_once(train))
     weights = None
     if train.class_weights:
         weights = class_weights(list(train_rows["label"]), len(job["meta"]["labels"]))
@@ -274,9 +327,10 @@ def train_in_work_dir(work_dir: Path) -> dict[str, Any]:
         "processes": trainer.args.world_size,
         "checkpoint_writes": times.checkpoint_writes,
         "checkpoint_write_s": times.checkpoint_write_s,
+        "seed": seed,
     }
     if not trainer.is_world_process_zero():
-        return metrics
+        return _Run(metrics)
     assert trainer.model is not None
     # without the mixed-precision forward accelerate wrapped it in for training (bf16 autocast):
     # the logits stored below must be the ones the Predictor computes from the saved folder
@@ -302,13 +356,15 @@ def train_in_work_dir(work_dir: Path) -> dict[str, Any]:
     )
     # the logits are the Predictor's own only where the Predictor runs: on the CPU
     on_cpu = next(model.parameters()).device.type == "cpu"
-    with atomic_dir(job["out_dir"]) as tmp:
-        write_model_folder(tmp, model, loaded.tokenizer, {**job["meta"], "metrics": metrics})
+
+    def written(folder: Path) -> None:
+        write_model_folder(folder, model, loaded.tokenizer, {**job["meta"], "metrics": metrics})
         if on_cpu:
             write_logits(
-                tmp, texts, logits, batch_size=LOGITS_BATCH_SIZE, max_length=train.max_length
+                folder, texts, logits, batch_size=LOGITS_BATCH_SIZE, max_length=train.max_length
             )
-    return metrics
+
+    return _Run(metrics, written)
 
 
 def validation_metrics(logits: Any, labels: list[int], weights: Any = None) -> dict[str, float]:

@@ -200,6 +200,7 @@ def variant_row(report: dict[str, Any], name: str, train_s: float | None) -> dic
         # calibrated model with these confidences would measure on as many rows
         "ece": variant["quality"].get("ece"),
         "ece_floor": variant["quality"].get("ece_floor"),
+        "ece_p": variant["quality"].get("ece_p"),
         "notes": variant.get("notes", []),
     }
 
@@ -578,7 +579,9 @@ def render(results: dict[str, Any], command: str, info: dict[str, Any], wall_s: 
         "the quantization time. ECE: 15 bins on test (the report's `ece`), after temperature "
         "scaling fitted on validation for textcls's models (the TF-IDF baseline is not "
         "calibrated), and in brackets its floor, what a perfectly calibrated model with the "
-        "same confidences measures on as many rows (`ece_floor`). "
+        "same confidences measures on as many rows (`ece_floor`), and p: how often such a "
+        "model measures this ECE or more (`ece_p`; below 0.05, miscalibrated beyond the rows' "
+        "noise). "
         "`textcls predict -f`: the command in a fresh process on the test "
         f"texts repeated to {PREDICT_ROWS['teacher']:,} rows (teacher) and "
         f"{PREDICT_ROWS['student int8']:,} rows (int8 student), each model as registered "
@@ -598,7 +601,7 @@ def render(results: dict[str, Any], command: str, info: dict[str, Any], wall_s: 
             f"{counts['unlabeled']} unlabelled transfer rows, {counts['test']} test rows.",
             "",
             "| system | accuracy | macro-F1 | train s | ex/s (b32) | p50 ms (b1) | MB | peak RSS MB "
-            "| ECE (floor) |",
+            "| ECE (floor; p) |",
             "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         notes = []
@@ -711,11 +714,15 @@ def _timed_runs(name: str, result: dict[str, Any]) -> list[tuple[str, dict[str, 
 
 
 def _ece(row: dict[str, Any]) -> str:
-    """``ECE (floor)`` of a textcls row: after calibration, on test; ``-`` where unmeasured."""
+    """``ECE (floor; p)`` of a textcls row: after calibration, on test; ``-`` where unmeasured
+    (rows recorded before ``ece_p`` existed show the floor alone)."""
     if row.get("ece") is None:
         return "-"
-    floor = row.get("ece_floor")
-    return f"{row['ece']:.3f}" + ("" if floor is None else f" ({floor:.3f})")
+    floor, p = row.get("ece_floor"), row.get("ece_p")
+    inside = [f"{floor:.3f}"] if floor is not None else []
+    if p is not None:
+        inside.append(f"p {p:.2f}")
+    return f"{row['ece']:.3f}" + (f" ({'; '.join(inside)})" if inside else "")
 
 
 def _counted(count: Any, seconds: Any) -> str:

@@ -13,6 +13,7 @@ from sklearn.metrics import accuracy_score, f1_score, log_loss, roc_auc_score
 from textcls.config import QuantizeStep
 from textcls.evaluation.metrics import (
     ece_noise_floor,
+    ece_p_value,
     expected_calibration_error,
     quality_metrics,
 )
@@ -56,18 +57,43 @@ def test_ece_noise_floor_is_what_a_calibrated_model_measures_and_shrinks_with_ro
     assert ece_noise_floor(np.array([[1.0, 0.0]] * 50)) == 0.0
 
 
+def test_ece_p_value_is_uniform_for_a_calibrated_model_and_small_for_an_over_confident_one():
+    rng = np.random.default_rng(2)
+    n = 872  # SST-2's test rows
+
+    def model(over: float):  # stated confidences; outcomes drawn from confidence - over
+        confidence = rng.uniform(0.55, 1.0, n)
+        probs = np.stack([confidence, 1 - confidence], axis=1)
+        labels = np.where(rng.random(n) < confidence - over, 0, 1)
+        return labels, probs
+
+    # calibrated by construction: p is about uniform, so p < 0.05 about one time in twenty
+    ps = []
+    for _ in range(200):
+        labels, probs = model(0.0)
+        ps.append(ece_p_value(probs, expected_calibration_error(labels, probs)[0]))
+    assert 0.01 <= np.mean(np.array(ps) < 0.05) <= 0.11
+    assert 0.4 < np.median(ps) < 0.6
+    # 8 points over-confident: far beyond what 872 rows can hide
+    labels, probs = model(0.08)
+    assert ece_p_value(probs, expected_calibration_error(labels, probs)[0]) == 1 / 201
+    # the same draws as the floor: an ECE at the floor's mean is about the median
+    floor = ece_noise_floor(probs)
+    assert 0.3 < ece_p_value(probs, floor) < 0.7
+
+
 def test_the_calibration_table_shows_each_ece_beside_its_own_floor():
     # calibration moves the confidences, so before and after have different floors; one
     # unlabelled "ECE floor" column showed only after's and read as the floor of both
     from textcls.evaluation.trust_sections import calibration_lines
 
-    def metrics(ece: float, floor: float) -> dict[str, float]:
-        return {"ece": ece, "ece_floor": floor, "brier": 0.1, "log_loss": 0.3}
+    def metrics(ece: float, floor: float, p: float) -> dict[str, float]:
+        return {"ece": ece, "ece_floor": floor, "ece_p": p, "brier": 0.1, "log_loss": 0.3}
 
     calibration = {
         "temperature": 0.4,
-        "before": metrics(0.176, 0.028),
-        "after": metrics(0.011, 0.008),
+        "before": metrics(0.176, 0.028, 1 / 201),
+        "after": metrics(0.011, 0.008, 0.4),
     }
     report = {"split": "test", "variants": {"student": {"calibration": calibration}}}
     lines = calibration_lines(report)
@@ -77,6 +103,7 @@ def test_the_calibration_table_shows_each_ece_beside_its_own_floor():
     cells = {k.strip(): v.strip() for k, v in cells.items()}
     assert cells["ECE before"] == "0.176" and cells["ECE floor before"] == "0.028"
     assert cells["ECE after"] == "0.011" and cells["ECE floor after"] == "0.008"
+    assert cells["p before"] == "0.005" and cells["p after"] == "0.400"
     assert ece_noise_floor(np.zeros((0, 2))) == 0.0
 
 

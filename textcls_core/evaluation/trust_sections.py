@@ -52,19 +52,22 @@ def calibration_lines(report: dict[str, Any]) -> list[str]:
         "number never changes a prediction, only its confidence (accuracy is identical). "
         "ECE floor: what a perfectly calibrated model with the same confidences would measure "
         "on this many rows (ECE's sampling error); an ECE near it is as small as these rows "
-        "can show.",
+        "can show. p: how often such a model measures this ECE or more; below 0.05 the "
+        "confidences are off by more than these rows' noise.",
         "",
-        "| variant | temperature | ECE before | ECE floor before | ECE after | ECE floor after "
-        "| Brier before | Brier after | log loss before | log loss after |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| variant | temperature | ECE before | ECE floor before | p before | ECE after "
+        "| ECE floor after | p after | Brier before | Brier after | log loss before "
+        "| log loss after |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, c in rows:
         b, a = c["before"], c["after"]
         # each ECE beside its own floor: the floor follows the confidences, which calibration moves
         floor_b, floor_a = (f"{m['ece_floor']:.3f}" if "ece_floor" in m else "-" for m in (b, a))
+        p_b, p_a = (f"{m['ece_p']:.3f}" if "ece_p" in m else "-" for m in (b, a))
         lines.append(
-            f"| {name} | {c['temperature']:.3f} | {b['ece']:.3f} | {floor_b} | {a['ece']:.3f} "
-            f"| {floor_a} "
+            f"| {name} | {c['temperature']:.3f} | {b['ece']:.3f} | {floor_b} | {p_b} "
+            f"| {a['ece']:.3f} | {floor_a} | {p_a} "
             f"| {b['brier']:.4f} | {a['brier']:.4f} | {b['log_loss']:.4f} | {a['log_loss']:.4f} |"
         )
     return [*lines, ""]

@@ -9,13 +9,13 @@ report.json, schema_version 2::
       "variants": {
         NAME: {
           "kind": "model" | "baseline", "path": str | null,
-          "quality": {accuracy, macro_f1, weighted_f1, log_loss, ece, ece_floor, ece_p, reliability[],
-                      per_class{label: {precision, recall, f1, support}},
+          "quality": {accuracy, macro_f1, weighted_f1, log_loss, ece, ece_floor, ece_p,
+                      reliability[], per_class{label: {precision, recall, f1, support}},
                       confusion_matrix[[int]], accuracy_ci95[lo, hi], macro_f1_ci95[lo, hi],
                       brier, roc_auc?, pr_auc?},
           "selection": {examples, accuracy, macro_f1, log_loss, ece, brier} | null,
-          "calibration": {method, temperature, fitted_on, before: {ece, ece_floor, ece_p, brier, log_loss,
-                          reliability[]}, after: {...}} | null,
+          "calibration": {method, temperature, fitted_on, before: {ece, ece_floor, ece_p, brier,
+                          log_loss, reliability[]}, after: {...}} | null,
           "cost": {parameters, size_mb, latency_b1_p50_ms, latency_b1_p95_ms, throughput,
                    batch_size, peak_rss_mb, backend},
           "notes": [str]

@@ -122,14 +122,11 @@ CONFIGS: dict[str, dict[str, Any]] = {
     #: difference between configs must exceed, e.g. ``dropout0.4+seed2``
     "seed2": {"_seed": 2},
     "seed3": {"_seed": 3},
-    "seed4": {"_seed": 4},
-    "seed5": {"_seed": 5},
     #: session 12: random restarts (``train.restarts``), the best of N Trainer seeds on
     #: validation; with ``+seed2`` etc. each pipeline seed gives one chosen student
     "restarts3": {"train": {"restarts": 3}},
     #: session 12: augmented texts joined from two sources (longer texts in the transfer set)
     "join0.5": {"transfer": {"augment": {"join_prob": 0.5}, "multiplier": 8, "max_size": 50_000}},
-    "join1": {"transfer": {"augment": {"join_prob": 1.0}, "multiplier": 8, "max_size": 50_000}},
     "emb256": {"model": {"params": {"embedding_dim": 256}}},
     "lr1e-3": {"train": {"learning_rate": 1.0e-3}},
     "batch32": {"train": {"batch_size": 32}},
@@ -318,6 +315,7 @@ def run_config(
         "transfer_total": transfer["total"],
     }
     if "restarts" in meta["metrics"]:  # each run's validation, and which one was kept
+        # (train_runtime_s is then the seconds of all runs)
         row["restarts"] = meta["metrics"]["restarts"]
         row["chosen_restart"] = meta["metrics"]["chosen_restart"]
     row.update(score(folder, data))

@@ -82,6 +82,23 @@ def test_training_logs_reach_the_session_through_the_trainer_callback(tmp_path):
     assert len(accuracies) >= 2
 
 
+def test_each_restart_s_curves_reach_the_session_under_its_own_names(tmp_path):
+    from model_helpers import toy_data, with_student
+    from textcls.stages.finetune import fine_tune
+
+    raw, data_dir = toy_data(tmp_path)
+    recording = Recording()
+    config = with_student(raw, tmp_path, "bow", epochs=2, restarts=2)
+    with TrackingSession({"rec": recording}).active():
+        fine_tune(config, "student", data_dir, tmp_path / "m")
+    logged = [e[1] for e in recording.events if e[0] == "log_metrics"]
+    assert {stage for stage, _, _ in logged} == {"student"}  # the stage's own metrics
+    for run in ("restart-0", "restart-1"):  # each run from step 0, apart from the other
+        losses = [step for _, m, step in logged if f"{run}/train/loss" in m]
+        assert len(losses) == 2 and losses[0] < losses[1]
+    assert not [m for _, m, _ in logged if "train/loss" in m]  # no unnamed curve
+
+
 def test_pretraining_curves_reach_the_session_as_the_pretrain_stage(tmp_path):
     from model_helpers import toy_data
     from textcls.stages.pretrain import pretrain

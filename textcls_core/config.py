@@ -209,7 +209,7 @@ class TrainConfig(_Strict):
         ge=1,
         le=20,
         description="Train N times (Trainer seeds seed, seed+1, ...) from the same initial "
-        "weights and keep the run best on validation by metric_for_best_model",
+        "weights and keep the run best on validation by metric_for_best_model (at most 20)",
     )
     class_weights: bool = Field(False, description="Weight the loss by inverse class frequency")
     group_by_length: bool = Field(
@@ -236,7 +236,7 @@ class PretrainConfig(_Strict):
         if self.train.restarts != 1:
             raise ValueError(
                 "pretrain.train.restarts: pretraining runs once (restarts choose a classifier "
-                "by its validation accuracy); remove the key"
+                "by its validation metric_for_best_model); remove the key"
             )
         return self
 
@@ -267,7 +267,7 @@ class AugmentConfig(_Strict):
         0.0,
         ge=0,
         le=1,
-        description="Chance a synthetic text is followed by one from another source text "
+        description="Chance a synthetic text is followed by one made from a random source text "
         "(longer texts for the teacher to score)",
     )
 

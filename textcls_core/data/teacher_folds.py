@@ -57,6 +57,8 @@ def teacher_out_of_fold_probabilities(
     from textcls.stages.finetune import fine_tune
     from textcls.tracking import untracked
 
+    # one training per fold: the folds' models are judges, not candidates to choose among
+    config = _trained_once(config)
     probabilities = np.zeros((len(texts), len(names)), dtype=np.float64)
     with tempfile.TemporaryDirectory(prefix=TEMP_PREFIX) as tmp, untracked():
         for k, (train_index, held_index) in enumerate(folds):
@@ -81,6 +83,15 @@ def teacher_out_of_fold_probabilities(
                 time.perf_counter() - start,
             )
     return probabilities
+
+
+def _trained_once(config: PipelineConfig) -> PipelineConfig:
+    """``config`` with the teacher's ``train.restarts`` at 1 (5 folds x N trainings otherwise)."""
+    teacher = config.teacher
+    if teacher is None or teacher.train.restarts == 1:
+        return config
+    train = teacher.train.model_copy(update={"restarts": 1})
+    return config.model_copy(update={"teacher": teacher.model_copy(update={"train": train})})
 
 
 def _write_fold_data(

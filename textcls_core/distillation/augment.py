@@ -217,12 +217,13 @@ def augmented_texts(
     training text gets ``f`` synthetic copies (Tang et al.'s ``n_iter``), none more than one
     above another. Word classes are induced only when ``replace_prob`` asks for them.
 
-    With ``join_prob``, a synthetic text is followed by a second one from a random source
-    (beyond Tang et al.): the teacher scores the longer text, so the student also learns
-    how the teacher reads texts longer than the training rows. It is for training sets of
-    short texts (SST-2's phrases, 9.5 words on average, against 19.5 for its test sentences,
-    where the default student lost 5.5 points to the teacher on 20-30-word texts and 2.5-3 on
-    shorter ones).
+    With ``join_prob``, a synthetic text is followed by a second one made from a random source
+    (possibly the same; beyond Tang et al.): the teacher scores the longer text, so the
+    student also learns how the teacher reads texts longer than the training rows. It was
+    meant for training sets of short texts (SST-2's phrases, 9.5 words on average, against
+    19.5 for its test sentences, where the default student lost 5.5 points to the teacher on
+    20-29-word texts and 2.1-3.3 on shorter ones) and did not help there on average
+    (BENCHMARKS.md, "Student defaults study"), so it is off by default.
     """
     if count <= 0 or not texts:
         return []

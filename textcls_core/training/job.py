@@ -29,6 +29,8 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -230,7 +232,7 @@ def train_in_work_dir(work_dir: Path) -> dict[str, Any]:
         run = _train_run(work_dir, job, train, dataset, work_dir / "checkpoints", job["seed"])
         if run.written is not None:
             with atomic_dir(job["out_dir"]) as tmp:
-                run.written(tmp)
+                run.written(tmp, {})
         return run.metrics
 
     from textcls.training.restarts import finished_run, write_chosen
@@ -240,12 +242,15 @@ def train_in_work_dir(work_dir: Path) -> dict[str, Any]:
     for k in range(train.restarts):
         if finished_run(root, k) is not None:
             continue  # trained before the job was stopped
-        run = _train_run(work_dir, job, train, dataset, root / f"{k}.checkpoints", job["seed"] + k)
-        metrics = run.metrics
+        seed = job["seed"] + k
+        checkpoints = root / f"{k}.checkpoints"
+        run = _train_run(work_dir, job, train, dataset, checkpoints, seed, run_name=f"restart-{k}")
+        metrics = {**run.metrics, "seed": seed}
         if run.written is not None:
             with atomic_dir(root / str(k)) as tmp:
-                run.written(tmp)
-            shutil.rmtree(root / f"{k}.checkpoints", ignore_errors=True)
+                run.written(tmp, {"seed": seed})
+            shutil.rmtree(checkpoints, ignore_errors=True)
+        del run  # its model and logits, before the next run trains
     if _is_rank_zero():
         metrics = write_chosen(root, train, Path(job["out_dir"]))
     return metrics
@@ -255,12 +260,13 @@ def _is_rank_zero() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
 
 
+@dataclass
 class _Run:
-    """One training run's metrics and, on rank 0, how to write its model folder."""
+    """One training run's metrics and, on rank 0, what writes its model folder (a folder and
+    metrics to add)."""
 
-    def __init__(self, metrics: dict[str, Any], written: Any = None) -> None:
-        self.metrics = metrics
-        self.written = written
+    metrics: dict[str, Any]
+    written: Callable[[Path, dict[str, Any]], None] | None = None
 
 
 def _train_run(
@@ -270,9 +276,12 @@ def _train_run(
     dataset: Any,
     checkpoints: Path,
     seed: int,
+    *,
+    run_name: str | None = None,
 ) -> _Run:
     """Train once from the job's initial weights with Trainer seed ``seed``, resuming from
-    ``checkpoints``; rank 0 then predicts validation with the final weights."""
+    ``checkpoints``; rank 0 then predicts validation with the final weights. ``run_name``
+    (one of several restarts) keeps the run's curves apart in the trackers."""
     import datasets
     from textcls.training.arguments import training_arguments
     from textcls.training.builders import tokenize_splits
@@ -297,7 +306,7 @@ def _train_run(
     if train.class_weights:
         weights = class_weights(list(train_rows["label"]), len(job["meta"]["labels"]))
     times = TrainingTimes()
-    callbacks = [*tracking_callbacks(job["meta"]["role"]), times]
+    callbacks = [*tracking_callbacks(job["meta"]["role"], run_name), times]
     if train.early_stopping_patience:
         callbacks.append(EarlyStoppingCallback(train.early_stopping_patience))
     common = {
@@ -327,8 +336,9 @@ def _train_run(
         "processes": trainer.args.world_size,
         "checkpoint_writes": times.checkpoint_writes,
         "checkpoint_write_s": times.checkpoint_write_s,
-        "seed": seed,
     }
+    # every rank past the best checkpoint's reload before rank 0 may remove the checkpoints
+    trainer.accelerator.wait_for_everyone()
     if not trainer.is_world_process_zero():
         return _Run(metrics)
     assert trainer.model is not None
@@ -357,8 +367,9 @@ def _train_run(
     # the logits are the Predictor's own only where the Predictor runs: on the CPU
     on_cpu = next(model.parameters()).device.type == "cpu"
 
-    def written(folder: Path) -> None:
-        write_model_folder(folder, model, loaded.tokenizer, {**job["meta"], "metrics": metrics})
+    def written(folder: Path, extra: dict[str, Any]) -> None:
+        meta = {**job["meta"], "metrics": {**metrics, **extra}}
+        write_model_folder(folder, model, loaded.tokenizer, meta)
         if on_cpu:
             write_logits(
                 folder, texts, logits, batch_size=LOGITS_BATCH_SIZE, max_length=train.max_length

@@ -5,26 +5,30 @@ dropout) by more than most settings move it: on the scoreboard's 2,000-row SST-2
 distilled student's validation accuracy spread over 14 of 500 texts across three seeds
 (BENCHMARKS.md, "Student defaults study"). Devlin et al. (2019) met the same instability
 fine-tuning BERT on small GLUE sets and ran "several random restarts", keeping the best on the
-development set; ``train.restarts: N`` does that. The test split is never read (issue #18):
+development set; ``train.restarts: N`` does that, except that every run starts from the
+job's one set of initial weights (the work folder's ``init/``: Devlin et al.'s runs also
+drew new classifier weights), so the runs differ in the order of the batches and in dropout.
+The seeds are the pipeline's ``seed`` plus 0 to N - 1. The test split is never read (issue #18):
 the choice is by ``train.metric_for_best_model`` on validation, ties to the earlier run.
 
 Each finished run is a complete model folder under the job's work folder
 (``restarts/<k>``, written atomically), so a killed job resumes after its last finished run;
-the chosen folder is copied to the artifact with the record of every run in its metrics.
+the chosen folder becomes the artifact, with the record of every run in its metrics.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import os
 import shutil
 from pathlib import Path
 from typing import Any
 
-from textcls.artifacts import atomic_dir
+from textcls.artifacts import MARKER, atomic_dir
 from textcls.config import TrainConfig
-from textcls.model_card import write_model_card
+from textcls.model_card import CARD_FILE, write_model_card
 from textcls.model_folder import META_FILE, count_parameters, load_model_folder
-from textcls.version import __version__
 
 #: Each run's metrics kept in the artifact's record of the restarts.
 RECORDED = (
@@ -34,6 +38,7 @@ RECORDED = (
     "validation_loss",
     "train_runtime_s",
     "global_step",
+    "resumed_from_step",
 )
 
 
@@ -47,18 +52,32 @@ def finished_run(root: Path, k: int) -> dict[str, Any] | None:
 
 
 def chosen_run(runs: list[dict[str, Any]], metric: str) -> int:
-    """The index of the best run by validation ``metric`` (loss: lowest), the earliest of ties."""
+    """The index of the best run by validation ``metric`` (loss: lowest), the earliest of ties;
+    a run whose metric is not a number (a diverged loss) is never chosen over one that is."""
     key = f"validation_{metric}"
     sign = -1.0 if metric == "loss" else 1.0
-    best = max(sign * float(run[key]) for run in runs)
-    return next(i for i, run in enumerate(runs) if sign * float(run[key]) == best)
+
+    def score(run: dict[str, Any]) -> float:
+        value = float(run[key])
+        return -math.inf if math.isnan(value) else sign * value
+
+    scores = [score(run) for run in runs]
+    return scores.index(max(scores))
+
+
+#: Written for the artifact, not linked from the run's folder: they are rewritten below (the
+#: marker by ``atomic_dir``), and a link would write through to the run's file.
+_REWRITTEN = frozenset({META_FILE, CARD_FILE, MARKER})
 
 
 def write_chosen(root: Path, train: TrainConfig, out_dir: Path) -> dict[str, Any]:
-    """Copy the best finished run's folder to ``out_dir``; return its metrics with the record.
+    """Publish the best finished run's folder as ``out_dir``; return its metrics with the record.
 
-    The copy keeps the run's bytes (model, tokenizer, validation logits, whose cache key is
-    the files' hashes); only ``textcls.json`` and the model card gain the restarts' record.
+    The artifact's files are hard links to the run's (copies across file systems): the same
+    bytes and inodes, so the validation logits' cache recognises the files without hashing
+    them again (``textcls.validation_logits``). Only ``textcls.json`` and the model card are
+    new: they gain the record of every run. ``train_runtime_s`` is the seconds of all runs,
+    what the job cost; each run's own are in the record.
     """
     runs = []
     for k in range(train.restarts):
@@ -69,19 +88,25 @@ def write_chosen(root: Path, train: TrainConfig, out_dir: Path) -> dict[str, Any
     chosen = chosen_run(runs, train.metric_for_best_model)
     source = root / str(chosen)
     meta = json.loads((source / META_FILE).read_text())
-    metrics = {
+    meta["metrics"] = {
         **runs[chosen],
+        "train_runtime_s": sum(float(run.get("train_runtime_s") or 0) for run in runs),
         "restarts": [{key: run.get(key) for key in RECORDED} for run in runs],
         "chosen_restart": chosen,
         "chosen_by": f"validation_{train.metric_for_best_model}",
-        # the time spent on all of them, which is what the job cost
-        "restarts_train_runtime_s": sum(float(run.get("train_runtime_s") or 0) for run in runs),
     }
-    meta = {**meta, "textcls_version": meta.get("textcls_version", __version__)}
-    meta["metrics"] = metrics
+    # the exact count write_model_folder gives (tied weights once); one load among N trainings
     parameters = count_parameters(load_model_folder(source).model)
     with atomic_dir(out_dir) as tmp:
-        shutil.copytree(source, tmp, dirs_exist_ok=True)
+        for file in source.rglob("*"):
+            if file.is_dir() or file.relative_to(source).as_posix() in _REWRITTEN:
+                continue
+            target = tmp / file.relative_to(source)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(file, target)
+            except OSError:
+                shutil.copy2(file, target)
         (tmp / META_FILE).write_text(json.dumps(meta, indent=2, default=str) + "\n")
         write_model_card(tmp, meta, parameters=parameters)
-    return metrics
+    return dict(meta["metrics"])

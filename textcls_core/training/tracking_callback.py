@@ -43,9 +43,10 @@ def metric_name(key: str) -> str:
 class TrackingCallback(TrainerCallback):
     """Sends every Trainer log line of one stage to a tracking session (rank 0 only)."""
 
-    def __init__(self, stage: str, session: tracking.TrackingSession) -> None:
+    def __init__(self, stage: str, session: tracking.TrackingSession, prefix: str = "") -> None:
         self.stage = stage
         self.session = session
+        self.prefix = prefix
 
     def on_log(
         self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **_: Any
@@ -53,14 +54,19 @@ class TrackingCallback(TrainerCallback):
         if not logs or not state.is_world_process_zero:
             return
         metrics = {
-            metric_name(key): float(value)
+            self.prefix + metric_name(key): float(value)
             for key, value in logs.items()
             if isinstance(value, int | float) and not isinstance(value, bool)
         }
         self.session.log_metrics(self.stage, metrics, int(state.global_step))
 
 
-def tracking_callbacks(stage: str) -> list[TrainerCallback]:
-    """The callback for ``stage`` when a tracked pipeline run is in progress; else none."""
+def tracking_callbacks(stage: str, run_name: str | None = None) -> list[TrainerCallback]:
+    """The callback for ``stage`` when a tracked pipeline run is in progress; else none.
+
+    ``run_name`` (one of a job's restarts, ``restart-<k>``) prefixes the metric names, so each
+    run's curves stay apart in the stage's metrics: every run starts again from step 0.
+    """
     session = tracking.current()
-    return [TrackingCallback(stage, session)] if session else []
+    prefix = f"{run_name}/" if run_name else ""
+    return [TrackingCallback(stage, session, prefix)] if session else []

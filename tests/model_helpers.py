@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import random
+import signal
+import subprocess
+import sys
+import textwrap
+import time
 from pathlib import Path
 
 from ingest_helpers import csv_text
@@ -77,3 +82,29 @@ def with_student(raw: dict, base: Path, model: str, **train) -> object:
         },
     }
     return config_from_dict(raw, base_dir=base)
+
+
+def kill_once_written(script: str, base: Path, pattern: str, timeout: float = 240) -> None:
+    """Run ``script`` (Python) in a child process and SIGKILL it as soon as a file matching the
+    glob ``pattern`` under ``base`` exists (a checkpoint, say): a crash at that moment."""
+    import pytest
+
+    child = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(script)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + timeout
+    try:
+        while time.time() < deadline:
+            if list(base.glob(pattern)):
+                break
+            assert child.poll() is None, f"the script ended before {pattern} appeared"
+            time.sleep(0.05)
+        else:
+            pytest.fail(f"no {pattern} appeared within {timeout} s")
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()

@@ -5,16 +5,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import subprocess
-import sys
-import textwrap
-import time
 from pathlib import Path
 
 import pytest
 import torch
-from model_helpers import toy_data, with_student
+from model_helpers import kill_once_written, toy_data, with_student
 from textcls import config_from_dict
 from textcls.model_folder import load_model_folder
 from textcls.stages.finetune import fine_tune
@@ -108,25 +103,7 @@ fine_tune(config, "student", base / "data", base / "resumed")
 def test_killed_training_resumes_from_its_last_checkpoint(toy):
     base, raw, data_dir = toy
     script = RESUME_SCRIPT.format(tests=str(ROOT / "tests"), raw=json.dumps(raw), base=str(base))
-    child = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(script)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.time() + 240
-    try:
-        while time.time() < deadline:
-            if list(base.glob(".resumed.work-*/checkpoints/checkpoint-*/trainer_state.json")):
-                break
-            assert child.poll() is None, "training ended before the first checkpoint"
-            time.sleep(0.05)
-        else:
-            pytest.fail("no checkpoint appeared")
-        child.send_signal(signal.SIGKILL)
-        child.wait(timeout=30)
-    finally:
-        if child.poll() is None:
-            child.kill()
+    kill_once_written(script, base, ".resumed.work-*/checkpoints/checkpoint-*/trainer_state.json")
     assert not (base / "resumed").exists(), "a killed run must leave no finished-looking model"
     config = with_student(raw, base, "bilstm", max_steps=300, eval_steps=20, batch_size=32)
     ref = fine_tune(config, "student", data_dir, base / "resumed")

@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import json
 import shutil
-import signal
-import subprocess
-import sys
-import textwrap
-import time
 from pathlib import Path
 
 import datasets
 import numpy as np
 import pytest
-from model_helpers import toy_data, with_student
+from model_helpers import kill_once_written, toy_data, with_student
 from textcls import config_from_dict
 from textcls.errors import ConfigError
 from textcls.predictor import Predictor
@@ -198,26 +193,8 @@ def test_a_run_killed_midway_resumes_from_its_own_last_checkpoint(toy):
     script = KILLED_SCRIPT.format(
         tests=str(Path(__file__).parent), raw=json.dumps(raw), base=str(base)
     )
-    child = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(script)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     pattern = ".killed-restarts.work-*/restarts/1.checkpoints/checkpoint-*/trainer_state.json"
-    deadline = time.time() + 300
-    try:
-        while time.time() < deadline:
-            if list(base.glob(pattern)):
-                break
-            assert child.poll() is None, "training ended before run 1's first checkpoint"
-            time.sleep(0.05)
-        else:
-            pytest.fail("run 1 wrote no checkpoint")
-        child.send_signal(signal.SIGKILL)
-        child.wait(timeout=30)
-    finally:
-        if child.poll() is None:
-            child.kill()
+    kill_once_written(script, base, pattern, timeout=300)
     assert not (base / "killed-restarts").exists()
     config = with_student(
         raw, base, "bilstm", max_steps=120, eval_steps=20, batch_size=32, restarts=2

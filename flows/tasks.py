@@ -160,6 +160,7 @@ def evaluate_task(
     baselines: list[str],
     seed: int,
     measure_cost: bool = True,
+    explanations: bool = True,
 ) -> dict[str, Any]:
     from textcls.stages.evaluate import evaluate
 
@@ -175,6 +176,7 @@ def evaluate_task(
             baselines=baselines,
             seed=seed,
             measure_cost=measure_cost,
+            explanations=explanations,
         ),
     )
 

@@ -261,6 +261,20 @@ def test_evaluate_command_with_a_labelled_csv(evaluated, tmp_path):
     assert "also appears in train" not in result.output  # no "60 of 60 rows" leakage warning
 
 
+def test_evaluate_no_explain_switches_the_reports_explanations_off(evaluated, tmp_path):
+    from textcls.stages.evaluate import EXPLANATIONS_OFF
+
+    base, _, _ = evaluated
+    holdout = tmp_path / "holdout.csv"
+    holdout.write_text("text,label\ngood great film,pos\nawful dull plot,neg\n")
+    command = ["evaluate", str(base / "student"), "--data", str(holdout), "--no-cost"]
+    result = CliRunner().invoke(app, [*command, "--no-explain", "-o", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "out" / "report" / "report.json").read_text())
+    assert report["explanations"]["skipped"] == EXPLANATIONS_OFF
+    assert not (tmp_path / "out" / "report" / "explanations.html").exists()
+
+
 def test_evaluate_with_one_file_never_trains_a_baseline_on_it(evaluated, tmp_path):
     base, _, _ = evaluated
     holdout = tmp_path / "holdout.csv"

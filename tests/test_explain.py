@@ -329,6 +329,47 @@ def test_the_report_explains_mistakes_and_teacher_student_disagreement(models, b
     assert ref.path == str(folder.resolve())
 
 
+def test_explanations_switched_off_leave_a_note_and_no_page(models, bert, tmp_path, monkeypatch):
+    """``evaluate.explanations: false`` (``textcls evaluate --no-explain``): no explainer runs,
+    report.json and report.md say the section was switched off, and no page is written."""
+    from textcls.explanation import report_section
+    from textcls.pipeline_plan import RunLayout, plan_stages
+    from textcls.plugin_manager import get_plugins
+    from textcls.stages.evaluate import EXPLANATIONS_OFF, evaluate
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("explanations were switched off")
+
+    monkeypatch.setattr(report_section, "explain_for_report", must_not_run)
+    variants = {"teacher": bert, "student": models["base"] / "bilstm"}
+    folder = tmp_path / "eval"
+    evaluate(models["data"], variants, folder, measure_cost=False, explanations=False)
+    report = json.loads((folder / "report.json").read_text())
+    assert report["explanations"] == {"html": None, "items": [], "skipped": EXPLANATIONS_OFF}
+    assert not (folder / "explanations.html").exists()
+    assert f"Not computed: {EXPLANATIONS_OFF}." in (folder / "report.md").read_text()
+    assert set(report["variants"]) == set(variants)  # the rest of the evaluation is whole
+
+    # the pipeline key reaches the stage (and is part of its cache key)
+    (tmp_path / "train.csv").write_text("text,label\ngood,pos\nbad,neg\n")
+
+    def evaluate_step(**evaluate_section: bool):
+        raw = {
+            "name": "t",
+            "data": {"train": "train.csv"},
+            "teacher": {"model": {"name": "bow"}},
+            "evaluate": evaluate_section,
+        }
+        config = config_from_dict(raw, base_dir=tmp_path)
+        plan = plan_stages(config, RunLayout(tmp_path / "runs", "t", "r1"), get_plugins())
+        return next(step for step in plan if step.name == "evaluate")
+
+    off, on = evaluate_step(explanations=False), evaluate_step()
+    assert off.params["explanations"] is False and on.params["explanations"] is True
+    records = {name: {"ref": {"sha256": name}} for name in on.needs.values()}
+    assert off.key(records, 13) != on.key(records, 13)
+
+
 @pytest.mark.parametrize("split", ["test", "validation"])
 def test_the_report_reuses_evaluations_validation_predictions_and_its_section_is_unchanged(
     models, bert, tmp_path, monkeypatch, split

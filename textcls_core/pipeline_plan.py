@@ -296,6 +296,7 @@ def plan_stages(
                     "baselines": config.evaluate.baselines,
                     "seed": config.seed,
                     "measure_cost": config.evaluate.measure_cost,
+                    "explanations": config.evaluate.explanations,
                 },
             )
         )

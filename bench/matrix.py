@@ -900,6 +900,8 @@ def main() -> None:
     )
     if args.only:
         command += f" --datasets {args.datasets} --only {args.only}"
+    if args.features == "off" and args.only != "overhead":
+        parser.error("--features off measures the overhead only: add --only overhead")
     if args.only == "overhead":
         if args.rounds < 1 or (args.rounds != 1 and args.rounds % 2):
             # alternating orders cancel a linear drift only in pairs

@@ -45,7 +45,6 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "sst2" / "validation.csv"
 MODELS = Path("/tmp/textcls-explain-bench")
 SMALL_ROWS = 200
-HEADING = "## `textcls predict -f FILE`, step by step: int8 student vs fp32 teacher (#20)"
 STEPS = (
     "cli imports",
     "library imports",
@@ -495,7 +494,8 @@ def main() -> None:
             update_section(section, report(json.loads(saved_file.read_text()), args))
         else:  # only a --sweep so far
             sweep_file = ROOT / "bench" / "results" / "predict_path_sweep.json"
-            body = [HEADING, "", *sweep_report(json.loads(sweep_file.read_text()))]
+            # the heading stands above the section's reading note
+            body = ["", *sweep_report(json.loads(sweep_file.read_text()))]
             update_section("predict-path", "\n".join(body))
         return
 

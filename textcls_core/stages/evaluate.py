@@ -220,22 +220,20 @@ def evaluate(
             )
             plots["accuracy vs throughput"] = "plots/pareto.png"
         confident_mistakes(tmp / "errors.csv", probabilities, texts, y, names)
-        validation = list(dataset["validation"]["text"]) if "validation" in dataset else None
-        # the models' validation probabilities, when scoring already computed them
-        known = (
-            selection_probabilities
-            if selection_split == "validation"
-            else probabilities
-            if split == "validation"
-            else None
-        )
-        explained = (
-            explain_for_report(
+        explained: dict[str, Any] = {"html": None, "items": [], "skipped": EXPLANATIONS_OFF}
+        if explanations:
+            validation = list(dataset["validation"]["text"]) if "validation" in dataset else None
+            # the models' validation probabilities, when scoring already computed them
+            known = (
+                selection_probabilities
+                if selection_split == "validation"
+                else probabilities
+                if split == "validation"
+                else None
+            )
+            explained = explain_for_report(
                 tmp, variants, texts, y, probabilities, names, validation, known, predictors
             )
-            if explanations
-            else {"html": None, "items": [], "skipped": EXPLANATIONS_OFF}
-        )
         report = {
             "schema_version": SCHEMA_VERSION,
             "pipeline": pipeline,

@@ -27,6 +27,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import torch
@@ -100,20 +101,13 @@ def hint_trainer_class(base: type) -> type:
             index = inputs.pop(INDEX_COLUMN).long().cpu()
             labels = inputs.pop("labels")
             outputs = model(**inputs, output_hidden_states=True)
-            t, alpha = self.distiller.start, self.distiller.alpha  # logits-kl's parameters
-            teacher_logits = self.teacher_logits[index][:, 0]
-            kd = (
-                F.kl_div(
-                    F.log_softmax(outputs.logits / t, -1),
-                    F.softmax(teacher_logits / t, -1),
-                    reduction="batchmean",
-                )
-                * t
-                * t
-            )
+            teacher = SimpleNamespace(logits=self.teacher_logits[index][:, 0])
+            progress = self.state.global_step / max(1, self.state.max_steps)
+            # the default's own loss (logits-kl), then the hint
+            default = self.distiller.loss(outputs, teacher, labels, progress=progress)
             pooled = masked_max(outputs.hidden_states[-1], inputs["attention_mask"])
             hint = F.mse_loss(self.hint_projection(pooled), self.teacher_features[index])
-            loss = alpha * kd + (1 - alpha) * F.cross_entropy(outputs.logits, labels) + BETA * hint
+            loss = default + BETA * hint
             return (loss, outputs) if return_outputs else loss
 
     return HintTrainer
